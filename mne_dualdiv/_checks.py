@@ -1,0 +1,138 @@
+"""Argument checks that name the argument and what was expected (MNE's habits, no MNE import)."""
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+
+def check_random_state(random_state):
+    """Turn ``None``, an int or a :class:`numpy.random.Generator` into a Generator.
+
+    Parameters
+    ----------
+    random_state : None | int | numpy.random.Generator
+        The seed or generator.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        A generator; a Generator passed in is returned as is (and advanced by its users).
+    """
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    raise TypeError(
+        "random_state must be None, an int or a numpy.random.Generator, got "
+        f"{type(random_state).__name__} instead."
+    )
+
+
+def check_option(name, value, allowed):
+    """Raise a ValueError naming ``name`` when ``value`` is not one of ``allowed``."""
+    if value not in allowed:
+        allowed_str = ", ".join(repr(a) for a in allowed[:-1])
+        allowed_str = f"{allowed_str} and {allowed[-1]!r}" if len(allowed) > 1 else repr(allowed[0])
+        raise ValueError(
+            f"Invalid value for the '{name}' parameter. Allowed values are {allowed_str}, "
+            f"but got {value!r} instead."
+        )
+    return value
+
+
+def check_int(name, value, minimum=None):
+    """Check that ``value`` is an integer (not a bool), at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} instead.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def check_float(name, value, low=None, high=None, low_inclusive=True, high_inclusive=True):
+    """Check that ``value`` is a real number inside the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} instead.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {bound} {low}, got {value}.")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        bound = "<=" if high_inclusive else "<"
+        raise ValueError(f"{name} must be {bound} {high}, got {value}.")
+    return value
+
+
+def check_array_3d(X, name="X", n_channels=None, n_times=None):
+    """Validate a ``(n_samples, n_channels, n_times)`` array of finite reals.
+
+    The input is never modified: the returned array is a float64 copy.
+
+    Parameters
+    ----------
+    X : array-like
+        The data.
+    name : str
+        The argument name used in error messages.
+    n_channels, n_times : int | None
+        When given, the expected sizes of the last two axes (those seen in ``fit``).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, n_channels, n_times)
+        A copy of the input.
+    """
+    try:
+        X = np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if X.ndim != 3:
+        raise ValueError(
+            f"{name} must have 3 dimensions (n_samples, n_channels, n_times), "
+            f"got {X.ndim} dimension(s) with shape {X.shape}."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {X.shape}.")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        kinds = []
+        if np.isnan(X).any():
+            kinds.append("NaN")
+        if np.isinf(X).any():
+            kinds.append("Inf")
+        raise ValueError(
+            f"{name} contains {' and '.join(kinds)} values ({int(bad.sum())} of {X.size}); "
+            "remove or interpolate them first."
+        )
+    if n_channels is not None and X.shape[1:] != (n_channels, n_times):
+        raise ValueError(
+            f"{name} must have shape (n_samples, {n_channels}, {n_times}) as the data seen in fit, "
+            f"got {X.shape}."
+        )
+    return X
+
+
+def check_fname_for_writing(fname, overwrite, name="fname"):
+    """Return ``fname`` as a Path, refusing to overwrite an existing file unless asked."""
+    if not isinstance(fname, (str, Path)):
+        raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
+    fname = Path(fname)
+    if fname.exists() and not overwrite:
+        raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to replace it.")
+    if not fname.parent.exists():
+        raise FileNotFoundError(f"The folder of {name} does not exist: {fname.parent}.")
+    return fname
+
+
+def check_fname_for_reading(fname, name="fname"):
+    """Return ``fname`` as a Path that exists."""
+    if not isinstance(fname, (str, Path)):
+        raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
+    fname = Path(fname)
+    if not fname.is_file():
+        raise FileNotFoundError(f"No such file for {name}: {fname}.")
+    return fname

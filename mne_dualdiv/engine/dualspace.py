@@ -1,0 +1,136 @@
+"""The 1-D dual space: end points, clusters of real samples, localized (kNN) dual values."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import argrelextrema
+from scipy.stats import gaussian_kde
+
+
+@dataclass
+class DualClusters:
+    """Clusters of the training samples in the 1-D dual space.
+
+    Attributes
+    ----------
+    cut_points : ndarray, shape (n_clusters - 1,)
+        Increasing values of the dual space that separate consecutive clusters.
+    labels : ndarray of int, shape (n_train,)
+        Cluster of each training sample, numbered from the lowest dual values up.
+    """
+
+    cut_points: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def n_clusters(self):
+        """Number of clusters."""
+        return len(self.cut_points) + 1
+
+    @property
+    def members(self):
+        """List of index arrays (into the training samples), one per cluster."""
+        return [np.flatnonzero(self.labels == c) for c in range(self.n_clusters)]
+
+
+def find_clusters(values, valley_depth=0.5, grid_size=512):
+    """Cut the sorted dual values at the deep minima of their kernel density.
+
+    A local minimum of the Gaussian KDE (Silverman bandwidth) becomes a cut point when its
+    density is below ``valley_depth`` times the lower of the highest peaks on its left and on its
+    right, so shallow ripples of the density do not split a cluster.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,)
+        Dual values of the training samples.
+    valley_depth : float
+        Relative depth a density minimum needs to become a cut.
+    grid_size : int
+        Number of grid points on which the density is evaluated.
+
+    Returns
+    -------
+    clusters : DualClusters
+    """
+    values = np.asarray(values, dtype=float)
+    if np.ptp(values) == 0 or len(values) < 3:
+        return DualClusters(np.empty(0), np.zeros(len(values), dtype=int))
+    grid = np.linspace(values.min(), values.max(), grid_size)
+    density = gaussian_kde(values, bw_method="silverman")(grid)
+    cuts = []
+    for i in argrelextrema(density, np.less)[0]:
+        left_peak, right_peak = density[:i].max(), density[i + 1:].max()
+        if density[i] < valley_depth * min(left_peak, right_peak):
+            cuts.append(grid[i])
+    cut_points = np.array(sorted(cuts))
+    return DualClusters(cut_points, np.searchsorted(cut_points, values))
+
+
+def knn_indices(reference, queries, n_neighbors, exclude_self=False):
+    """Indices of the ``n_neighbors`` nearest rows of ``reference`` for each query row.
+
+    Distances are Euclidean over flattened images. With ``exclude_self`` the queries are the
+    reference rows themselves and each row's own index is skipped.
+    """
+    ref = reference.reshape(len(reference), -1)
+    qry = queries.reshape(len(queries), -1)
+    sq = (qry ** 2).sum(1)[:, None] + (ref ** 2).sum(1)[None, :] - 2 * qry @ ref.T
+    if exclude_self:
+        np.fill_diagonal(sq, np.inf)
+    return np.argsort(sq, axis=1)[:, :n_neighbors]
+
+
+def nearest_distances(reference, queries, batch_size=512):
+    """Euclidean distance of each query image to its closest reference image."""
+    ref = reference.reshape(len(reference), -1)
+    ref_sq = (ref ** 2).sum(1)
+    out = np.empty(len(queries))
+    for start in range(0, len(queries), batch_size):
+        qry = queries[start:start + batch_size].reshape(-1, ref.shape[1])
+        sq = (qry ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * qry @ ref.T
+        out[start:start + batch_size] = np.sqrt(np.maximum(sq.min(1), 0.0))
+    return out
+
+
+def local_dual_values(dual_fn, queries, reference, neighbors, n_draws, rng):
+    """Localized dual values: each query against the product of marginals of its neighbourhood.
+
+    For a query ``x`` with nearest training neighbours ``N(x)``, the local marginal draws every
+    pixel independently from the values of that pixel in ``N(x)``. The local value is the
+    Donsker-Varadhan contrast of ``x`` with that local marginal under the global dual function,
+    ``F(x) - log mean_z exp F(z)``, averaged over ``n_draws`` local draws: how much more
+    dependent-looking ``x`` is than a pixel-wise mix of its neighbours. Any fixed function gives a
+    valid DV contrast, so the global network is reused at the local scale.
+
+    Parameters
+    ----------
+    dual_fn : callable
+        Maps an array of scaled images (n, n_channels, n_times) to dual values (n,).
+    queries : ndarray, shape (n_queries, n_channels, n_times)
+        Scaled images.
+    reference : ndarray, shape (n_train, n_channels, n_times)
+        Scaled training images.
+    neighbors : ndarray of int, shape (n_queries, n_neighbors)
+        Indices into ``reference`` of each query's neighbourhood.
+    n_draws : int
+        Local marginal draws per query.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    local_values : ndarray, shape (n_queries,)
+    """
+    n_queries, n_neighbors = neighbors.shape
+    n_pixels = reference[0].size
+    flat_ref = reference.reshape(len(reference), n_pixels)
+    pick = rng.integers(0, n_neighbors, size=(n_draws, n_queries, n_pixels))
+    rows = np.take_along_axis(np.broadcast_to(neighbors, (n_draws, n_queries, n_neighbors)),
+                              pick, axis=2)
+    local_marginals = flat_ref[rows, np.arange(n_pixels)].reshape(
+        n_draws * n_queries, *reference.shape[1:])
+    z_values = dual_fn(local_marginals).reshape(n_draws, n_queries)
+    top = z_values.max(0)
+    log_mean_exp = top + np.log(np.exp(z_values - top).mean(0))
+    return dual_fn(queries) - log_mean_exp

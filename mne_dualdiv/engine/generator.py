@@ -1,0 +1,553 @@
+"""`DualDivergenceGenerator`: fit the dual space of channel x time images and sample from it."""
+
+import json
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from .. import __version__
+from .._checks import (check_array_3d, check_float, check_fname_for_reading,
+                       check_fname_for_writing, check_int, check_option, check_random_state)
+from .._logging import logger, use_verbose
+from .bridges import bridge_divergences, train_bridges
+from .dualspace import (DualClusters, find_clusters, knn_indices, local_dual_values,
+                        nearest_distances)
+from .marginals import marginal_samples, path_masks, pixel_order
+from .network import DualNetwork
+from .scaling import ChannelScaler
+from .walk import gradient_walk
+
+#: Fewest training and held-out samples the method works with.
+MIN_TRAIN_SAMPLES = 15
+MIN_HELDOUT_SAMPLES = 5
+
+_FORMAT = "mne_dualdiv.DualDivergenceGenerator"
+_FORMAT_VERSION = 1
+
+
+class DualDivergenceGenerator(BaseEstimator):
+    """Generative sampling in the dual divergence space (Garg et al., 2024).
+
+    ``fit`` estimates ``KL(P || Q)`` between the data ``P`` and the product of its pixel marginals
+    ``Q`` along a path of diffusing dependencies, embeds every sample in the resulting 1-D dual
+    space ``F(x) = sum_k f_k(x)``, and finds the end points and clusters of the real samples
+    there. ``sample`` makes new images by gradient walks between real samples towards target
+    dual values, and keeps only those that land between the end points and are no near-copy of
+    a training sample. See ``docs/method.md`` for every design choice and its evidence.
+
+    Parameters
+    ----------
+    method : 'path' | 'direct'
+        ``'path'`` estimates the divergence as a sum of ``n_bridges`` small bridge divergences;
+        ``'direct'`` uses a single bridge from ``P`` to ``Q`` (for comparison: it saturates).
+    n_bridges : int
+        Number of bridges ``K`` of the path (ignored for ``'direct'``). Keep every bridge to a
+        few nats: ``divergence_ / n_bridges`` above ~3 nats means ``K`` should grow.
+    pixel_order : 'channel' | 'time' | 'random'
+        Order in which pixels are handed over to the marginal along the path.
+    n_filters, hidden, temporal_kernel : int
+        Size of the dual network (see :class:`mne_dualdiv.engine.network.DualNetwork`).
+    max_steps : int
+        Maximum number of training steps.
+    batch_size : int
+        Real samples (and as many marginal samples) per training step.
+    learning_rate, weight_decay : float
+        AdamW settings.
+    validation_fraction : float
+        Fraction of the samples held out for early stopping and for ``divergence_``.
+    eval_every, patience : int
+        Held-out evaluation period (steps) and the number of evaluations without improvement of
+        the held-out loss after which training stops.
+    n_eval_draws : int
+        Marginal draws per held-out sample in each evaluation.
+    n_neighbors : int
+        Neighbourhood size of the localized (kNN) dual values.
+    n_local_draws : int
+        Local marginal draws averaged for each localized value.
+    walk_steps : int
+        Noisy steps of the gradient walk.
+    walk_step_size : float
+        Newton damping of each walk step, in (0, 1].
+    walk_noise : float
+        Per-pixel standard deviation (in robust-scaled units) of the noise added orthogonally to
+        ``grad F`` at each walk step.
+    target : 'density' | 'between_clusters'
+        Where walk targets come from: a kernel density of the training dual values, or the gaps
+        between adjacent clusters (walks start from the lower cluster's members nearest the gap).
+    local_check : bool
+        Also require a sample's localized value to lie within the training samples' range.
+    guard : bool
+        Reject near-copies: samples closer to a training sample than ``guard_percentile`` of the
+        held-out samples' distances to the training set.
+    guard_percentile : float
+        Percentile (0-100) of the held-out nearest-training distances used as the near-copy
+        threshold (``near_copy_threshold_``).
+    random_state : None | int | numpy.random.Generator
+        Seed of everything random in ``fit``.
+    verbose : None | bool | str
+        Logging level while fitting and sampling.
+
+    Attributes
+    ----------
+    divergence_ : float
+        Estimate of ``KL(P || Q)`` in nats: the sum of the bridge DV estimates on held-out data.
+    bridge_divergences_ : ndarray, shape (n_bridges,)
+        Held-out DV estimate of each bridge ``KL(P_{k-1} || P_k)``.
+    train_divergence_ : float
+        The same estimate on the training samples (larger when the network overfits).
+    endpoints_ : ndarray, shape (2,)
+        Smallest and largest dual value of the training samples.
+    robust_endpoints_ : ndarray, shape (2,)
+        The 2.5 and 97.5 percentiles of the training dual values.
+    dual_values_train_ : ndarray, shape (n_train,)
+        Dual values of the training samples.
+    clusters_ : DualClusters
+        Cut points and member labels of the training samples in the dual space.
+    local_dual_values_ : ndarray, shape (n_train,)
+        Localized (kNN) dual values of the training samples.
+    local_endpoints_ : ndarray, shape (2,)
+        Range of ``local_dual_values_``.
+    near_copy_threshold_ : float
+        Distance (in robust-scaled units) under which a sample counts as a near-copy.
+    heldout_nearest_distances_ : ndarray, shape (n_heldout,)
+        Distance of each held-out sample to its closest training sample (scaled units).
+    train_indices_, heldout_indices_ : ndarray of int
+        Rows of ``X`` used for training and held out.
+    n_channels_, n_times_ : int
+        Image size seen in ``fit``.
+    history_ : list of dict
+        Training curve (step, train loss, held-out loss, held-out divergence).
+    """
+
+    def __init__(self, method="path", n_bridges=32, pixel_order="channel", n_filters=32,
+                 hidden=128, temporal_kernel=5, max_steps=6000, batch_size=256,
+                 learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
+                 patience=10, n_eval_draws=20, n_neighbors=10, n_local_draws=16, walk_steps=100,
+                 walk_step_size=0.5, walk_noise=0.1, target="density", local_check=True,
+                 guard=True, guard_percentile=5.0, random_state=None, verbose=None):
+        self.method = method
+        self.n_bridges = n_bridges
+        self.pixel_order = pixel_order
+        self.n_filters = n_filters
+        self.hidden = hidden
+        self.temporal_kernel = temporal_kernel
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.eval_every = eval_every
+        self.patience = patience
+        self.n_eval_draws = n_eval_draws
+        self.n_neighbors = n_neighbors
+        self.n_local_draws = n_local_draws
+        self.walk_steps = walk_steps
+        self.walk_step_size = walk_step_size
+        self.walk_noise = walk_noise
+        self.target = target
+        self.local_check = local_check
+        self.guard = guard
+        self.guard_percentile = guard_percentile
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        check_option("method", self.method, ("path", "direct"))
+        check_option("pixel_order", self.pixel_order, ("channel", "time", "random"))
+        check_option("target", self.target, ("density", "between_clusters"))
+        for name in ("n_bridges", "n_filters", "hidden", "temporal_kernel", "max_steps",
+                     "batch_size", "eval_every", "patience", "n_eval_draws", "n_neighbors",
+                     "n_local_draws"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("walk_steps", self.walk_steps, minimum=0)
+        check_float("learning_rate", self.learning_rate, low=0, low_inclusive=False)
+        check_float("weight_decay", self.weight_decay, low=0)
+        check_float("validation_fraction", self.validation_fraction, low=0, high=1,
+                    low_inclusive=False, high_inclusive=False)
+        check_float("walk_step_size", self.walk_step_size, low=0, high=1, low_inclusive=False)
+        check_float("walk_noise", self.walk_noise, low=0)
+        check_float("guard_percentile", self.guard_percentile, low=0, high=100)
+
+    def _check_fitted(self, what):
+        if not hasattr(self, "network_"):
+            raise RuntimeError(
+                f"This {type(self).__name__} is not fitted yet: call fit(X) before {what}."
+            )
+
+    def _split(self, n_samples, rng):
+        n_heldout = max(MIN_HELDOUT_SAMPLES, int(round(self.validation_fraction * n_samples)))
+        min_train = max(MIN_TRAIN_SAMPLES, self.n_neighbors + 1)
+        if n_samples - n_heldout < min_train:
+            minimum = min_train + MIN_HELDOUT_SAMPLES
+            minimum = max(minimum, int(math.ceil(min_train / (1 - self.validation_fraction))))
+            raise ValueError(
+                f"X has {n_samples} samples, fewer than the method can use: it needs at least "
+                f"{minimum} ({min_train} training samples, so that every pixel marginal and every "
+                f"kNN neighbourhood of n_neighbors={self.n_neighbors} has enough values, and "
+                f"{MIN_HELDOUT_SAMPLES} held out with validation_fraction="
+                f"{self.validation_fraction})."
+            )
+        order = rng.permutation(n_samples)
+        return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Learn the dual space of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Real samples in any units (they are robustly scaled per channel). Not modified.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        self : DualDivergenceGenerator
+            The fitted estimator.
+        """
+        self._check_params()
+        X = check_array_3d(X, "X")
+        rng = check_random_state(self.random_state)
+        with use_verbose(self.verbose):
+            self._fit(X, rng)
+        return self
+
+    def _fit(self, X, rng):
+        n_samples, n_channels, n_times = X.shape
+        torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        self.train_indices_, self.heldout_indices_ = self._split(n_samples, rng)
+        self.n_channels_, self.n_times_ = n_channels, n_times
+        self.scaler_ = ChannelScaler().fit(X[self.train_indices_])
+        scaled = self.scaler_.transform(X).astype(np.float32)
+        train, heldout = scaled[self.train_indices_], scaled[self.heldout_indices_]
+        self._train_scaled = train
+        self.pixel_lower_, self.pixel_upper_ = train.min(0), train.max(0)
+
+        n_bridges = 1 if self.method == "direct" else self.n_bridges
+        order = pixel_order(n_channels, n_times, self.pixel_order, rng)
+        masks = path_masks(order, n_bridges)
+        torch.manual_seed(int(rng.integers(2**62)))  # network initialisation
+        self.network_ = DualNetwork(masks, n_channels, n_times, n_filters=self.n_filters,
+                                    temporal_kernel=self.temporal_kernel, hidden=self.hidden)
+        train_t, heldout_t = torch.from_numpy(train), torch.from_numpy(heldout)
+        masks_t = self.network_.masks.view(n_bridges + 1, -1)
+        logger.info("Fitting %d bridge(s) on %d training / %d held-out samples of %d x %d",
+                    n_bridges, len(train), len(heldout), n_channels, n_times)
+        self.history_ = train_bridges(
+            self.network_, train_t, heldout_t, masks_t, n_steps=self.max_steps,
+            batch_size=self.batch_size, learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay, eval_every=self.eval_every, patience=self.patience,
+            n_eval_draws=self.n_eval_draws, generator=torch_gen)
+
+        # Final estimates with more marginal draws than during training.
+        n_draws = max(self.n_eval_draws, int(math.ceil(20000 / len(heldout))))
+        self.bridge_divergences_, _ = bridge_divergences(
+            self.network_, heldout_t, train_t, masks_t, n_draws, torch_gen)
+        self.divergence_ = float(self.bridge_divergences_.sum())
+        train_draws = max(1, int(math.ceil(20000 / len(train))))
+        train_bridges_div, _ = bridge_divergences(self.network_, train_t, train_t, masks_t,
+                                                  train_draws, torch_gen)
+        self.train_divergence_ = float(train_bridges_div.sum())
+        saturated = self.bridge_divergences_ > math.log(len(heldout) * n_draws) / 2
+        if saturated.any():
+            logger.warning("Bridge(s) %s estimate more than half of log(n) nats and may saturate; "
+                           "consider a larger n_bridges.", np.flatnonzero(saturated).tolist())
+        logger.info("Held-out KL(P||Q) = %.2f nats (training: %.2f)", self.divergence_,
+                    self.train_divergence_)
+        self._fit_dual_space(train, heldout, rng)
+
+    def _fit_dual_space(self, train, heldout, rng):
+        values = self._dual_values_scaled(train)
+        self.dual_values_train_ = values
+        self.endpoints_ = np.array([values.min(), values.max()])
+        self.robust_endpoints_ = np.percentile(values, [2.5, 97.5])
+        self.clusters_ = find_clusters(values)
+        n_neighbors = min(self.n_neighbors, len(train) - 1)
+        neighbors = knn_indices(train, train, n_neighbors, exclude_self=True)
+        self.local_dual_values_ = local_dual_values(
+            self._dual_values_scaled, train, train, neighbors, self.n_local_draws, rng)
+        self.local_endpoints_ = np.array([self.local_dual_values_.min(),
+                                          self.local_dual_values_.max()])
+        self.heldout_nearest_distances_ = nearest_distances(train, heldout)
+        self.near_copy_threshold_ = float(np.percentile(self.heldout_nearest_distances_,
+                                                        self.guard_percentile))
+
+    # ------------------------------------------------------------------ dual space
+    @torch.no_grad()
+    def _dual_values_scaled(self, scaled, batch_size=1024):
+        out = [self.network_.dual_value(torch.from_numpy(np.ascontiguousarray(
+            scaled[i:i + batch_size], dtype=np.float32))).double().numpy()
+            for i in range(0, len(scaled), batch_size)]
+        return np.concatenate(out) if out else np.empty(0)
+
+    def dual_values(self, X):
+        """Embed images in the 1-D dual space.
+
+        Larger values mean more dependent (more joint-like) than the product of marginals:
+        ``F(x)`` estimates ``log p(x) / q(x)`` up to a constant.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Images in the units of the data given to ``fit``. Not modified.
+
+        Returns
+        -------
+        values : ndarray, shape (n_samples,)
+        """
+        self._check_fitted("dual_values")
+        X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
+        return self._dual_values_scaled(self.scaler_.transform(X))
+
+    def is_in_distribution(self, X, robust=False):
+        """Whether each image's dual value lies between the end points.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Images in the units of the data given to ``fit``.
+        robust : bool
+            Use ``robust_endpoints_`` (2.5-97.5 percentiles) instead of ``endpoints_``.
+
+        Returns
+        -------
+        inside : ndarray of bool, shape (n_samples,)
+        """
+        low, high = self.robust_endpoints_ if robust else self.endpoints_
+        values = self.dual_values(X)
+        return (values >= low) & (values <= high)
+
+    def local_dual_values(self, X, random_state=None):
+        """Localized (kNN) dual values of images against their nearest training samples.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Images in the units of the data given to ``fit``.
+        random_state : None | int | numpy.random.Generator
+            Seed of the local marginal draws.
+
+        Returns
+        -------
+        local_values : ndarray, shape (n_samples,)
+        """
+        self._check_fitted("local_dual_values")
+        X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
+        return self._local_values_scaled(self.scaler_.transform(X),
+                                         check_random_state(random_state))
+
+    def _local_values_scaled(self, scaled, rng):
+        train = self._train_scaled
+        neighbors = knn_indices(train, scaled, min(self.n_neighbors, len(train) - 1))
+        return local_dual_values(self._dual_values_scaled, scaled, train, neighbors,
+                                 self.n_local_draws, rng)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n_samples, random_state=None, return_delta=False, max_rounds=20):
+        """Generate new images by gradient walks in the dual space.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of images to return (exactly this many, or an error).
+        random_state : None | int | numpy.random.Generator
+            Seed of the walks; the same seed gives the same samples.
+        return_delta : bool
+            Also return ``delta = x - x_start``, what each walk changed, in the input's units.
+        max_rounds : int
+            Batches of walks to try before giving up when too many samples are rejected.
+
+        Returns
+        -------
+        X_new : ndarray, shape (n_samples, n_channels, n_times)
+            Samples in the units of the data given to ``fit``.
+        delta : ndarray, shape (n_samples, n_channels, n_times)
+            Only with ``return_delta=True``.
+        """
+        self._check_fitted("sample")
+        n_samples = check_int("n_samples", n_samples, minimum=1)
+        max_rounds = check_int("max_rounds", max_rounds, minimum=1)
+        rng = check_random_state(random_state)
+        with use_verbose(self.verbose):
+            scaled, delta = self._sample_scaled(n_samples, rng, max_rounds)
+        X_new = self.scaler_.inverse_transform(scaled.astype(np.float64))
+        if return_delta:
+            return X_new, self.scaler_.inverse_transform_difference(delta.astype(np.float64))
+        return X_new
+
+    def _targets_and_starts(self, n, rng):
+        values = self.dual_values_train_
+        low, high = self.endpoints_
+        if self.target == "between_clusters" and self.clusters_.n_clusters > 1:
+            gap = rng.integers(0, self.clusters_.n_clusters - 1, size=n)
+            members = self.clusters_.members
+            lo_edge = np.array([values[members[g]].max() for g in range(len(members) - 1)])
+            hi_edge = np.array([values[members[g + 1]].min() for g in range(len(members) - 1)])
+            targets = rng.uniform(lo_edge[gap], hi_edge[gap])
+            pools = [members[g][np.argsort(values[members[g]])[::-1][:self.n_neighbors]]
+                     for g in range(len(members) - 1)]
+            starts = np.array([rng.choice(pools[g]) for g in gap])
+            return targets, starts
+        # Kernel density of the training values (Silverman bandwidth), kept inside the end points.
+        bandwidth = 1.06 * values.std() * len(values) ** (-1 / 5)
+        targets = np.clip(rng.choice(values, size=n) + bandwidth * rng.standard_normal(n),
+                          low, high)
+        order = np.argsort(values)
+        position = np.clip(np.searchsorted(values[order], targets), 0, len(values) - 1)
+        # Start from one of the training samples whose value is nearest the target.
+        offset = rng.integers(-self.n_neighbors // 2, self.n_neighbors // 2 + 1, size=n)
+        starts = order[np.clip(position + offset, 0, len(values) - 1)]
+        return targets, starts
+
+    def _sample_scaled(self, n_samples, rng, max_rounds):
+        train = self._train_scaled
+        torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
+        low, high = self.endpoints_
+        local_low, local_high = self.local_endpoints_
+        kept, kept_delta, n_tried = [], [], 0
+        counts = dict(outside=0, local=0, near_copy=0)
+        for _ in range(max_rounds):
+            n_missing = n_samples - sum(len(k) for k in kept)
+            if n_missing <= 0:
+                break
+            n_walks = int(math.ceil(n_missing * 1.25)) + 4
+            targets, starts = self._targets_and_starts(n_walks, rng)
+            x, values = gradient_walk(
+                self.network_, torch.from_numpy(train[starts]),
+                torch.as_tensor(targets, dtype=torch.float32), n_steps=self.walk_steps,
+                step_size=self.walk_step_size, noise=self.walk_noise, n_final_steps=10,
+                lower=lower, upper=upper, generator=torch_gen)
+            x, values = x.numpy(), values.double().numpy()
+            n_tried += n_walks
+            ok = (values >= low) & (values <= high)
+            counts["outside"] += int((~ok).sum())
+            if self.local_check and ok.any():
+                local = np.full(len(x), np.nan)
+                local[ok] = self._local_values_scaled(x[ok], rng)
+                local_ok = (local >= local_low) & (local <= local_high)
+                counts["local"] += int((ok & ~local_ok).sum())
+                ok &= local_ok
+            if self.guard and ok.any():
+                far = np.zeros(len(x), dtype=bool)
+                far[ok] = nearest_distances(train, x[ok]) >= self.near_copy_threshold_
+                counts["near_copy"] += int((ok & ~far).sum())
+                ok &= far
+            kept.append(x[ok])
+            kept_delta.append(x[ok] - train[starts[ok]])
+        scaled = np.concatenate(kept)[:n_samples]
+        delta = np.concatenate(kept_delta)[:n_samples]
+        logger.info("Walked %d samples, kept %d; rejected: %d outside the end points, %d by the "
+                    "local check, %d near-copies", n_tried, sum(len(k) for k in kept),
+                    counts["outside"], counts["local"], counts["near_copy"])
+        self.last_sample_report_ = dict(n_walks=n_tried, n_returned=len(scaled), **counts)
+        if len(scaled) < n_samples:
+            raise RuntimeError(
+                f"Only {len(scaled)} of the {n_samples} requested samples passed the acceptance "
+                f"checks after {max_rounds} rounds of walks ({counts}). Increase max_rounds, "
+                "lower guard_percentile, or set local_check=False."
+            )
+        return scaled, delta
+
+    # ------------------------------------------------------------------ I/O
+    def _get_state(self):
+        """Everything needed to rebuild the fitted estimator, as tensors and JSON strings."""
+        self._check_fitted("save")
+        arrays = dict(
+            center=self.scaler_.center_, scale=self.scaler_.scale_,
+            train_scaled=self._train_scaled, pixel_lower=self.pixel_lower_,
+            pixel_upper=self.pixel_upper_, bridge_divergences=self.bridge_divergences_,
+            endpoints=self.endpoints_, robust_endpoints=self.robust_endpoints_,
+            dual_values_train=self.dual_values_train_, cut_points=self.clusters_.cut_points,
+            cluster_labels=self.clusters_.labels, local_dual_values=self.local_dual_values_,
+            local_endpoints=self.local_endpoints_,
+            heldout_nearest_distances=self.heldout_nearest_distances_,
+            train_indices=self.train_indices_, heldout_indices=self.heldout_indices_,
+        )
+        params = self.get_params()
+        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None  # a Generator object is not serialisable
+        scalars = dict(divergence=self.divergence_, train_divergence=self.train_divergence_,
+                       near_copy_threshold=self.near_copy_threshold_,
+                       n_channels=self.n_channels_, n_times=self.n_times_)
+        return {
+            "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
+            "params": json.dumps(params), "scalars": json.dumps(scalars),
+            "history": json.dumps(self.history_),
+            "arrays": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
+            "network": self.network_.state_dict(),
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"Not a saved {cls.__name__}: format is {state.get('format')!r}.")
+        if state["format_version"] > _FORMAT_VERSION:
+            raise ValueError(f"This file was written by a newer mne_dualdiv "
+                             f"({state['package_version']}); upgrade to read it.")
+        self = cls(**json.loads(state["params"]))
+        arrays = {k: v.numpy() for k, v in state["arrays"].items()}
+        scalars = json.loads(state["scalars"])
+        self.scaler_ = ChannelScaler()
+        self.scaler_.center_, self.scaler_.scale_ = arrays["center"], arrays["scale"]
+        self._train_scaled = arrays["train_scaled"]
+        self.pixel_lower_, self.pixel_upper_ = arrays["pixel_lower"], arrays["pixel_upper"]
+        self.bridge_divergences_ = arrays["bridge_divergences"]
+        self.endpoints_, self.robust_endpoints_ = arrays["endpoints"], arrays["robust_endpoints"]
+        self.dual_values_train_ = arrays["dual_values_train"]
+        self.clusters_ = DualClusters(arrays["cut_points"], arrays["cluster_labels"])
+        self.local_dual_values_ = arrays["local_dual_values"]
+        self.local_endpoints_ = arrays["local_endpoints"]
+        self.heldout_nearest_distances_ = arrays["heldout_nearest_distances"]
+        self.train_indices_, self.heldout_indices_ = (arrays["train_indices"],
+                                                      arrays["heldout_indices"])
+        self.divergence_ = scalars["divergence"]
+        self.train_divergence_ = scalars["train_divergence"]
+        self.near_copy_threshold_ = scalars["near_copy_threshold"]
+        self.n_channels_, self.n_times_ = scalars["n_channels"], scalars["n_times"]
+        self.history_ = json.loads(state["history"])
+        masks = state["network"]["masks"]
+        self.network_ = DualNetwork(masks.view(masks.shape[0], -1), self.n_channels_,
+                                    self.n_times_, n_filters=self.n_filters,
+                                    temporal_kernel=self.temporal_kernel, hidden=self.hidden)
+        self.network_.load_state_dict(state["network"])
+        self.network_.eval()
+        return self
+
+    def save(self, fname, overwrite=False):
+        """Write the fitted generator to a file that reading never executes.
+
+        The file is a ``torch.save`` archive of tensors and JSON strings only, read back with
+        ``torch.load(weights_only=True)`` by :func:`mne_dualdiv.read_generator`.
+
+        Parameters
+        ----------
+        fname : str | path-like
+            Destination, conventionally ending in ``.pt``.
+        overwrite : bool
+            Replace an existing file.
+        """
+        fname = check_fname_for_writing(fname, overwrite)
+        torch.save(self._get_state(), fname)
+
+
+def read_generator(fname):
+    """Read a generator written by :meth:`DualDivergenceGenerator.save`.
+
+    Parameters
+    ----------
+    fname : str | path-like
+        The file.
+
+    Returns
+    -------
+    generator : DualDivergenceGenerator
+        The fitted generator; its dual values and samples match the saved one's.
+    """
+    fname = check_fname_for_reading(fname)
+    state = torch.load(fname, weights_only=True, map_location="cpu")
+    return DualDivergenceGenerator._from_state(state)

@@ -1,0 +1,100 @@
+"""The dual-function network: a small channel x time CNN with one output per bridge."""
+
+import torch
+from torch import nn
+
+
+class DualNetwork(nn.Module):
+    """Shared convolutional trunk with one output per bridge of the path.
+
+    The layout follows ShallowConvNet / EEGNet, with the channels as the input features of a 1-D
+    convolution over time: a spatio-temporal filter bank that mixes all channels over a short
+    time window (linear, as the temporal + spatial convolutions of ShallowConvNet), its SiLU and
+    its square side by side, a temporal convolution, average pooling to a fixed number of time bins (so the heads
+    know *when* a feature occurs), then a small MLP whose ``n_bridges`` outputs are the bridge
+    functions ``f_k``. Activations are SiLU (smooth, because the sampler follows the input
+    gradient). With ``spectral_norm=True`` every weight layer is spectrally normalised and a
+    learned per-head gain restores the output range, which bounds each head's Lipschitz constant.
+
+    Parameters
+    ----------
+    masks : array-like of bool, shape (n_bridges + 1, n_channels * n_times)
+        The path masks (True where a pixel is marginal in ``P_k``); ``n_bridges`` heads.
+    n_channels, n_times : int
+        Image size.
+    n_filters : int
+        Width of the convolutional trunk.
+    temporal_kernel : int
+        Length of the temporal filters in samples (odd values keep the time axis aligned). For
+        epochs longer than 128 samples the first filter bank runs with a stride of
+        ``n_times // 64`` and a kernel of at least twice the stride.
+    n_time_bins : int
+        Number of time bins kept after pooling.
+    hidden : int
+        Width of the MLP.
+    spectral_norm : bool
+        Whether to spectrally normalise the weight layers.
+    """
+
+    def __init__(self, masks, n_channels, n_times, n_filters=32, temporal_kernel=5,
+                 n_time_bins=8, hidden=128, spectral_norm=False):
+        super().__init__()
+        n_bridges = masks.shape[0] - 1
+        self.register_buffer("masks", torch.as_tensor(masks, dtype=torch.bool).view(
+            n_bridges + 1, n_channels, n_times))
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        # Long epochs are filtered with a stride, so that the cost stays that of ~64 time steps.
+        stride = max(1, n_times // 64)
+        kernel = min(max(temporal_kernel, 2 * stride + 1), n_times)
+        kernel -= 1 - kernel % 2  # odd, so that 'same' padding keeps the time axis aligned
+        n_steps_out = (n_times + 2 * (kernel // 2) - kernel) // stride + 1
+        n_bins = min(n_time_bins, n_steps_out)
+        self.n_bridges = n_bridges
+        self.spatiotemporal = sn(nn.Conv1d(3 * n_channels, n_filters, kernel, stride=stride,
+                                           padding=kernel // 2))
+        self.temporal = sn(nn.Conv1d(2 * n_filters, n_filters, 3, padding=1))
+        self.pool = nn.AdaptiveAvgPool1d(n_bins)
+        self.mlp = nn.Sequential(
+            sn(nn.Linear(n_filters * n_bins, hidden)), nn.SiLU(),
+            sn(nn.Linear(hidden, n_bridges)),
+        )
+        self.log_gain = nn.Parameter(torch.zeros(n_bridges))
+        self.act = nn.SiLU()
+
+    def forward(self, x, bridge):
+        """Value of bridge function ``f_k`` on images ``x``.
+
+        The pixels already marginal in ``P_{k-1}`` are independent of everything under both
+        distributions of bridge ``k``, so the optimal ``f_k`` does not depend on them: they are
+        zeroed, and the two masks are given as extra input channels, so one trunk serves every
+        bridge and learns from all of them.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, n_channels, n_times)
+            Scaled images.
+        bridge : torch.Tensor of int, shape (batch,)
+            0-based bridge index ``k - 1`` of each row.
+
+        Returns
+        -------
+        out : torch.Tensor, shape (batch,)
+        """
+        before = self.masks[bridge]
+        handed_over = self.masks[bridge + 1] & ~before
+        x = torch.cat([x.masked_fill(before, 0.0), before.to(x.dtype), handed_over.to(x.dtype)], 1)
+        filtered = self.spatiotemporal(x)
+        # Squared filter outputs (band power, as in ShallowConvNet) make Gaussian-like log
+        # density ratios, which are quadratic forms, easy to represent; SiLU covers the rest.
+        h = torch.cat([self.act(filtered), 0.5 * filtered.square()], 1)
+        h = self.act(self.temporal(h))
+        h = self.pool(h).flatten(1)
+        out = self.mlp(h) * self.log_gain.exp()
+        return out.gather(1, bridge[:, None]).squeeze(1)
+
+    def dual_value(self, x):
+        """The embedding ``F(x) = sum_k f_k(x)``, shape (batch,)."""
+        total = 0.0
+        for k in range(self.n_bridges):
+            total = total + self(x, torch.full((len(x),), k, dtype=torch.long, device=x.device))
+        return total
