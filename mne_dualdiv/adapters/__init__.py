@@ -1,0 +1,1 @@
+"""Adapters: MNE, SpikeInterface and neo objects to channel x time images and back."""

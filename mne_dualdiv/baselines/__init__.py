@@ -1,0 +1,1 @@
+"""Comparison models of the paper behind the engine's fit / sample interface."""
