@@ -415,7 +415,10 @@ class DualDivergenceGenerator(BaseEstimator):
             n_missing = n_samples - sum(len(k) for k in kept)
             if n_missing <= 0:
                 break
-            n_walks = int(math.ceil(n_missing * 1.25)) + 4
+            # Walk enough to fill the gap at the acceptance rate seen so far (capped).
+            n_kept = sum(len(k) for k in kept)
+            rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 0.8
+            n_walks = min(int(math.ceil(n_missing / rate * 1.25)) + 4, 20 * n_missing + 4)
             targets, starts = self._targets_and_starts(n_walks, rng)
             x, values = gradient_walk(
                 self.network_, torch.from_numpy(train[starts]),

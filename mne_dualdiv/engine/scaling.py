@@ -26,12 +26,11 @@ class ChannelScaler:
         per_channel = np.moveaxis(X, 1, 0).reshape(X.shape[1], -1)
         q25, center, q75 = np.percentile(per_channel, [25, 50, 75], axis=1)
         scale = (q75 - q25) / _IQR_TO_STD
-        std = per_channel.std(axis=1)
-        scale = np.where(scale > 0, scale, std)
-        # A constant channel keeps scale 1 so its values pass through unchanged (minus the centre).
-        tiny = np.finfo(np.float64).tiny * 1e6
+        scale = np.where(scale > 0, scale, per_channel.std(axis=1))
+        # A constant channel keeps scale 1: its values pass through unchanged (minus the centre).
+        constant = np.ptp(per_channel, axis=1) == 0
         self.center_ = center
-        self.scale_ = np.where(scale > tiny, scale, 1.0)
+        self.scale_ = np.where(constant | ~(scale > 0), 1.0, scale)
         return self
 
     def transform(self, X):
