@@ -261,3 +261,24 @@ def test_constant_channel_does_not_crash_scaling_and_input_is_not_modified():
     X_new = generator.sample(5, random_state=0)
     np.testing.assert_allclose(X_new[:, 3, :], 7e-6)
     np.testing.assert_array_equal(X, before)
+
+
+def test_walks_between_clusters_land_in_the_gaps(path_generator):
+    clusters = path_generator.clusters_
+    if clusters.n_clusters < 2:
+        pytest.skip("the fitted dual space has a single cluster")
+    values = path_generator.dual_values_train_
+    members = clusters.members
+    gaps = [(values[members[c]].max(), values[members[c + 1]].min())
+            for c in range(clusters.n_clusters - 1)]
+    path_generator.set_params(target="between_clusters")
+    try:
+        X_new = path_generator.sample(20, random_state=0)
+    finally:
+        path_generator.set_params(target="density")
+    new_values = path_generator.dual_values(X_new)
+    tolerance = 0.05 * np.ptp(path_generator.endpoints_)
+    in_a_gap = np.zeros(len(new_values), dtype=bool)
+    for low, high in gaps:
+        in_a_gap |= (new_values >= low - tolerance) & (new_values <= high + tolerance)
+    assert in_a_gap.all()
