@@ -1,5 +1,30 @@
 """Scores comparing synthetic with real held-out data: fidelity, information, utility, privacy."""
 
+from ._base import MetricScore
+from .fidelity import (BandPowerCorrelationFeatures, covariance_distance, default_discriminator,
+                       discriminative_score, frechet_distance, log_euclidean_distance,
+                       mean_covariance, psd_distance, welch_psd)
+from .information import (DEFAULT_DIVERGENCE_PARAMS, cluster_divergence, entropy_score,
+                          gaussian_total_correlation, knn_entropy, knn_kl_divergence,
+                          max_cluster_divergence, ood_rate, sample_divergence, total_correlation)
 from .privacy import closest_record_distances, membership_inference_auc, privacy_scores
+from .report import METRICS, EvaluationReport, dcr_score, evaluate, membership_score
+from .utility import augmentation_score, default_classifier, tstr_score
 
-__all__ = ["closest_record_distances", "membership_inference_auc", "privacy_scores"]
+__all__ = [
+    # the report
+    "evaluate", "EvaluationReport", "MetricScore", "METRICS",
+    # fidelity
+    "psd_distance", "covariance_distance", "discriminative_score", "frechet_distance",
+    "welch_psd", "mean_covariance", "log_euclidean_distance", "BandPowerCorrelationFeatures",
+    "default_discriminator",
+    # information
+    "sample_divergence", "entropy_score", "cluster_divergence", "total_correlation", "ood_rate",
+    "knn_entropy", "knn_kl_divergence", "max_cluster_divergence", "gaussian_total_correlation",
+    "DEFAULT_DIVERGENCE_PARAMS",
+    # utility
+    "tstr_score", "augmentation_score", "default_classifier",
+    # privacy
+    "dcr_score", "membership_score",
+    "closest_record_distances", "membership_inference_auc", "privacy_scores",
+]
