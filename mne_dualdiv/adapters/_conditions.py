@@ -1,0 +1,188 @@
+"""One generator per condition (class label) on arrays: fitting, counts and sampling."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+
+from .._checks import check_float, check_int, check_random_state
+from .._logging import logger
+from ..engine import DualDivergenceGenerator
+from ..engine.dualspace import knn_indices
+
+#: Key of the single generator fitted on all samples when conditions are pooled.
+POOLED = "__all__"
+
+
+def check_template(generator, name="generator"):
+    """Return a DualDivergenceGenerator to clone: the one given, or one with default settings."""
+    if generator is None:
+        return DualDivergenceGenerator()
+    if not isinstance(generator, DualDivergenceGenerator):
+        raise TypeError(
+            f"{name} must be None or a DualDivergenceGenerator (used as a template of engine "
+            f"settings), got {type(generator).__name__} instead."
+        )
+    return generator
+
+
+def resolve_counts(n_synthetic, counts, name="n_synthetic"):
+    """How many synthetic samples to make per condition.
+
+    Parameters
+    ----------
+    n_synthetic : int | float | dict | 'balance'
+        An int is a total, split like the class proportions of ``counts`` (largest remainders,
+        so the parts add up exactly); a float is a ratio of each condition's count; a dict maps
+        condition names to counts (conditions left out get none); ``'balance'`` tops every
+        condition up to the largest one.
+    counts : dict
+        Number of real samples per condition, in the order to keep.
+    name : str
+        The argument name used in error messages.
+
+    Returns
+    -------
+    n_per_condition : dict
+        Synthetic count per condition, same keys and order as ``counts``.
+    """
+    if isinstance(n_synthetic, str):
+        if n_synthetic != "balance":
+            raise ValueError(
+                f"Invalid value for the '{name}' parameter. Allowed values are an int (a total), "
+                f"a float (a ratio per condition), a dict or 'balance', but got {n_synthetic!r} "
+                "instead."
+            )
+        largest = max(counts.values())
+        return {label: largest - n for label, n in counts.items()}
+    if isinstance(n_synthetic, dict):
+        unknown = [key for key in n_synthetic if key not in counts]
+        if unknown:
+            raise ValueError(
+                f"{name} names condition(s) {unknown} that are not among the fitted conditions "
+                f"{list(counts)}."
+            )
+        return {label: check_int(f"{name}[{label!r}]", n_synthetic.get(label, 0), minimum=0)
+                for label in counts}
+    if isinstance(n_synthetic, (numbers.Integral, np.integer)) and not isinstance(
+            n_synthetic, bool):
+        total = check_int(name, n_synthetic, minimum=0)
+        n_real = np.array(list(counts.values()), dtype=float)
+        exact = total * n_real / n_real.sum()
+        parts = np.floor(exact).astype(int)
+        # Largest remainders get the leftover samples; ties go to the earlier condition.
+        leftover = total - parts.sum()
+        parts[np.argsort(-(exact - parts), kind="stable")[:leftover]] += 1
+        return dict(zip(counts, parts.tolist()))
+    if isinstance(n_synthetic, (numbers.Real, np.floating)) and not isinstance(n_synthetic, bool):
+        ratio = check_float(name, n_synthetic, low=0)
+        return {label: int(round(ratio * n)) for label, n in counts.items()}
+    raise TypeError(
+        f"{name} must be an int (a total), a float (a ratio per condition), a dict of counts per "
+        f"condition or 'balance', got {type(n_synthetic).__name__} instead."
+    )
+
+
+def child_seeds(keys, random_state):
+    """One int seed per key, drawn in the order of ``keys`` from ``random_state``."""
+    rng = check_random_state(random_state)
+    return {key: int(rng.integers(2**31 - 1)) for key in keys}
+
+
+def fit_generators(X, labels, conditions, template, random_state, verbose, what="condition"):
+    """Fit one clone of ``template`` per condition (or one on all samples).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_channels, n_times)
+        The samples, in any units.
+    labels : ndarray, shape (n_samples,)
+        Condition of each sample.
+    conditions : list
+        Conditions to fit, in a fixed order (seeds are drawn in this order), or ``[POOLED]``
+        for a single generator on all samples.
+    template : DualDivergenceGenerator
+        Engine settings; cloned, never fitted itself.
+    random_state : None | int | numpy.random.Generator
+        Seeds the generators (their own ``random_state`` is replaced).
+    verbose : None | bool | str | int
+        Passed to the generators; ``None`` keeps the template's.
+    what : str
+        How a condition is called in messages (``'condition'``, ``'class'``).
+
+    Returns
+    -------
+    generators : dict
+        Fitted generator per condition, in the order of ``conditions``.
+    """
+    seeds = child_seeds(conditions, random_state)
+    sizes = {c: len(X) if c == POOLED else int(np.sum(labels == c)) for c in conditions}
+    fitted = {}
+    # The smallest condition goes first, so that one too small for the engine fails at once.
+    for condition in sorted(conditions, key=lambda c: sizes[c]):
+        params = dict(random_state=seeds[condition])
+        if verbose is not None:
+            params["verbose"] = verbose
+        generator = clone(template).set_params(**params)
+        rows = slice(None) if condition == POOLED else labels == condition
+        where = "all samples" if condition == POOLED else f"{what} {condition!r}"
+        logger.info("Fitting the generator of %s (%d samples)", where, sizes[condition])
+        try:
+            fitted[condition] = generator.fit(X[rows])
+        except ValueError as err:
+            raise ValueError(f"Cannot fit the generator of {where} ({sizes[condition]} "
+                             f"samples): {err}") from err
+    return {condition: fitted[condition] for condition in conditions}
+
+
+def sample_generators(generators, n_per_condition, random_state):
+    """Draw ``n_per_condition[c]`` samples from each condition's generator.
+
+    Returns
+    -------
+    X_new : ndarray, shape (n_total, n_channels, n_times)
+        Samples grouped by condition, in the order of ``generators``.
+    labels : list
+        Condition of each sample.
+    """
+    seeds = child_seeds(generators, random_state)
+    samples, labels = [], []
+    for condition, generator in generators.items():
+        n = n_per_condition.get(condition, 0)
+        if n > 0:
+            samples.append(generator.sample(n, random_state=seeds[condition]))
+            labels.extend([condition] * n)
+    if not samples:
+        generator = next(iter(generators.values()))
+        return np.empty((0, generator.n_channels_, generator.n_times_)), []
+    return np.concatenate(samples), labels
+
+
+def sample_pooled(generator, train_labels, n_samples, random_state):
+    """Sample a pooled generator; each sample takes the condition of the epoch its walk left.
+
+    The engine walks from a real training sample ``x_s`` and reports ``delta = x - x_s``, so
+    ``x - delta`` is that start (up to rounding); its nearest training image names it.
+
+    Parameters
+    ----------
+    generator : DualDivergenceGenerator
+        Fitted on all samples.
+    train_labels : ndarray, shape (n_fitted,)
+        Condition of every sample given to ``fit`` (indexed by ``generator.train_indices_``).
+    n_samples : int
+        Number of samples.
+    random_state : None | int | numpy.random.Generator
+        Seed of the walks.
+
+    Returns
+    -------
+    X_new : ndarray, shape (n_samples, n_channels, n_times)
+    labels : list
+        Condition of each sample (that of its walk's start).
+    """
+    X_new, delta = generator.sample(n_samples, random_state=random_state, return_delta=True)
+    starts_scaled = generator.scaler_.transform(X_new - delta)
+    nearest = knn_indices(generator._train_scaled, starts_scaled, 1)[:, 0]
+    labels = np.asarray(train_labels)[generator.train_indices_][nearest]
+    return X_new, labels.tolist()

@@ -1,0 +1,593 @@
+"""MNE Epochs in, synthetic Epochs out: :class:`EpochsSynthesizer` and :func:`augment`.
+
+What survives, field by field, from the input ``Epochs`` to every synthetic ``EpochsArray``:
+
+===================  ===================================================================
+field                how
+===================  ===================================================================
+``info``             a copy of the input's: channel names, types and order, ``sfreq``,
+                     ``dig``/montage, ``bads``, ``projs``, ``highpass``/``lowpass``,
+                     description, device-to-head transform, ...
+data units           SI in, SI out: the engine scales every channel on its own robust
+                     statistics and undoes it, so EEG (V), MEG magnetometers (T),
+                     gradiometers (T/m) and EOG keep their physical units and scales
+projectors           their active/inactive state; active ones are applied to the synthetic
+                     data too, as they were to the real data
+``tmin``, ``times``  the same
+``baseline``         the same; applied to the synthetic data too
+``event_id``         the same dictionary (also the conditions without epochs)
+event codes          each synthetic epoch gets the code of its condition
+event samples        unique: synthetic events follow the last real one, one epoch length
+                     apart
+``metadata``         real epochs keep their rows; every epoch gets a boolean column
+                     ``synthetic``; a synthetic row carries its condition in the columns that
+                     hold the event name (``condition``, added when there is none) and
+                     missing values (NaN, None, ``pd.NA``) everywhere else
+``drop_log``         :func:`augment` keeps the real epochs' ``drop_log`` and ``selection``
+===================  ===================================================================
+
+Stimulus-like channels (``stim``, ``syst``, ``chpi``, ``exci``, ``ias``) are not synthesized:
+they are zero in synthetic epochs. Reject/flat thresholds and annotations are not carried
+over; the output is a new :class:`mne.EpochsArray`.
+"""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from .. import __version__
+from .._checks import check_fname_for_reading, check_fname_for_writing, check_random_state
+from .._logging import logger, use_verbose
+from ..engine import DualDivergenceGenerator
+from ._conditions import (POOLED, check_template, fit_generators, resolve_counts,
+                          sample_generators, sample_pooled)
+
+_FORMAT = "mne_dualdiv.EpochsSynthesizer"
+_FORMAT_VERSION = 1
+#: Channel types that carry triggers or system states, not signals: zero in synthetic epochs.
+_NOT_SYNTHESIZED = ("stim", "syst", "chpi", "exci", "ias")
+#: Column added to the metadata when none holds the event name.
+CONDITION_COLUMN = "condition"
+SYNTHETIC_COLUMN = "synthetic"
+
+
+# ---------------------------------------------------------------------------------- input
+def _check_epochs(epochs, name="epochs"):
+    """Return one loaded copy of ``epochs`` (an Epochs or a list of Epochs of one info)."""
+    import mne
+
+    if isinstance(epochs, (list, tuple)):
+        if len(epochs) == 0:
+            raise ValueError(f"{name} is an empty list.")
+        for index, item in enumerate(epochs):
+            if not isinstance(item, mne.BaseEpochs):
+                raise TypeError(f"{name}[{index}] must be an instance of mne.Epochs, got "
+                                f"{type(item).__name__} instead.")
+        for index, item in enumerate(epochs[1:], start=1):
+            _check_same_info(epochs[0], item, f"{name}[0]", f"{name}[{index}]")
+        if len(epochs) == 1:
+            return epochs[0].copy().load_data()
+        return mne.concatenate_epochs([item.copy() for item in epochs], verbose=False)
+    if not isinstance(epochs, mne.BaseEpochs):
+        raise TypeError(f"{name} must be an instance of mne.Epochs (or a list of them), got "
+                        f"{type(epochs).__name__} instead.")
+    # Loading a copy: loading non-preloaded epochs may drop epochs of the object itself.
+    return epochs.copy().load_data()
+
+
+def _check_same_info(reference, other, reference_name, other_name):
+    """Refuse two Epochs whose channels, timing or processing differ, naming the fields."""
+    differences = []
+
+    def compare(field, a, b):
+        if a != b:
+            differences.append(f"{field} ({a!r} vs {b!r})")
+
+    compare("ch_names", reference.ch_names, other.ch_names)
+    compare("channel types", reference.get_channel_types(), other.get_channel_types())
+    compare("sfreq", reference.info["sfreq"], other.info["sfreq"])
+    compare("number of times", len(reference.times), len(other.times))
+    if len(reference.times) == len(other.times) and not np.allclose(reference.times,
+                                                                    other.times):
+        differences.append(f"tmin ({reference.tmin!r} vs {other.tmin!r})")
+    compare("baseline", reference.baseline, other.baseline)
+    compare("bads", reference.info["bads"], other.info["bads"])
+    compare("highpass", reference.info["highpass"], other.info["highpass"])
+    compare("lowpass", reference.info["lowpass"], other.info["lowpass"])
+    compare("projs", [p["desc"] for p in reference.info["projs"]],
+            [p["desc"] for p in other.info["projs"]])
+    if differences:
+        raise ValueError(
+            f"All epochs given in one call must share one info, but {other_name} differs from "
+            f"{reference_name} in: {'; '.join(differences)}. Make them consistent first "
+            "(pick_channels, resample, crop, apply_baseline, ...) or fit them separately."
+        )
+
+
+def _event_names(epochs):
+    """Condition (event_id name) of every epoch."""
+    code_to_name = {code: name for name, code in epochs.event_id.items()}
+    return np.array([code_to_name[code] for code in epochs.events[:, 2]], dtype=object)
+
+
+def _check_counts(n_synthetic, n_real, per_condition, name):
+    """Synthetic count per condition; a pooled generator only takes a total or a ratio."""
+    if not per_condition and isinstance(n_synthetic, (dict, str)):
+        raise TypeError(
+            f"With per_condition=False the conditions of synthetic epochs follow the walks, so "
+            f"{name} must be an int or a float, got {n_synthetic!r} instead."
+        )
+    return resolve_counts(n_synthetic, n_real, name)
+
+
+def _synthesized_picks(info):
+    """Indices of the channels the engine models (all but trigger/system channels)."""
+    types = np.array(info.get_channel_types())
+    return np.flatnonzero(~np.isin(types, _NOT_SYNTHESIZED))
+
+
+def _nullable(metadata):
+    """Metadata with int and bool columns as pandas nullable types, so rows can be missing."""
+    import pandas as pd
+
+    metadata = metadata.copy()
+    for column in metadata.columns:
+        dtype = metadata[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+            metadata[column] = metadata[column].astype("boolean")
+        elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_extension_array_dtype(
+                dtype):
+            metadata[column] = metadata[column].astype("Int64")
+    return metadata
+
+
+def _condition_columns(metadata, names):
+    """Columns of ``metadata`` whose value is the event name in every row."""
+    if metadata is None or len(metadata) == 0:
+        return []
+    return [column for column in metadata.columns
+            if column != SYNTHETIC_COLUMN
+            and np.array_equal(metadata[column].astype(object).to_numpy(), names)]
+
+
+def _metadata_with_markers(metadata, names, added_condition):
+    """The real epochs' metadata with the condition and ``synthetic`` columns filled in."""
+    import pandas as pd
+
+    metadata = (pd.DataFrame(index=range(len(names))) if metadata is None
+                else _nullable(metadata).reset_index(drop=True))
+    if added_condition:
+        metadata[CONDITION_COLUMN] = list(names)
+    if SYNTHETIC_COLUMN not in metadata.columns:
+        metadata[SYNTHETIC_COLUMN] = False
+    else:
+        metadata[SYNTHETIC_COLUMN] = metadata[SYNTHETIC_COLUMN].astype(bool)
+    return metadata
+
+
+# ---------------------------------------------------------------------------------- the estimator
+class EpochsSynthesizer(BaseEstimator):
+    """Learn MNE epochs per condition and make synthetic epochs that look like them.
+
+    One :class:`~mne_dualdiv.DualDivergenceGenerator` is fitted per condition of ``event_id``
+    (or one on all epochs), on the epochs' data in SI units; synthetic epochs come back as an
+    :class:`mne.EpochsArray` built from a copy of the input's ``info``. The module docstring of
+    ``mne_dualdiv.adapters.epochs`` lists what survives.
+
+    Parameters
+    ----------
+    generator : None | DualDivergenceGenerator
+        Engine settings, as an unfitted generator used as a template (it is cloned per
+        condition and never fitted itself; its ``random_state`` is replaced by seeds drawn from
+        ``random_state``). ``None`` uses the engine's defaults. The settings are reachable as
+        ``generator__<name>`` by ``get_params`` / ``set_params``.
+    per_condition : bool
+        Fit one generator per condition of ``event_id`` (default), so every synthetic epoch
+        belongs to the condition it was sampled for. ``False`` fits one generator on all epochs:
+        a way to use conditions with fewer epochs than the engine needs; each synthetic epoch
+        then takes the condition of the real epoch its walk started from, and ``sample`` only
+        takes a total count or a ratio.
+    random_state : None | int | numpy.random.Generator
+        Seed of ``fit`` (one seed per condition is drawn from it).
+    verbose : None | bool | str | int
+        Logging level; ``None`` keeps the template generator's.
+
+    Attributes
+    ----------
+    generators_ : dict
+        Fitted generator per condition name (one entry ``'__all__'`` with
+        ``per_condition=False``).
+    conditions_ : list of str
+        Conditions that had epochs in ``fit``, in the order of ``event_id``.
+    n_epochs_ : dict
+        Number of real epochs per condition.
+    event_id_ : dict
+        The input's ``event_id``.
+    info_ : mne.Info
+        A copy of the input's ``info``.
+    tmin_ : float
+        Time of the first sample.
+    n_times_ : int
+        Samples per epoch.
+    baseline_ : None | tuple
+        The input's baseline interval.
+    last_event_sample_ : int
+        Largest event sample of the input; synthetic events are placed after it.
+
+    See Also
+    --------
+    augment : Fit and sample in one call, real epochs included.
+    read_epochs_synthesizer : Read a synthesizer written by :meth:`save`.
+    DualDivergenceSampler : The same on arrays, inside a cross-validation fold.
+
+    Notes
+    -----
+    The engine scales every channel by its own median and inter-quartile range, so channel
+    types with very different units (EEG in V, magnetometers in T, gradiometers in T/m, EOG)
+    need no manual scaling, and the samples come back in the input's units. A condition needs
+    at least 20 epochs with the engine's defaults (15 for training and 5 held out); the error
+    for a smaller one names it.
+    """
+
+    def __init__(self, generator=None, per_condition=True, random_state=None, verbose=None):
+        self.generator = generator
+        self.per_condition = per_condition
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, epochs, y=None):
+        """Fit one generator per condition (or one on all epochs).
+
+        Parameters
+        ----------
+        epochs : mne.Epochs | list of mne.Epochs
+            Real epochs, preloaded or not; a list must share one ``info`` (channels, ``sfreq``,
+            times, baseline, bads, filters, projectors) and is concatenated. Never modified.
+        y : None
+            Ignored; the conditions come from ``epochs.events`` and ``epochs.event_id``.
+
+        Returns
+        -------
+        self : EpochsSynthesizer
+            The fitted synthesizer.
+        """
+        template = check_template(self.generator)
+        if not isinstance(self.per_condition, bool):
+            raise TypeError(f"per_condition must be a bool, got "
+                            f"{type(self.per_condition).__name__} instead.")
+        rng = check_random_state(self.random_state)
+        with use_verbose(self.verbose):
+            epochs = _check_epochs(epochs)
+            if len(epochs) == 0:
+                raise ValueError("epochs contains no epochs (all were dropped?).")
+            names = _event_names(epochs)
+            self.event_id_ = dict(epochs.event_id)
+            self.conditions_ = [name for name in self.event_id_ if np.any(names == name)]
+            self.n_epochs_ = {name: int(np.sum(names == name)) for name in self.conditions_}
+            self._remember_epochs(epochs, names)
+            data = epochs.get_data()[:, self.picks_]
+            logger.info("Fitting %s on %d epochs of %d channels x %d times (%s)",
+                        "one generator per condition" if self.per_condition
+                        else "one generator on all epochs", len(epochs), data.shape[1],
+                        data.shape[2], ", ".join(f"{k}: {v}" for k, v in self.n_epochs_.items()))
+            fitted_conditions = self.conditions_ if self.per_condition else [POOLED]
+            self.generators_ = fit_generators(data, names, fitted_conditions, template, rng,
+                                              self.verbose)
+            self._labels = names.astype(str) if not self.per_condition else None
+        return self
+
+    def _remember_epochs(self, epochs, names):
+        """Keep what ``sample`` needs to rebuild Epochs like the input."""
+        self.info_ = epochs.info.copy()
+        self.tmin_ = float(epochs.tmin)
+        self.n_times_ = len(epochs.times)
+        self.baseline_ = None if epochs.baseline is None else tuple(
+            None if b is None else float(b) for b in epochs.baseline)
+        self.last_event_sample_ = int(epochs.events[:, 0].max())
+        self.picks_ = _synthesized_picks(epochs.info)
+        metadata = epochs.metadata
+        self._condition_columns = _condition_columns(metadata, names)
+        if (not self._condition_columns and metadata is not None
+                and CONDITION_COLUMN in metadata.columns):
+            raise ValueError(
+                f"epochs.metadata has a column {CONDITION_COLUMN!r} that is not the event name "
+                "of each epoch; rename it, so that the synthetic epochs can carry their "
+                "condition there."
+            )
+        self._added_condition = not self._condition_columns
+        template = (None if metadata is None else _nullable(metadata.iloc[:0]))
+        self._metadata_dtypes = ([] if template is None else
+                                 [(str(c), str(t)) for c, t in template.dtypes.items()])
+
+    def _check_fitted(self, what):
+        if not hasattr(self, "generators_"):
+            raise RuntimeError(f"This {type(self).__name__} is not fitted yet: call "
+                               f"fit(epochs) before {what}.")
+
+    # ------------------------------------------------------------------ sample
+    def sample(self, n_epochs, random_state=None, verbose=None):
+        """Make synthetic epochs.
+
+        Parameters
+        ----------
+        n_epochs : int | float | dict | 'balance'
+            An int is a total, split like the real epochs' condition proportions; a float a
+            ratio of each condition's real count (``1.0``: as many as the real ones); a dict
+            maps condition names to counts; ``'balance'`` tops every condition up to the
+            largest. With ``per_condition=False`` only an int or a float is allowed and the
+            conditions follow the walks' starting epochs.
+        random_state : None | int | numpy.random.Generator
+            Seed of the walks; the same seed gives the same epochs.
+        verbose : None | bool | str | int
+            Logging level; ``None`` keeps the synthesizer's.
+
+        Returns
+        -------
+        synthetic : mne.EpochsArray
+            The synthetic epochs, grouped by condition in the order of ``event_id``, with the
+            input's ``info``, ``tmin``, ``baseline``, ``event_id`` and metadata columns (see
+            the module docstring), ``metadata["synthetic"]`` all True.
+        """
+        self._check_fitted("sample")
+        rng = check_random_state(random_state)
+        with use_verbose(self.verbose if verbose is None else verbose):
+            data, names = self._sample_arrays(n_epochs, rng)
+            metadata = self._synthetic_metadata(names)
+            return self._to_epochs(data, names, metadata, self.last_event_sample_)
+
+    def _sample_arrays(self, n_epochs, rng, name="n_epochs"):
+        """Synthetic data of all channels, shape (n, n_channels, n_times), and conditions."""
+        counts = _check_counts(n_epochs, self.n_epochs_, self.per_condition, name)
+        if self.per_condition:
+            signals, names = sample_generators(self.generators_, counts, rng)
+        elif sum(counts.values()) == 0:
+            signals, names = np.empty((0, len(self.picks_), self.n_times_)), []
+        else:
+            signals, names = sample_pooled(self.generators_[POOLED], self._labels,
+                                           sum(counts.values()), rng)
+        data = np.zeros((len(signals), self.info_["nchan"], self.n_times_))
+        data[:, self.picks_] = signals
+        logger.info("Made %d synthetic epochs (%s)", len(names), ", ".join(
+            f"{c}: {names.count(c)}" for c in self.conditions_))
+        return data, list(names)
+
+    def _synthetic_metadata(self, names):
+        """Metadata of synthetic epochs: condition and ``synthetic`` known, the rest missing."""
+        import pandas as pd
+
+        index = pd.RangeIndex(len(names))
+        # Each column keeps its dtype, so the missing values are of its own kind (NaN, <NA>).
+        metadata = pd.DataFrame({column: pd.Series(index=index, dtype=dtype)
+                                 for column, dtype in self._metadata_dtypes}, index=index)
+        for column in self._condition_columns:
+            metadata[column] = pd.Series(names, index=index, dtype=object).astype(
+                metadata[column].dtype)
+        if self._added_condition:
+            metadata[CONDITION_COLUMN] = pd.Series(names, index=index, dtype=object)
+        metadata[SYNTHETIC_COLUMN] = True
+        return metadata
+
+    def _to_epochs(self, data, names, metadata, after_sample, selection=None, drop_log=None,
+                   real_events=None):
+        """Wrap data (real then synthetic) in an EpochsArray like the input."""
+        import mne
+
+        n_real = 0 if real_events is None else len(real_events)
+        n_synthetic = len(data) - n_real
+        data = data.copy()
+        synthetic = data[n_real:]
+        # Epochs one epoch length apart after the last real event keep every sample unique.
+        events = np.column_stack([
+            after_sample + self.n_times_ * np.arange(1, n_synthetic + 1, dtype=np.int64),
+            np.zeros(n_synthetic, dtype=np.int64),
+            np.array([self.event_id_[name] for name in names[n_real:]], dtype=np.int64),
+        ]).reshape(n_synthetic, 3)
+        if real_events is not None:
+            events = np.concatenate([real_events, events])
+        self._apply_active_projs(synthetic)
+        return mne.EpochsArray(
+            data, self.info_.copy(), events=events, tmin=self.tmin_, event_id=self.event_id_,
+            metadata=metadata, baseline=self.baseline_, proj=False, selection=selection,
+            drop_log=drop_log, verbose=False)
+
+    def _apply_active_projs(self, data):
+        """Apply (in place) the projectors that were active on the real data."""
+        import mne
+
+        info = self.info_.copy()
+        active = [p for p in info["projs"] if p["active"]]
+        if not active or len(data) == 0:
+            return
+        for proj in info["projs"]:
+            proj["active"] = False
+        projected = mne.EpochsArray(data, info, tmin=self.tmin_, proj=True,
+                                    verbose=False).get_data()
+        data[:] = projected
+
+    # ------------------------------------------------------------------ I/O
+    def _get_state(self):
+        import mne
+
+        self._check_fitted("save")
+        with tempfile.TemporaryDirectory() as folder:
+            fname = os.path.join(folder, "info.fif")
+            mne.io.write_info(fname, self.info_)
+            with open(fname, "rb") as fid:
+                info_bytes = fid.read()
+        params = dict(per_condition=self.per_condition, verbose=self.verbose,
+                      random_state=self.random_state if isinstance(self.random_state, int)
+                      else None)
+        template = check_template(self.generator).get_params()
+        if not isinstance(template["random_state"], int):
+            template["random_state"] = None  # a Generator object is not serialisable
+        epochs_fields = dict(
+            event_id=self.event_id_, conditions=self.conditions_, n_epochs=self.n_epochs_,
+            tmin=self.tmin_, n_times=self.n_times_, baseline=self.baseline_,
+            last_event_sample=self.last_event_sample_, picks=self.picks_.tolist(),
+            condition_columns=self._condition_columns, added_condition=self._added_condition,
+            metadata_dtypes=self._metadata_dtypes,
+            labels=None if self._labels is None else self._labels.tolist(),
+        )
+        return {
+            "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
+            "params": json.dumps(params), "template": json.dumps(template),
+            "epochs": json.dumps(epochs_fields),
+            "info_fif": torch.frombuffer(bytearray(info_bytes), dtype=torch.uint8),
+            "generator_names": json.dumps(list(self.generators_)),
+            "generators": [g._get_state() for g in self.generators_.values()],
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        import mne
+
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"Not a saved {cls.__name__}: format is {state.get('format')!r}.")
+        if state["format_version"] > _FORMAT_VERSION:
+            raise ValueError(f"This file was written by a newer mne_dualdiv "
+                             f"({state['package_version']}); upgrade to read it.")
+        params = json.loads(state["params"])
+        template = DualDivergenceGenerator(**json.loads(state["template"]))
+        self = cls(generator=template, **params)
+        fields = json.loads(state["epochs"])
+        with tempfile.TemporaryDirectory() as folder:
+            fname = os.path.join(folder, "info.fif")
+            with open(fname, "wb") as fid:
+                fid.write(state["info_fif"].numpy().tobytes())
+            self.info_ = mne.io.read_info(fname, verbose=False)
+        self.event_id_ = fields["event_id"]
+        self.conditions_ = fields["conditions"]
+        self.n_epochs_ = fields["n_epochs"]
+        self.tmin_, self.n_times_ = fields["tmin"], fields["n_times"]
+        self.baseline_ = None if fields["baseline"] is None else tuple(fields["baseline"])
+        self.last_event_sample_ = fields["last_event_sample"]
+        self.picks_ = np.array(fields["picks"], dtype=int)
+        self._condition_columns = fields["condition_columns"]
+        self._added_condition = fields["added_condition"]
+        self._metadata_dtypes = [tuple(item) for item in fields["metadata_dtypes"]]
+        self._labels = None if fields["labels"] is None else np.array(fields["labels"])
+        self.generators_ = {
+            name: DualDivergenceGenerator._from_state(generator_state)
+            for name, generator_state in zip(json.loads(state["generator_names"]),
+                                             state["generators"])
+        }
+        return self
+
+    def save(self, fname, overwrite=False):
+        """Write the fitted synthesizer to a file that reading never executes.
+
+        One ``torch.save`` archive holds every condition's generator, the input's ``info``
+        (as FIF bytes) and the epoch layout, as tensors and JSON strings only; read it back with
+        :func:`read_epochs_synthesizer` (``torch.load(weights_only=True)``).
+
+        Parameters
+        ----------
+        fname : str | path-like
+            Destination, conventionally ending in ``.pt``.
+        overwrite : bool
+            Replace an existing file.
+        """
+        fname = check_fname_for_writing(fname, overwrite)
+        torch.save(self._get_state(), fname)
+
+
+def read_epochs_synthesizer(fname):
+    """Read an :class:`EpochsSynthesizer` written by :meth:`EpochsSynthesizer.save`.
+
+    Parameters
+    ----------
+    fname : str | path-like
+        The file.
+
+    Returns
+    -------
+    synthesizer : EpochsSynthesizer
+        The fitted synthesizer; ``sample`` with the same seed gives the same epochs as the
+        saved one.
+    """
+    fname = check_fname_for_reading(fname)
+    state = torch.load(fname, weights_only=True, map_location="cpu")
+    return EpochsSynthesizer._from_state(state)
+
+
+# ---------------------------------------------------------------------------------- augment
+def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
+            random_state=None, verbose=None, **params):
+    """Add synthetic epochs to real ones.
+
+    Fits an :class:`EpochsSynthesizer` on ``epochs`` and samples from it. Augmenting before
+    cross-validation leaks the test folds into the training data: inside a cross-validation,
+    use :class:`~mne_dualdiv.DualDivergenceSampler` in an imbalanced-learn pipeline instead.
+
+    Parameters
+    ----------
+    epochs : mne.Epochs | list of mne.Epochs
+        Real epochs (preloaded or not; a list must share one ``info``). Never modified.
+    n_synthetic : int | float | dict | 'balance'
+        How many synthetic epochs: a float is a ratio of each condition's count (``1.0``, the
+        default, doubles every condition); an int a total split like the condition
+        proportions; a dict a count per condition name; ``'balance'`` tops every condition up
+        to the largest.
+    include_original : bool
+        Return the real epochs followed by the synthetic ones (True), or the synthetic ones
+        only.
+    per_condition : bool
+        One generator per condition (True) or one on all epochs; see
+        :class:`EpochsSynthesizer`.
+    random_state : None | int | numpy.random.Generator
+        Seed of fitting and sampling; the same seed gives the same epochs.
+    verbose : None | bool | str | int
+        Logging level.
+    **params
+        Engine settings passed to :class:`~mne_dualdiv.DualDivergenceGenerator`
+        (``max_steps``, ``n_bridges``, ``walk_steps``, ...).
+
+    Returns
+    -------
+    augmented : mne.EpochsArray
+        The real epochs (with their events, ``drop_log`` and ``selection``) followed by the
+        synthetic epochs, all with the input's ``info``, ``tmin``, ``baseline`` and
+        ``event_id``; ``metadata["synthetic"]`` tells them apart.
+
+    See Also
+    --------
+    EpochsSynthesizer : To fit once and sample several times, or to save the model.
+    """
+    if not isinstance(include_original, bool):
+        raise TypeError(f"include_original must be a bool, got "
+                        f"{type(include_original).__name__} instead.")
+    rng = check_random_state(random_state)
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**params),
+                                    per_condition=per_condition, random_state=rng,
+                                    verbose=verbose)
+    with use_verbose(verbose):
+        real = _check_epochs(epochs)
+        real_names = _event_names(real)
+        # Check the count (and the engine settings) before the long fit.
+        counts = {name: int(np.sum(real_names == name)) for name in real.event_id
+                  if np.any(real_names == name)}
+        _check_counts(n_synthetic, counts, per_condition, "n_synthetic")
+        synthesizer.generator._check_params()
+        synthesizer.fit(real)
+        data, names = synthesizer._sample_arrays(n_synthetic, rng, "n_synthetic")
+        synthetic_metadata = synthesizer._synthetic_metadata(names)
+        if not include_original:
+            return synthesizer._to_epochs(data, names, synthetic_metadata,
+                                          synthesizer.last_event_sample_)
+        import pandas as pd
+
+        metadata = pd.concat([_metadata_with_markers(real.metadata, real_names,
+                                                     synthesizer._added_condition),
+                              synthetic_metadata], ignore_index=True)
+        n_log = len(real.drop_log)
+        return synthesizer._to_epochs(
+            np.concatenate([real.get_data(), data]), list(real_names) + names, metadata,
+            synthesizer.last_event_sample_,
+            selection=np.concatenate([real.selection, n_log + np.arange(len(names))]),
+            drop_log=tuple(real.drop_log) + ((),) * len(names),
+            real_events=real.events.copy())

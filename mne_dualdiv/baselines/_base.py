@@ -1,0 +1,211 @@
+"""Scaffolding shared by the baselines: the fit/sample interface, scaling and the training loop."""
+
+import math
+import time
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from .._checks import check_array_3d, check_float, check_int, check_random_state
+from .._logging import logger, use_verbose
+from ..engine.scaling import ChannelScaler
+
+#: Parameter descriptions shared by the baselines' docstrings (filled in by :func:`fill_doc`).
+docdict = {
+    "n_filters": """n_filters : int
+        Width (feature maps) of the convolutional networks; the default gives a parameter count
+        close to the engine's on FingerMovements-shaped data (``n_parameters_``).""",
+    "n_latent": """n_latent : int
+        Dimension of the latent (noise) vector the decoder or generator starts from.""",
+    "max_steps": """max_steps : int
+        Number of optimizer steps (the engine's ``max_steps``; no early stopping: the baselines
+        have no held-out criterion, so every step is run).""",
+    "batch_size": """batch_size : int
+        Training samples per step, drawn with replacement (as the engine does).""",
+    "learning_rate": """learning_rate : float
+        AdamW learning rate.""",
+    "weight_decay": """weight_decay : float
+        AdamW weight decay.""",
+    "random_state": """random_state : None | int | numpy.random.Generator
+        Seed of everything random in ``fit`` (network initialisation, batches, noise); the same
+        seed gives the same fitted model.""",
+    "verbose": """verbose : None | bool | str
+        Logging level while fitting.""",
+    "attributes": """n_parameters_ : int
+        Number of trained parameters (all networks trained, e.g. generator and discriminator);
+        0 for the references, which train nothing.
+    scaler_ : ChannelScaler
+        The robust per-channel scaling fitted on ``X``; models work in scaled units and
+        samples are mapped back to the input's units.
+    n_channels_, n_times_ : int
+        Image size seen in ``fit``.""",
+    "torch_attributes": """history_ : list of dict
+        Training curve: the step and the mean of each loss over the last ``log_every`` steps.
+    fit_time_ : float
+        Seconds spent in the training loop.""",
+    "sample": """Draw new images from the fitted model.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of images to return.
+        random_state : None | int | numpy.random.Generator
+            Seed of the sampling; the same seed gives the same samples.
+
+        Returns
+        -------
+        X_new : ndarray of float64, shape (n_samples, n_channels, n_times)
+            Samples in the units of the data given to ``fit``.""",
+}
+
+
+def fill_doc(obj):
+    """Fill ``%(key)s`` placeholders of a docstring from :data:`docdict` (MNE's ``fill_doc``)."""
+    if obj.__doc__:
+        obj.__doc__ = obj.__doc__ % docdict
+    return obj
+
+
+def count_parameters(*modules):
+    """Number of trainable parameters of torch modules."""
+    return int(sum(p.numel() for module in modules for p in module.parameters()
+                   if p.requires_grad))
+
+
+class BaseGenerator(BaseEstimator):
+    """Fit/sample interface of the engine, on robustly scaled images.
+
+    Subclasses implement ``_check_params`` (argument checks), ``_fit_scaled(scaled, rng)`` (learn
+    from float32 images scaled per channel) and ``_sample_scaled(n_samples, rng)`` (return scaled
+    images); this class validates the data, scales it with the engine's
+    :class:`~mne_dualdiv.engine.scaling.ChannelScaler` and maps samples back to the input's units.
+    """
+
+    #: Fewest samples ``fit`` accepts.
+    _min_samples = 2
+
+    def _check_params(self):
+        """Check the constructor arguments (nothing to check by default)."""
+
+    def _check_fitted(self, what):
+        if not hasattr(self, "scaler_"):
+            raise RuntimeError(
+                f"This {type(self).__name__} is not fitted yet: call fit(X) before {what}."
+            )
+
+    def fit(self, X, y=None):
+        """Learn the distribution of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Real samples in any units (they are robustly scaled per channel). Not modified.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        self : instance of the generator
+            The fitted estimator.
+        """
+        self._check_params()
+        X = check_array_3d(X, "X")
+        if len(X) < self._min_samples:
+            raise ValueError(f"X must have at least {self._min_samples} samples for "
+                             f"{type(self).__name__}, got {len(X)}.")
+        rng = check_random_state(self.random_state)
+        for name in ("scaler_", "n_parameters_"):  # a refit starts from scratch
+            self.__dict__.pop(name, None)
+        scaler = ChannelScaler().fit(X)
+        self.n_channels_, self.n_times_ = X.shape[1:]
+        with use_verbose(self.verbose):
+            self._fit_scaled(scaler.transform(X).astype(np.float32), rng)
+        self.scaler_ = scaler  # last: its presence marks a fitted model
+        return self
+
+    def sample(self, n_samples, random_state=None):
+        self._check_fitted("sample")
+        n_samples = check_int("n_samples", n_samples, minimum=1)
+        rng = check_random_state(random_state)
+        scaled = np.asarray(self._sample_scaled(n_samples, rng), dtype=np.float64)
+        return self.scaler_.inverse_transform(scaled)
+
+    sample.__doc__ = docdict["sample"]
+
+
+class TorchGenerator(BaseGenerator):
+    """A baseline trained by a PyTorch loop of ``max_steps`` AdamW steps on random batches.
+
+    Subclasses implement ``_build(n_channels, n_times)`` (create the networks and return the
+    modules trained by each optimizer as a dict ``name -> list of modules``),
+    ``_training_step(batch, step, generator)`` (compute losses, step the optimizers in
+    ``self._optimizers`` and return a dict of float losses) and ``_sample_scaled``.
+    Initialisation uses a forked global torch RNG, so fitting never changes the caller's torch
+    random state.
+    """
+
+    #: AdamW ``betas``; the adversarial baselines use the GAN literature's (0.5, 0.9).
+    _betas = (0.9, 0.999)
+    #: Log the running losses every this many steps.
+    log_every = 100
+
+    def _check_params(self):
+        for name in ("n_filters", "max_steps", "batch_size"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_float("learning_rate", self.learning_rate, low=0, low_inclusive=False)
+        check_float("weight_decay", self.weight_decay, low=0)
+
+    def _learning_rate(self, name):
+        """Learning rate of the optimizer ``name`` (one rate for all by default)."""
+        return self.learning_rate
+
+    def _fit_scaled(self, scaled, rng):
+        init_seed, loop_seed = (int(s) for s in rng.integers(2**62, size=2))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            groups = self._build(*scaled.shape[1:])
+        self._optimizers = {
+            name: torch.optim.AdamW([p for m in modules for p in m.parameters()],
+                                    lr=self._learning_rate(name), betas=self._betas,
+                                    weight_decay=self.weight_decay)
+            for name, modules in groups.items()}
+        modules = {id(m): m for group in groups.values() for m in group}.values()
+        generator = torch.Generator().manual_seed(loop_seed)
+        data = torch.from_numpy(scaled)
+        logger.info("Training %s (%d parameters) for %d steps on %d samples of %d x %d",
+                    type(self).__name__, count_parameters(*modules), self.max_steps, len(data),
+                    *scaled.shape[1:])
+        for module in modules:
+            module.train()
+        self.history_, running = [], {}
+        start = time.perf_counter()
+        for step in range(1, self.max_steps + 1):
+            rows = torch.randint(0, len(data), (self.batch_size,), generator=generator)
+            losses = self._training_step(data[rows], step, generator)
+            for key, value in losses.items():
+                running.setdefault(key, []).append(value)
+            if step % self.log_every == 0 or step == self.max_steps:
+                entry = dict(step=step, **{k: float(np.mean(v)) for k, v in running.items()})
+                if not all(math.isfinite(v) for v in entry.values()):
+                    raise RuntimeError(f"{type(self).__name__} diverged at step {step}: {entry}. "
+                                       "Lower learning_rate.")
+                self.history_.append(entry)
+                logger.info("step %5d  %s", step, "  ".join(
+                    f"{k} {v:.4f}" for k, v in entry.items() if k != "step"))
+                running = {}
+        self.fit_time_ = time.perf_counter() - start
+        for module in modules:
+            module.eval()
+        del self._optimizers  # not needed for sampling, and keeps the fitted object small
+        self.n_parameters_ = count_parameters(*modules)
+
+    def _torch_generator(self, rng):
+        """A torch Generator seeded from the numpy ``rng`` of ``sample``."""
+        return torch.Generator().manual_seed(int(rng.integers(2**62)))
+
+    @staticmethod
+    def _step(optimizer, loss):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
