@@ -108,14 +108,17 @@ def _finger_epochs():
     return epochs.apply_baseline((None, -0.5), verbose=False)
 
 
-def _toy_epochs(n_per_condition=(25, 25), seed=0, preload=True):
-    """Small two-condition EEG epochs (3 channels x 16 times) whose fits take a second."""
+def _toy_epochs(n_per_condition=(25, 25), seed=0):
+    """Small two-condition EEG epochs (3 channels x 20 times) whose fits take a second."""
     rng = np.random.default_rng(seed)
     n_epochs = sum(n_per_condition)
-    times = np.arange(16) / 100.0
+    times = np.arange(20) / 100.0
     codes = np.repeat([1, 2], n_per_condition)
     shapes = {1: np.sin(2 * np.pi * 10 * times), 2: np.cos(2 * np.pi * 5 * times)}
-    data = np.stack([np.outer([1.0, 0.5, -0.5], shapes[c]) for c in codes])
+    # A random amplitude per epoch makes every pixel depend on the others: a dependence the
+    # engine learns in a few steps.
+    amplitudes = rng.normal(1.0, 0.5, n_epochs)
+    data = np.stack([a * np.outer([1.0, 0.5, -0.5], shapes[c]) for a, c in zip(amplitudes, codes)])
     data = 1e-5 * (data + 0.3 * rng.standard_normal(data.shape))
     info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
     events = np.column_stack([20 * np.arange(n_epochs), np.zeros(n_epochs, int), codes])

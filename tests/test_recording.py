@@ -20,7 +20,7 @@ from mne_dualdiv.adapters.recording import (BLOCK_WINDOWS, PrivacyReport,  # noq
 
 SFREQ = 30000.0
 #: Small engine settings: every fit of this module takes seconds, not minutes.
-SMALL_32 = dict(max_steps=60, n_bridges=2, eval_every=30, patience=2, n_filters=8, hidden=32,
+SMALL_32 = dict(max_steps=30, n_bridges=1, eval_every=30, patience=1, n_filters=8, hidden=32,
                 walk_steps=20, walk_noise=0.5)
 TINY_384 = dict(max_steps=20, n_bridges=1, eval_every=10, patience=1, n_filters=4, hidden=16,
                 walk_steps=5, walk_noise=1.0)
@@ -35,8 +35,8 @@ class CountingRecording(BaseRecording):
                                parent.get_dtype())
         parent.copy_metadata(self)
         self.reads = []
-        for segment_index, segment in enumerate(parent._recording_segments):
-            self.add_recording_segment(CountingSegment(segment, segment_index, self.reads))
+        for segment_index in range(parent.get_num_segments()):
+            self.add_recording_segment(CountingSegment(parent, segment_index, self.reads))
 
 
 class CountingSegment(BaseRecordingSegment):
@@ -45,11 +45,13 @@ class CountingSegment(BaseRecordingSegment):
         self._parent, self._segment_index, self._reads = parent, segment_index, reads
 
     def get_num_samples(self):
-        return self._parent.get_num_samples()
+        return self._parent.get_num_samples(segment_index=self._segment_index)
 
     def get_traces(self, start_frame, end_frame, channel_indices):
         self._reads.append((self._segment_index, start_frame, end_frame))
-        return self._parent.get_traces(start_frame, end_frame, channel_indices)
+        traces = self._parent.get_traces(segment_index=self._segment_index,
+                                         start_frame=start_frame, end_frame=end_frame)
+        return traces if channel_indices is None else traces[:, channel_indices]
 
 
 def window_edge_steps(traces, window_size, overlap_size):
@@ -100,7 +102,7 @@ def fit_reads32():
 
 @pytest.fixture(scope="module")
 def synthesizer32(recording32, fit_reads32):
-    synthesizer = RecordingSynthesizer(max_windows=400, chunk_duration=0.5, random_state=0,
+    synthesizer = RecordingSynthesizer(max_windows=300, chunk_duration=0.5, random_state=0,
                                        generator=DualDivergenceGenerator(**SMALL_32))
     recording32.reads.clear()
     synthesizer.fit(recording32)
@@ -143,7 +145,7 @@ def test_fit_reads_a_bounded_number_of_windows_chunk_by_chunk(recording32, synth
     assert max(end - start for _, start, end in reads) <= chunk
     assert synthesizer32.window_size_ == 64 and synthesizer32.overlap_size_ == 16
     positions = synthesizer32.window_positions_
-    assert positions.shape == (400, 2)
+    assert positions.shape == (300, 2)
     starts = np.sort(positions[:, 1])
     assert np.all(np.diff(starts) >= 64)  # no two windows share a sample
     assert starts[-1] + 64 <= recording32.get_num_samples()
@@ -179,7 +181,7 @@ def test_channel_ids_order_sampling_frequency_and_dtype_survive(pair):
     np.testing.assert_array_equal(synthetic.channel_ids, real.channel_ids)
     assert synthetic.sampling_frequency == real.sampling_frequency
     assert synthetic.get_dtype() == real.get_dtype()
-    assert synthetic.get_traces(end_frame=10).dtype == real.get_dtype()
+    assert synthetic.get_traces(segment_index=0, end_frame=10).dtype == real.get_dtype()
 
 
 def test_probe_and_channel_locations_survive(pair):
@@ -224,11 +226,12 @@ def test_return_in_uv_gives_physical_units_like_the_real_ones(pair):
 # ---------------------------------------------------------------------------------- laziness
 def test_overlapping_get_traces_calls_agree(pair):
     _, synthetic = pair
-    first = synthetic.get_traces(start_frame=100, end_frame=5100)
-    second = synthetic.get_traces(start_frame=3000, end_frame=5999)
+    first = synthetic.get_traces(segment_index=0, start_frame=100, end_frame=5100)
+    second = synthetic.get_traces(segment_index=0, start_frame=3000, end_frame=5999)
     np.testing.assert_array_equal(first[2900:], second[:2100])
     channels = synthetic.channel_ids[[3, 1]]
-    subset = synthetic.get_traces(start_frame=3000, end_frame=4000, channel_ids=channels)
+    subset = synthetic.get_traces(segment_index=0, start_frame=3000, end_frame=4000,
+                                  channel_ids=channels)
     np.testing.assert_array_equal(subset, first[2900:3900][:, [3, 1]])
 
 
@@ -241,7 +244,7 @@ def test_segments_are_independent_and_seeded(synthesizer32, synthetic32):
     np.testing.assert_array_equal(again.get_traces(segment_index=1), synthetic32.get_traces(
         segment_index=1))
     other = synthesizer32.sample([1.0, 0.5], random_state=4, pool_size=32)
-    assert not np.array_equal(other.get_traces(end_frame=3000), first)
+    assert not np.array_equal(other.get_traces(segment_index=0, end_frame=3000), first)
 
 
 def test_on_the_fly_generates_only_the_blocks_asked_for(synthesizer32):
@@ -349,7 +352,7 @@ def test_privacy_report_on_the_32_channel_recording(synthesizer32, synthetic32):
     report = synthesizer32.privacy_report(synthetic32, n_windows=1024, random_state=0)
     assert isinstance(report, PrivacyReport)
     assert report.n_synthetic == 1024
-    assert report.n_train == 320 and report.n_heldout == 80
+    assert report.n_train == 240 and report.n_heldout == 60
     assert report.membership_inference_auc < 0.6
     assert report.median_dcr_synthetic >= 0.75 * report.median_dcr_heldout
     assert report.dcr_ratio == pytest.approx(

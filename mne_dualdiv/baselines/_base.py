@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from .._checks import check_array_3d, check_float, check_int, check_random_state
 from .._logging import logger, use_verbose
 from ..engine.scaling import ChannelScaler
+from ._networks import squeeze, squeeze_factor, unsqueeze
 
 #: Parameter descriptions shared by the baselines' docstrings (filled in by :func:`fill_doc`).
 docdict = {
@@ -40,7 +41,12 @@ docdict = {
         samples are mapped back to the input's units.
     n_channels_, n_times_ : int
         Image size seen in ``fit``.""",
-    "torch_attributes": """history_ : list of dict
+    "torch_attributes": """squeeze_factor_ : int
+        Time samples folded into channels before the networks (1 for epochs up to 127 samples).
+    network_shape_ : tuple of int
+        ``(n_channels * squeeze_factor_, n_times // squeeze_factor_)``, the images the networks
+        see.
+    history_ : list of dict
         Training curve: the step and the mean of each loss over the last ``log_every`` steps.
     fit_time_ : float
         Seconds spent in the training loop.""",
@@ -77,7 +83,7 @@ class BaseGenerator(BaseEstimator):
     """Fit/sample interface of the engine, on robustly scaled images.
 
     Subclasses implement ``_check_params`` (argument checks), ``_fit_scaled(scaled, rng)`` (learn
-    from float32 images scaled per channel) and ``_sample_scaled(n_samples, rng)`` (return scaled
+    from float64 images scaled per channel) and ``_sample_scaled(n_samples, rng)`` (return scaled
     images); this class validates the data, scales it with the engine's
     :class:`~mne_dualdiv.engine.scaling.ChannelScaler` and maps samples back to the input's units.
     """
@@ -120,7 +126,7 @@ class BaseGenerator(BaseEstimator):
         scaler = ChannelScaler().fit(X)
         self.n_channels_, self.n_times_ = X.shape[1:]
         with use_verbose(self.verbose):
-            self._fit_scaled(scaler.transform(X).astype(np.float32), rng)
+            self._fit_scaled(scaler.transform(X), rng)
         self.scaler_ = scaler  # last: its presence marks a fitted model
         return self
 
@@ -137,12 +143,14 @@ class BaseGenerator(BaseEstimator):
 class TorchGenerator(BaseGenerator):
     """A baseline trained by a PyTorch loop of ``max_steps`` AdamW steps on random batches.
 
-    Subclasses implement ``_build(n_channels, n_times)`` (create the networks and return the
+    The networks see images squeezed in time to about 64 time steps (see
+    :func:`~mne_dualdiv.baselines._networks.squeeze`), of shape ``network_shape_``. Subclasses
+    implement ``_build(n_channels, n_times)`` (create the networks for that shape and return the
     modules trained by each optimizer as a dict ``name -> list of modules``),
     ``_training_step(batch, step, generator)`` (compute losses, step the optimizers in
-    ``self._optimizers`` and return a dict of float losses) and ``_sample_scaled``.
-    Initialisation uses a forked global torch RNG, so fitting never changes the caller's torch
-    random state.
+    ``self._optimizers`` and return a dict of float losses) and ``_generate(n_samples,
+    generator)`` (a tensor of squeezed scaled images). Initialisation uses a forked global torch
+    RNG, so fitting never changes the caller's torch random state.
     """
 
     #: AdamW ``betas``; the adversarial baselines use the GAN literature's (0.5, 0.9).
@@ -156,15 +164,21 @@ class TorchGenerator(BaseGenerator):
         check_float("learning_rate", self.learning_rate, low=0, low_inclusive=False)
         check_float("weight_decay", self.weight_decay, low=0)
 
+    def _before_training(self, data):
+        """Learn what the model needs from the (squeezed, scaled) training tensor besides SGD."""
+
     def _learning_rate(self, name):
         """Learning rate of the optimizer ``name`` (one rate for all by default)."""
         return self.learning_rate
 
     def _fit_scaled(self, scaled, rng):
+        self.squeeze_factor_ = squeeze_factor(scaled.shape[2])
+        data = squeeze(torch.from_numpy(scaled.astype(np.float32)), self.squeeze_factor_)
+        self.network_shape_ = tuple(data.shape[1:])
         init_seed, loop_seed = (int(s) for s in rng.integers(2**62, size=2))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            groups = self._build(*scaled.shape[1:])
+            groups = self._build(*self.network_shape_)
         self._optimizers = {
             name: torch.optim.AdamW([p for m in modules for p in m.parameters()],
                                     lr=self._learning_rate(name), betas=self._betas,
@@ -172,10 +186,10 @@ class TorchGenerator(BaseGenerator):
             for name, modules in groups.items()}
         modules = {id(m): m for group in groups.values() for m in group}.values()
         generator = torch.Generator().manual_seed(loop_seed)
-        data = torch.from_numpy(scaled)
-        logger.info("Training %s (%d parameters) for %d steps on %d samples of %d x %d",
-                    type(self).__name__, count_parameters(*modules), self.max_steps, len(data),
-                    *scaled.shape[1:])
+        self._before_training(data)
+        logger.info("Training %s (%d parameters) for %d steps on %d samples of %d x %d "
+                    "(networks see %d x %d)", type(self).__name__, count_parameters(*modules),
+                    self.max_steps, len(data), *scaled.shape[1:], *self.network_shape_)
         for module in modules:
             module.train()
         self.history_, running = [], {}
@@ -200,9 +214,10 @@ class TorchGenerator(BaseGenerator):
         del self._optimizers  # not needed for sampling, and keeps the fitted object small
         self.n_parameters_ = count_parameters(*modules)
 
-    def _torch_generator(self, rng):
-        """A torch Generator seeded from the numpy ``rng`` of ``sample``."""
-        return torch.Generator().manual_seed(int(rng.integers(2**62)))
+    @torch.no_grad()
+    def _sample_scaled(self, n_samples, rng):
+        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        return unsqueeze(self._generate(n_samples, generator), self.squeeze_factor_).numpy()
 
     @staticmethod
     def _step(optimizer, loss):

@@ -8,6 +8,13 @@ same architecture serves 28 x 50 EEG epochs, 6 x 896 slow cortical potentials an
 extracellular windows. An MLP on flattened pixels would need ``n_channels * n_times * hidden``
 weights in its first layer alone (5376 x 64 = 344k for SelfRegulationSCP1), far more than the
 engine, and would ignore the translation structure of time series.
+
+Long epochs are first squeezed in time (:func:`squeeze`): ``s`` consecutive samples of each
+channel become ``s`` channels of one time step, with ``s = n_times // 64`` as the stride of the
+engine's first filter bank (or the largest divisor of ``n_times`` below it), so that every
+network runs on about 64 time steps whatever the epoch length: 6 x 896 SelfRegulationSCP1
+epochs become 84 x 64 images. The squeeze is a permutation of the pixels, so flows keep an exact
+likelihood and diffusion noise stays white.
 """
 
 import math
@@ -17,6 +24,26 @@ from torch import nn
 
 #: Time length the encoder reduces an epoch to, and the decoder starts from.
 MAX_BOTTLENECK_LENGTH = 16
+
+
+def squeeze_factor(n_times, target_length=64):
+    """Largest divisor of ``n_times`` not above ``max(1, n_times // target_length)``."""
+    limit = max(1, n_times // target_length)
+    return max(factor for factor in range(1, limit + 1) if n_times % factor == 0)
+
+
+def squeeze(x, factor):
+    """``(batch, C, T)`` to ``(batch, C * factor, T // factor)``: time blocks become channels."""
+    batch, n_channels, n_times = x.shape
+    blocks = x.reshape(batch, n_channels, n_times // factor, factor)
+    return blocks.transpose(2, 3).reshape(batch, n_channels * factor, n_times // factor)
+
+
+def unsqueeze(x, factor):
+    """Inverse of :func:`squeeze`."""
+    batch, n_squeezed, length = x.shape
+    blocks = x.reshape(batch, n_squeezed // factor, factor, length)
+    return blocks.transpose(2, 3).reshape(batch, n_squeezed // factor, length * factor)
 
 
 def n_resampling_stages(n_times):

@@ -105,9 +105,8 @@ class DDPMGenerator(TorchGenerator):
         self._alpha_bars = cosine_alpha_bars(self.n_diffusion_steps)
         return {"denoiser": [self.denoiser_]}
 
-    def _fit_scaled(self, scaled, rng):
-        self._channel_range = (scaled.min((0, 2)), scaled.max((0, 2)))
-        super()._fit_scaled(scaled, rng)
+    def _before_training(self, data):
+        self._channel_range = (data.amin((0, 2))[:, None], data.amax((0, 2))[:, None])
 
     def _training_step(self, batch, step, generator):
         steps = torch.randint(0, self.n_diffusion_steps, (len(batch),), generator=generator)
@@ -118,12 +117,10 @@ class DDPMGenerator(TorchGenerator):
         self._step(self._optimizers["denoiser"], loss)
         return dict(mse=loss.item())
 
-    @torch.no_grad()
-    def _sample_scaled(self, n_samples, rng):
-        generator = self._torch_generator(rng)
+    def _generate(self, n_samples, generator):
         alpha_bars = self._alpha_bars
-        low, high = (torch.from_numpy(bound)[:, None] for bound in self._channel_range)
-        x = torch.randn((n_samples, self.n_channels_, self.n_times_), generator=generator)
+        low, high = self._channel_range
+        x = torch.randn((n_samples, *self.network_shape_), generator=generator)
         for t in range(self.n_diffusion_steps - 1, -1, -1):
             alpha_bar = alpha_bars[t]
             alpha_bar_before = alpha_bars[t - 1] if t > 0 else torch.tensor(1.0)
@@ -139,4 +136,4 @@ class DDPMGenerator(TorchGenerator):
             if t > 0:
                 variance = beta * (1 - alpha_bar_before) / (1 - alpha_bar)
                 x = x + variance.sqrt() * torch.randn(x.shape, generator=generator)
-        return x.numpy()
+        return x

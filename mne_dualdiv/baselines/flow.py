@@ -128,11 +128,9 @@ class RealNVPGenerator(TorchGenerator):
         self._step(self._optimizers["flow"], loss)
         return dict(nll_per_pixel=loss.item())
 
-    @torch.no_grad()
-    def _sample_scaled(self, n_samples, rng):
-        generator = self._torch_generator(rng)
-        x = self.temperature * torch.randn((n_samples, self.n_channels_, self.n_times_),
+    def _generate(self, n_samples, generator):
+        x = self.temperature * torch.randn((n_samples, *self.network_shape_),
                                            generator=generator)
         for coupling in reversed(self.couplings_):
             x = coupling.inverse(x)
-        return x.numpy()
+        return x

@@ -69,10 +69,9 @@ class _AdversarialGenerator(TorchGenerator):
             losses["generator"] = g_loss.item()
         return losses
 
-    @torch.no_grad()
-    def _sample_scaled(self, n_samples, rng):
-        z = torch.randn((n_samples, self.n_latent), generator=self._torch_generator(rng))
-        return self.generator_(z).numpy()
+    def _generate(self, n_samples, generator):
+        z = torch.randn((n_samples, self.n_latent), generator=generator)
+        return self.generator_(z)
 
 
 @fill_doc

@@ -140,7 +140,7 @@ class GaussianGenerator(BaseGenerator):
             check_float("shrinkage", self.shrinkage, low=0, high=1)
 
     def _fit_scaled(self, scaled, rng):
-        flat = scaled.reshape(len(scaled), -1).astype(np.float64)
+        flat = scaled.reshape(len(scaled), -1)
         self.mean_ = flat.mean(0)
         centred = flat - self.mean_
         self._centred = centred

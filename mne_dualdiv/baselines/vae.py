@@ -85,8 +85,6 @@ class VAEGenerator(TorchGenerator):
         self._step(self._optimizers["vae"], loss)
         return dict(loss=loss.item(), kl=kl.mean().item())
 
-    @torch.no_grad()
-    def _sample_scaled(self, n_samples, rng):
-        generator = self._torch_generator(rng)
+    def _generate(self, n_samples, generator):
         z = torch.randn((n_samples, self.n_latent), generator=generator)
-        return self.decoder_(z).numpy()
+        return self.decoder_(z)
