@@ -21,6 +21,9 @@ Design decisions (also written into the outputs):
   the utility metrics are skipped at that size (the samples carry no label).
 - Training budget: the engine and the six deep baselines get the same ``max_steps`` and
   ``batch_size`` (AdamW for all); the budget is set by the 60-minute target on 2 cores.
+- The engine's ``sample`` raises when too few walks pass its acceptance checks; it gets
+  ``engine_max_rounds`` rounds, and a failure is recorded (with its fit time) instead of
+  stopping the grid.
 - The OOD rate needs the engine's end points: it is computed with the engine fitted on the
   same training data (per class: on each class's held-out and synthetic samples, averaged with
   the class sizes as weights). When the engine failed, the OOD rate is skipped.
@@ -67,16 +70,18 @@ BUDGETS = {
         # The engine's defaults except the shared budget; n_bridges=8 and a smaller early-
         # stopping period keep one fit to about a minute on one core (see the report).
         engine=dict(n_bridges=8, eval_every=50, patience=3),
+        engine_max_rounds=5,
         n_jobs=2,
     ),
     "quick": dict(
-        cells=[("finger_movements", 10), ("finger_movements", 25), ("ephys", 25)],
+        cells=[("finger_movements", 10), ("ephys", 25)],
         seeds=(0,),
         max_steps=30,
         batch_size=32,
         max_synthetic_per_fit=25,
         engine=dict(n_bridges=4, n_filters=8, hidden=32, eval_every=10, patience=2,
-                    walk_steps=20, n_local_draws=4),
+                    n_local_draws=4),
+        engine_max_rounds=2,
         n_jobs=2,
     ),
 }
@@ -262,8 +267,8 @@ class PeakMemory:
         return None if self.start is None else (self.peak - self.start) / 2**20
 
 
-def fit_and_sample(name, budget, seed, groups):
-    """Fit one model per group and sample as many images as it was fitted on (capped).
+def fit_models(name, budget, seed, groups):
+    """Fit one model of the method per group.
 
     Parameters
     ----------
@@ -272,34 +277,56 @@ def fit_and_sample(name, budget, seed, groups):
 
     Returns
     -------
-    result : dict
-        ``synthetic`` and ``y_synthetic`` (None when pooled), the fitted ``models``, timings,
-        memory, parameter count.
+    models : list
+        The fitted estimators, in the order of ``groups``.
+    fit_time, fit_cpu : float
+        Wall-clock and CPU seconds spent in ``fit``, all groups together.
     """
-    fit_time = sample_time = 0.0
-    synthetic, labels, models = [], [], []
-    with PeakMemory() as memory:
-        for index, (label, X) in enumerate(groups):
-            model = make_method(name, budget, seed + 1000 * index)
-            start = time.perf_counter()
-            model.fit(X)
-            fit_time += time.perf_counter() - start
-            n_synthetic = min(len(X), budget["max_synthetic_per_fit"])
-            start = time.perf_counter()
-            samples = model.sample(n_synthetic, random_state=seed + 1000 * index + 1)
-            sample_time += time.perf_counter() - start
-            synthetic.append(samples)
-            labels.append(np.full(n_synthetic, label, dtype=object))
-            models.append(model)
-    if name == ENGINE:
-        n_parameters = sum(p.numel() for p in models[0].network_.parameters())
-    else:
-        n_parameters = models[0].n_parameters_
+    models, fit_time, fit_cpu = [], 0.0, 0.0
+    for index, (_, X) in enumerate(groups):
+        model = make_method(name, budget, seed + 1000 * index)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        model.fit(X)
+        fit_time += time.perf_counter() - start
+        fit_cpu += time.process_time() - start_cpu
+        models.append(model)
+    return models, fit_time, fit_cpu
+
+
+def sample_models(name, models, groups, budget, seed):
+    """As many samples from each model as it was fitted on (capped), and their labels.
+
+    The engine gets ``budget['engine_max_rounds']`` rounds of walks to pass its acceptance
+    checks (its ``sample`` raises when too few pass).
+
+    Returns
+    -------
+    synthetic : ndarray
+    labels : ndarray of str | None
+        The group label of every sample; None for a pooled fit.
+    sample_time, sample_cpu : float
+        Wall-clock and CPU seconds spent in ``sample``.
+    """
+    extra = dict(max_rounds=budget["engine_max_rounds"]) if name == ENGINE else {}
+    synthetic, labels, sample_time, sample_cpu = [], [], 0.0, 0.0
+    for index, ((label, X), model) in enumerate(zip(groups, models)):
+        n_synthetic = min(len(X), budget["max_synthetic_per_fit"])
+        start, start_cpu = time.perf_counter(), time.process_time()
+        synthetic.append(model.sample(n_synthetic, random_state=seed + 1000 * index + 1,
+                                      **extra))
+        sample_time += time.perf_counter() - start
+        sample_cpu += time.process_time() - start_cpu
+        labels.append(np.full(n_synthetic, str(label)))
     pooled = groups[0][0] is None
-    return dict(synthetic=np.concatenate(synthetic),
-                y_synthetic=None if pooled else np.concatenate(labels).astype(str),
-                models=models, fit_time_s=fit_time, sample_time_s=sample_time,
-                peak_memory_mb=memory.megabytes, n_parameters=int(n_parameters))
+    return (np.concatenate(synthetic), None if pooled else np.concatenate(labels), sample_time,
+            sample_cpu)
+
+
+def n_parameters(name, model):
+    """Trained parameters of a fitted model (the engine's dual network)."""
+    if name == ENGINE:
+        return int(sum(p.numel() for p in model.network_.parameters()))
+    return int(model.n_parameters_)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -329,30 +356,29 @@ def per_class_ood(engines, labels, heldout, y_heldout, synthetic, y_synthetic):
                 real_spread=None, as_good_as_reference=bool(synthetic <= reference))
 
 
-def evaluate_method(fitted, engine_fit, train, y_train, heldout, y_heldout, sfreq, seed,
-                    with_sample_divergence):
+def evaluate_method(synthetic, y_synthetic, engine_models, train, y_train, heldout, y_heldout,
+                    sfreq, seed, with_sample_divergence):
     """All metrics of one method in one cell: ``(metrics, skipped)`` as JSON-ready dicts."""
     from mne_dualdiv import evaluate
 
-    pooled = fitted["y_synthetic"] is None
-    report = evaluate(train, heldout, fitted["synthetic"], sfreq=sfreq,
+    pooled = y_synthetic is None
+    report = evaluate(train, heldout, synthetic, sfreq=sfreq,
                       y_train=None if pooled else y_train,
-                      y_heldout=None if pooled else y_heldout,
-                      y_synthetic=fitted["y_synthetic"],
-                      generator=engine_fit["models"][0] if pooled and engine_fit else None,
+                      y_heldout=None if pooled else y_heldout, y_synthetic=y_synthetic,
+                      generator=engine_models[0] if pooled and engine_models else None,
                       fit_estimators=with_sample_divergence, random_state=seed)
     metrics = {score.name: _score_record(score) for score in report}
     skipped = dict(report.skipped)
     if pooled:
         for name in ("tstr_score", "augmentation_score"):
-            skipped[name] = ("pooled fit at this size (fewer than 20 samples per class): the "
-                             "synthetic samples carry no class label")
-    if engine_fit is None:
-        skipped["ood_rate"] = "the engine failed in this cell, so there are no end points"
+            skipped[name] = (f"pooled fit at this size (fewer than {MIN_SAMPLES_PER_FIT} "
+                             "samples per class): the synthetic samples carry no class label")
+    if not engine_models:
+        skipped["ood_rate"] = "the engine could not be fitted in this cell: no end points"
     elif not pooled:
         labels = sorted(np.unique(y_train))  # the order of the per-class fits
-        metrics["ood_rate"] = per_class_ood(engine_fit["models"], labels, heldout, y_heldout,
-                                            fitted["synthetic"], fitted["y_synthetic"])
+        metrics["ood_rate"] = per_class_ood(engine_models, labels, heldout, y_heldout,
+                                            synthetic, y_synthetic)
         skipped.pop("ood_rate", None)
     return metrics, skipped
 
@@ -379,43 +405,43 @@ def run_cell(dataset, size, seed, budget, with_sample_divergence):
     base = dict(dataset=dataset, size=size, seed=seed, n_train=len(train),
                 n_train_per_class=dict(zip(classes, per_class_sizes)),
                 n_heldout=len(heldout), fit_mode="pooled" if pooled else "per_class")
-    fits, records = {}, []
+    engine_models, records = None, []
     for name in method_names():  # the engine first: its end points serve the OOD rate
         record = dict(base, method=name)
-        try:
-            fits[name] = fit_and_sample(name, budget, seed, groups)
-        except Exception as err:  # a failing method is recorded, the grid goes on
-            record.update(status="failed", error=f"{type(err).__name__}: {err}",
-                          traceback=traceback.format_exc(limit=3))
-            records.append(record)
-            continue
-        fitted = fits[name]
-        record.update({k: fitted[k] for k in ("fit_time_s", "sample_time_s", "peak_memory_mb",
-                                              "n_parameters")},
-                      n_synthetic=len(fitted["synthetic"]))
-        start = time.perf_counter()
-        try:
-            metrics, skipped = evaluate_method(
-                fitted, fits.get(ENGINE), train, y_train, heldout, y_heldout, data["sfreq"],
-                seed, with_sample_divergence)
-        except Exception as err:
-            record.update(status="failed", error=f"evaluation: {type(err).__name__}: {err}",
-                          traceback=traceback.format_exc(limit=3))
-            records.append(record)
-            continue
-        record.update(status="ok", eval_time_s=time.perf_counter() - start, metrics=metrics,
-                      skipped=skipped)
         records.append(record)
-        if name != ENGINE:
-            del fits[name]  # keep only the engine's models in memory
+        stage = "fit"
+        try:  # a failing method is recorded, and the grid goes on
+            with PeakMemory() as memory:
+                models, record["fit_time_s"], record["fit_cpu_s"] = fit_models(
+                    name, budget, seed, groups)
+                record["n_parameters"] = n_parameters(name, models[0])
+                if name == ENGINE:
+                    engine_models = models  # its end points serve even if sampling fails
+                stage = "sample"
+                synthetic, y_synthetic, record["sample_time_s"], record["sample_cpu_s"] = (
+                    sample_models(name, models, groups, budget, seed))
+            record.update(peak_memory_mb=memory.megabytes, n_synthetic=len(synthetic))
+            del models
+            stage = "evaluation"
+            start, start_cpu = time.perf_counter(), time.process_time()
+            record["metrics"], record["skipped"] = evaluate_method(
+                synthetic, y_synthetic, engine_models, train, y_train, heldout, y_heldout,
+                data["sfreq"], seed, with_sample_divergence)
+            record.update(status="ok", eval_time_s=time.perf_counter() - start,
+                          eval_cpu_s=time.process_time() - start_cpu)
+        except Exception as err:
+            record.update(status="failed", error=f"{stage}: {type(err).__name__}: {err}",
+                          traceback=traceback.format_exc(limit=4))
     return records
 
 
 # --------------------------------------------------------------------------- the run
 def machine_info():
+    """CPUs, platform and the load average (other processes slow the timings down)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return dict(nproc=os.cpu_count(), platform=platform.platform(),
                 python=platform.python_version(), processor=platform.processor() or None,
-                torch_threads_per_worker=1)
+                torch_threads_per_worker=1, load_average_at_start=load)
 
 
 def package_versions():
@@ -476,6 +502,10 @@ def run(budget_name, out_dir, n_jobs=None, with_sample_divergence=False, dataset
                 results["records"] += future.result()
                 _write_json(results, json_path)  # partial results survive an interruption
     results["total_time_s"] = time.perf_counter() - start
+    results["total_cpu_s"] = sum(r.get(key, 0.0) for r in results["records"]
+                                 for key in ("fit_cpu_s", "sample_cpu_s", "eval_cpu_s"))
+    if hasattr(os, "getloadavg"):
+        results["machine"]["load_average_at_end"] = os.getloadavg()
     results["records"].sort(key=lambda r: (r["dataset"], _size_key(r["size"]), r["seed"],
                                            method_names().index(r["method"])))
     _write_json(results, json_path)
@@ -495,6 +525,10 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"Cannot write {type(value).__name__} to JSON.")
+
+
+def _load_text(load):
+    return "–" if not load else ", ".join(f"{value:.1f}" for value in load)
 
 
 def _size_key(size):
@@ -582,6 +616,7 @@ def _metric_names(results):
 def write_report(results, out_dir):
     """Write ``comparison.md`` and the figures from the results dict (the JSON's content)."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     table = summarize(results)
     methods = list(results["methods"])
     metric_names = _metric_names(results)
@@ -596,15 +631,20 @@ def write_report(results, out_dir):
              f"- Date (UTC): {results['date']}",
              f"- Machine: {results['machine']['nproc']} CPUs, {results['machine']['platform']}, "
              f"Python {results['machine']['python']}; {results['n_jobs']} worker process(es), "
-             "1 torch thread each",
+             "1 torch thread each; load average (1, 5, 15 min) at start "
+             f"{_load_text(results['machine'].get('load_average_at_start'))}, at end "
+             f"{_load_text(results['machine'].get('load_average_at_end'))}",
              "- Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
              f"- Grid `{results['budget_name']}`: seeds {list(results['budget']['seeds'])}; "
              f"shared budget of the engine and the deep baselines: "
              f"max_steps={results['budget']['max_steps']}, "
              f"batch_size={results['budget']['batch_size']}; engine settings "
-             f"{results['budget']['engine']}; at most "
+             f"{results['budget']['engine']}, at most {results['budget']['engine_max_rounds']} "
+             "rounds of walks per `sample` call; at most "
              f"{results['budget']['max_synthetic_per_fit']} synthetic samples per fit",
-             f"- Total run time: {_fmt(results.get('total_time_s', math.nan) / 60)} min", ""]
+             f"- Total run time: {_fmt(results.get('total_time_s', math.nan) / 60)} min "
+             f"(CPU time of fitting, sampling and scoring: "
+             f"{_fmt(results.get('total_cpu_s', math.nan) / 60)} min)", ""]
     lines += ["## How to read this", "",
               "Each cell of a metric table is the mean ± standard deviation over seeds of the "
               "metric of the synthetic set (against the real held-out set); the row `real "
@@ -660,12 +700,11 @@ def write_report(results, out_dir):
         cells = []
         for d in datasets:
             records = [r for r in results["records"] if r["dataset"] == d
-                       and r["method"] == method and r.get("status") == "ok"]
-            counts = sorted({r["n_parameters"] for r in records})
-            cells += ["/".join(str(c) for c in counts) or "–",
-                      _cell_text([r["fit_time_s"] for r in records]),
-                      _cell_text([r["sample_time_s"] for r in records]),
-                      _cell_text([r["peak_memory_mb"] for r in records])]
+                       and r["method"] == method]
+            counts = sorted({r["n_parameters"] for r in records if "n_parameters" in r})
+            cells += ["/".join(str(c) for c in counts) or "–"] + [
+                _cell_text([r[key] for r in records if key in r])
+                for key in ("fit_time_s", "sample_time_s", "peak_memory_mb")]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     lines.append("")
     failures = [r for r in results["records"] if r.get("status") != "ok"]
@@ -764,7 +803,7 @@ def plot_results(results, table, out_dir, datasets, sizes, metric_names, methods
     for index, d in enumerate(datasets):
         times = [_mean_sd([r["fit_time_s"] for r in results["records"]
                            if r["dataset"] == d and r["method"] == m
-                           and r.get("status") == "ok"])[0] for m in methods]
+                           and "fit_time_s" in r])[0] for m in methods]
         ax.bar(np.arange(len(methods)) + index * width,
                [np.nan if t is None else t for t in times], width, label=d)
     ax.set_xticks(np.arange(len(methods)) + width * (len(datasets) - 1) / 2, methods,
@@ -798,6 +837,7 @@ def main(argv=None):
     if args.from_json:
         path = Path(args.from_json)
         write_report(json.loads(path.read_text()), Path(args.out_dir or path.parent))
+        print(f"wrote comparison.md and the figures into {args.out_dir or path.parent}")
         return
     budget_name = "quick" if args.quick else "full"
     out_dir = args.out_dir or REPO_ROOT / "docs" / "comparison" / (

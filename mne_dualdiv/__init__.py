@@ -10,3 +10,17 @@ from .adapters.sampler import DualDivergenceSampler  # noqa: E402
 
 __all__ = ["DualDivergenceGenerator", "read_generator", "datasets", "evaluate", "__version__",
            "EpochsSynthesizer", "augment", "read_epochs_synthesizer", "DualDivergenceSampler"]
+
+#: The SpikeInterface and neo adapters need the optional 'ephys' dependencies: imported on first
+#: use, so that ``import mne_dualdiv`` works without them.
+_EPHYS_NAMES = {"RecordingSynthesizer": "recording", "SyntheticRecording": "recording",
+                "read_recording_synthesizer": "recording", "PrivacyReport": "recording",
+                "NeoSynthesizer": "neo"}
+
+
+def __getattr__(name):
+    if name in _EPHYS_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".adapters.{_EPHYS_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ import datetime
 
 import numpy as np
 import pytest
+import torch
 
 neo = pytest.importorskip("neo")
 pq = pytest.importorskip("quantities")
@@ -14,8 +15,10 @@ from mne_dualdiv.adapters.neo import NeoSynthesizer  # noqa: E402
 from mne_dualdiv.adapters.recording import PrivacyReport, RecordingSynthesizer  # noqa: E402
 
 #: Tiny engine settings: the fits of this module check the plumbing, not the quality.
-TINY = dict(max_steps=20, n_bridges=1, eval_every=10, patience=1, n_filters=4, hidden=16,
-            walk_steps=10, walk_noise=0.7)
+TINY = dict(max_steps=20, batch_size=32, n_bridges=1, eval_every=10, patience=1, n_filters=4,
+            hidden=16, walk_steps=5, walk_noise=1.0)
+#: Distinct synthetic windows per stream in these tests (the default, 128, costs more walks).
+POOL = 16
 
 
 def make_signal(n_channels=4, rate=1000.0, duration=8.0, seed=0, units="uV", t_start=5.0,
@@ -61,6 +64,15 @@ def assert_signal_like(synthetic, real, duration=None):
 
 
 # ---------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module", autouse=True)
+def single_torch_thread():
+    # Two threads on a busy two-core machine make small convolutions many times slower.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def signal():
     return make_signal()
@@ -97,13 +109,13 @@ def block():
 
 # ---------------------------------------------------------------------------------- signal
 def test_analog_signal_round_trip_keeps_every_field(signal, fitted_signal):
-    synthetic = fitted_signal.sample(random_state=0)
+    synthetic = fitted_signal.sample(random_state=0, pool_size=POOL)
     assert fitted_signal.kind_ == "analogsignal"
     assert_signal_like(synthetic, signal)
 
 
 def test_analog_signal_values_are_new_and_in_the_input_units(signal, fitted_signal):
-    synthetic = fitted_signal.sample(2.0, random_state=1)
+    synthetic = fitted_signal.sample(2.0, random_state=1, pool_size=POOL)
     assert_signal_like(synthetic, signal, duration=2.0)
     real = signal.magnitude
     assert not any(np.allclose(synthetic.magnitude[:64], real[i:i + 64])
@@ -113,16 +125,16 @@ def test_analog_signal_values_are_new_and_in_the_input_units(signal, fitted_sign
 
 
 def test_sampling_is_seeded(fitted_signal):
-    first = fitted_signal.sample(1.0, random_state=7)
+    first = fitted_signal.sample(1.0, random_state=7, pool_size=POOL)
     np.testing.assert_array_equal(first.magnitude, fitted_signal.sample(
-        1.0, random_state=7).magnitude)
+        1.0, random_state=7, pool_size=POOL).magnitude)
     assert not np.array_equal(first.magnitude, fitted_signal.sample(
-        1.0, random_state=8).magnitude)
+        1.0, random_state=8, pool_size=POOL).magnitude)
 
 
 def test_privacy_report_per_stream(fitted_signal):
-    reports = fitted_signal.privacy_report(fitted_signal.sample(random_state=0), n_windows=256,
-                                           random_state=0)
+    synthetic = fitted_signal.sample(random_state=0, pool_size=POOL)
+    reports = fitted_signal.privacy_report(synthetic, n_windows=256, random_state=0)
     assert len(reports) == 1 and isinstance(reports[0], PrivacyReport)
     assert 0.0 <= reports[0].membership_inference_auc <= 1.0
 
@@ -131,7 +143,7 @@ def test_privacy_report_per_stream(fitted_signal):
 def test_segment_round_trip_keeps_streams_annotations_and_drops_spikes(segment):
     fitted = synthesizer().fit(segment)
     assert fitted.kind_ == "segment" and len(fitted.synthesizers_) == 2
-    synthetic = fitted.sample(random_state=0)
+    synthetic = fitted.sample(random_state=0, pool_size=POOL)
     assert isinstance(synthetic, neo.Segment)
     assert synthetic.name == segment.name and synthetic.description == segment.description
     assert synthetic.index == segment.index and synthetic.rec_datetime == segment.rec_datetime
@@ -141,14 +153,14 @@ def test_segment_round_trip_keeps_streams_annotations_and_drops_spikes(segment):
         assert_signal_like(synthetic_signal, real_signal)
         assert synthetic_signal.segment is synthetic
     assert len(synthetic.spiketrains) == 0
-    shorter = fitted.sample(1.0, random_state=0)
+    shorter = fitted.sample(1.0, random_state=0, pool_size=POOL)
     assert [s.shape[0] for s in shorter.analogsignals] == [1000, 250]
 
 
 # ---------------------------------------------------------------------------------- block
 def test_block_round_trip_keeps_segments_and_annotations(block):
     fitted = synthesizer().fit(block)
-    synthetic = fitted.sample(random_state=0)
+    synthetic = fitted.sample(random_state=0, pool_size=POOL)
     assert isinstance(synthetic, neo.Block) and fitted.kind_ == "block"
     for field in ("name", "description", "file_origin", "rec_datetime", "annotations"):
         assert getattr(synthetic, field) == getattr(block, field)
@@ -158,10 +170,10 @@ def test_block_round_trip_keeps_segments_and_annotations(block):
         assert synthetic_segment.name == real_segment.name
         assert synthetic_segment.annotations == real_segment.annotations
         assert_signal_like(synthetic_segment.analogsignals[0], real_segment.analogsignals[0])
-    durations = fitted.sample([1.0, 2.0], random_state=0)
+    durations = fitted.sample([1.0, 2.0], random_state=0, pool_size=POOL)
     assert [s.analogsignals[0].shape[0] for s in durations.segments] == [1000, 2000]
     with pytest.raises(ValueError, match="segment"):
-        fitted.sample([1.0], random_state=0)
+        fitted.sample([1.0], random_state=0, pool_size=POOL)
 
 
 def test_inputs_are_checked():
@@ -198,7 +210,7 @@ def test_edf_read_through_neo_works_end_to_end(edf_file, tmp_path):
     edfio = pytest.importorskip("edfio")
     block = neo.io.EDFIO(str(edf_file)).read_block()
     fitted = synthesizer().fit(block)
-    synthetic = fitted.sample(random_state=0)
+    synthetic = fitted.sample(random_state=0, pool_size=POOL)
     real_signal = block.segments[0].analogsignals[0]
     synthetic_signal = synthetic.segments[0].analogsignals[0]
     assert_signal_like(synthetic_signal, real_signal)
@@ -224,7 +236,7 @@ def test_edf_read_through_spikeinterface_works_end_to_end(edf_file, tmp_path):
     recording = read_edf(edf_file)
     fitted = RecordingSynthesizer(max_windows=60, random_state=0,
                                   generator=DualDivergenceGenerator(**TINY)).fit(recording)
-    synthetic = fitted.sample(10.0, random_state=0, pool_size=16)
+    synthetic = fitted.sample(10.0, random_state=0, pool_size=POOL)
     assert synthetic.get_dtype() == recording.get_dtype() == np.int16
     np.testing.assert_array_equal(synthetic.get_channel_gains(), recording.get_channel_gains())
     np.testing.assert_array_equal(synthetic.get_property("channel_name"),
@@ -233,3 +245,18 @@ def test_edf_read_through_spikeinterface_works_end_to_end(edf_file, tmp_path):
     np.testing.assert_array_equal(load(tmp_path / "synthetic").get_traces(), saved.get_traces())
     in_uv = synthetic.get_traces(return_in_uV=True)
     assert np.abs(in_uv).max() <= 500
+
+
+def test_raw_binary_file_read_through_neo_works_end_to_end(tmp_path):
+    """A raw int16 file, as many acquisition systems write, read by neo.io.RawBinarySignalIO."""
+    rng = np.random.default_rng(3)
+    data = (rng.normal(0, 40, (8 * 2000 + 30, 3)).cumsum(0)[30:] -
+            rng.normal(0, 40, (8 * 2000 + 30, 3)).cumsum(0)[:-30]).astype(np.int16)
+    fname = tmp_path / "raw.dat"
+    data.tofile(fname)
+    io = neo.io.RawBinarySignalIO(str(fname), dtype="int16", sampling_rate=2000.0, nb_channel=3,
+                                  signal_gain=0.195, signal_offset=0.0)
+    block = io.read_block()
+    real = block.segments[0].analogsignals[0]
+    synthetic = synthesizer().fit(block).sample(random_state=0, pool_size=POOL)
+    assert_signal_like(synthetic.segments[0].analogsignals[0], real)
