@@ -127,17 +127,20 @@ def bench_throughput(args):
 
 # ---------------------------------------------------------------------------------- memory
 def _save_child(args):
-    """In a subprocess: make the recording and save it with two workers."""
-    from mne_dualdiv.adapters.recording import read_recording_synthesizer
+    """In a subprocess: make the recording from its file and save it with two workers."""
+    from mne_dualdiv.adapters.recording import SyntheticRecording
 
-    synthesizer = read_recording_synthesizer(args.synthesizer)
-    synthetic = synthesizer.sample(args.duration, random_state=0, pool_size=args.pool_size)
+    start = time.perf_counter()
+    synthetic = SyntheticRecording(args.synthesizer, [args.duration], seed=0,
+                                   pool_size=args.pool_size)
+    create_s = time.perf_counter() - start
     start = time.perf_counter()
     synthetic.save(folder=args.folder, n_jobs=2, chunk_duration="1s", progress_bar=False)
     save_s = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    emit(save_s=round(save_s, 1), parent_peak_rss_mb=round(own), worker_peak_rss_mb=round(workers))
+    emit(create_s=round(create_s, 1), save_s=round(save_s, 1), parent_peak_rss_mb=round(own),
+         worker_peak_rss_mb=round(workers))
 
 
 def _tree_pss_mb(pid):

@@ -20,7 +20,11 @@ Design decisions (also written into the outputs):
   at 10 samples per class every method is fitted once on both classes pooled (20 samples), and
   the utility metrics are skipped at that size (the samples carry no label).
 - Training budget: the engine and the six deep baselines get the same ``max_steps`` and
-  ``batch_size`` (AdamW for all); the budget is set by the 60-minute target on 2 cores.
+  ``batch_size`` (AdamW for all), small because of the 60-minute target on 2 cores. Two worker
+  processes with one torch thread each: two threads per process on a busy two-core machine
+  made small convolutions tens of times slower. The largest cost is fixed by the engine: every
+  fit ends with Donsker-Varadhan estimates on 2 x 20000 draws for each bridge, whatever
+  ``max_steps`` (``BUDGETS['full']``).
 - The engine's ``sample`` raises when too few walks pass its acceptance checks; it gets
   ``engine_max_rounds`` rounds, and a failure is recorded (with its fit time) instead of
   stopping the grid.
@@ -590,6 +594,7 @@ def summarize(results):
                                                              better=metric["better"]))
             stats["values"].append(metric["synthetic"])
             stats["references"].append(metric["reference"])
+            stats.setdefault("seeds", []).append(record["seed"])
     for entry in table.values():
         for stats in entry.values():
             stats["mean"] = _mean_sd(stats["values"])[0]
@@ -599,6 +604,16 @@ def summarize(results):
         for rank, method in enumerate(ordered, start=1):
             entry[method]["rank"] = rank
     return table
+
+
+def _seed_references(entry):
+    """The real reference of each seed (the median over methods, which share it), in order."""
+    by_seed = {}
+    for stats in entry.values():
+        for seed, reference in zip(stats["seeds"], stats["references"]):
+            if reference is not None:
+                by_seed.setdefault(seed, []).append(reference)
+    return [float(np.median(by_seed[seed])) for seed in sorted(by_seed)]
 
 
 def _metric_names(results):
@@ -666,6 +681,8 @@ def write_report(results, out_dir):
               "`win` when it beats every deep baseline "
               f"({', '.join(deep)}), `loss` otherwise.", ""]
     columns = [(d, s) for d in datasets for s in sizes[d]]
+    engine_failed = {(r["dataset"], r["size"]) for r in results["records"]
+                     if r["method"] == ENGINE and r.get("status") != "ok"}
     lines.append("| metric | " + " | ".join(f"{d} {s}" for d, s in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
     wins = losses = 0
@@ -675,7 +692,7 @@ def write_report(results, out_dir):
         for d, s in columns:
             entry = table.get((d, s, metric), {})
             if ENGINE not in entry:
-                cells.append("–")
+                cells.append("failed" if (d, s) in engine_failed else "–")
                 continue
             engine_rank = entry[ENGINE]["rank"]
             deep_ranks = [entry[m]["rank"] for m in deep if m in entry]
@@ -685,10 +702,17 @@ def write_report(results, out_dir):
             tally[0 if won else 1] += 1
             cells.append(f"{engine_rank}/{len(entry)} {'win' if won else 'loss'}")
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    n_failed = sum(r["method"] == ENGINE and r.get("status") != "ok"
+                   for r in results["records"])
     lines += ["", f"Over all metrics, data sets and sizes the engine beats every deep baseline "
               f"in {wins} of {wins + losses} comparisons. Per size: " + "; ".join(
                   f"{s}: {w} wins, {l} losses" for s, (w, l) in
-                  sorted(per_size.items(), key=lambda kv: _size_key(kv[0]))) + ".", ""]
+                  sorted(per_size.items(), key=lambda kv: _size_key(kv[0])))
+              + f". The engine failed in {n_failed} of "
+              f"{sum(r['method'] == ENGINE for r in results['records'])} cells (see Failures); "
+              "`failed` marks a column where it failed for every seed. The `ood_rate` favours "
+              "the engine by construction: its `sample` keeps only walks that end between its "
+              "own end points.", ""]
     # Sizes of the models.
     lines += ["## Model sizes and costs", "",
               "Trained parameters (the engine's dual network; all networks of a baseline, "
@@ -750,14 +774,16 @@ def write_report(results, out_dir):
                     text = _cell_text(stats["values"])
                     cells.append(f"**{text}**" if stats["rank"] == 1 else text)
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
-            references = []
-            for s in sizes[d]:
-                refs = [v for stats in entries[s].values() for v in stats["references"]]
-                references.append(_cell_text(refs) if refs else "–")
+            references = [_cell_text(_seed_references(entries[s])) if entries[s] else "–"
+                          for s in sizes[d]]
             lines.append("| real (reference) | " + " | ".join(references) + " |")
             lines.append("")
     (out_dir / "comparison.md").write_text("\n".join(lines))
     plot_results(results, table, out_dir, datasets, sizes, metric_names, methods)
+
+
+#: Line colours of the baselines: every default colour but the engine's red (C3).
+_BASELINE_COLORS = [f"C{index}" for index in range(10) if index != 3]
 
 
 def plot_results(results, table, out_dir, datasets, sizes, metric_names, methods):
@@ -780,13 +806,14 @@ def plot_results(results, table, out_dir, datasets, sizes, metric_names, methods
                          for s in sizes[d]]
                 means = [np.nan if m is None else m for m in means]
                 style = dict(color="C3", lw=2.5, zorder=5) if method == ENGINE else \
-                    dict(color=f"C{index % 10}", lw=1, alpha=0.8)
+                    dict(color=_BASELINE_COLORS[index % len(_BASELINE_COLORS)], lw=1,
+                         alpha=0.8, ls="-" if index <= len(_BASELINE_COLORS) else ":")
                 ax.plot(x, means, marker="o", ms=3, label=method, **style)
             for s in sizes[d]:
-                refs = [st["reference"] for st in table.get((d, s, metric), {}).values()
-                        if st.get("reference") is not None]
+                refs = _seed_references(table.get((d, s, metric), {}))
                 references.append(np.mean(refs) if refs else np.nan)
-            ax.plot(x, references, color="k", ls="--", lw=1.5, label="real (reference)")
+            ax.plot(x, references, color="k", ls="--", lw=1.5, marker="x", ms=6,
+                    label="real (reference)")
             ax.set_xticks(x, [str(s) for s in sizes[d]])
             ax.set_title(metric, fontsize=9)
             ax.tick_params(labelsize=7)

@@ -70,18 +70,29 @@ def _simulated_meg_epochs(n_per_condition=30, seed=0):
     n_epochs, spacing = 2 * n_per_condition, int(0.6 * sfreq)
     n_samples = (n_epochs + 2) * spacing
     times = np.arange(n_samples) / sfreq
+    # Background activity as MEG/EEG show it: a few slow (AR(1)) brain sources seen by every
+    # sensor, plus a little sensor noise; one blink-like EOG trace.
+    n_background = 6
+    background = np.zeros((n_background, n_samples))
+    innovations = rng.standard_normal((n_background, n_samples))
+    for t in range(1, n_samples):
+        background[:, t] = 0.9 * background[:, t - 1] + innovations[:, t]
+    orientations = rng.standard_normal((n_background, 3))
+    columns = rng.choice(gain.shape[1] // 3, n_background, replace=False)
+    background_gain = np.stack([gain[:, 3 * c:3 * c + 3] @ o
+                                for c, o in zip(columns, orientations)], axis=1)
     data = np.zeros((len(info.ch_names), n_samples))
-    noise_level = dict(mag=2e-14, grad=3e-12, eeg=2e-6, eog=2e-5)
-    for index, kind in enumerate(info.get_channel_types()):
-        if kind in noise_level:
-            data[index] = noise_level[kind] * rng.standard_normal(n_samples)
+    data[:30] = 5e-9 * background_gain @ background
+    sensor_noise = np.abs(data[:30]).mean(axis=1, keepdims=True) * 0.1
+    data[:30] += sensor_noise * rng.standard_normal((30, n_samples))
+    data[30] = 1e-5 * rng.standard_normal(n_samples)
     codes = rng.permutation(np.repeat([1, 2], n_per_condition))
     onsets = spacing * np.arange(1, n_epochs + 1)
     for onset, code in zip(onsets, codes):
         latency = 0.10 if code == 1 else 0.15
         wave = np.exp(-0.5 * ((times - onset / sfreq - latency) / 0.03) ** 2)
         data[:30] += np.outer(dipoles[code - 1], 40e-9 * (1 + 0.2 * rng.standard_normal()) * wave)
-        data[30] += 5e-5 * rng.random() * np.exp(-0.5 * ((times - onset / sfreq) / 0.1) ** 2)
+        data[30] += 1e-4 * rng.random() * np.exp(-0.5 * ((times - onset / sfreq) / 0.1) ** 2)
     data[31, onsets] = codes
     raw = mne.io.RawArray(data, info, verbose=False)
     raw.filter(1.0, 40.0, picks=["mag", "grad", "eeg", "eog"], verbose=False)

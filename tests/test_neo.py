@@ -236,7 +236,8 @@ def test_edf_read_through_spikeinterface_works_end_to_end(edf_file, tmp_path):
     recording = read_edf(edf_file)
     fitted = RecordingSynthesizer(max_windows=60, random_state=0,
                                   generator=DualDivergenceGenerator(**TINY)).fit(recording)
-    synthetic = fitted.sample(10.0, random_state=0, pool_size=POOL)
+    synthetic = fitted.sample(10.0, random_state=0, pool_size=POOL,
+                               file_path=tmp_path / "synthesizer.pt")
     assert synthetic.get_dtype() == recording.get_dtype() == np.int16
     np.testing.assert_array_equal(synthetic.get_channel_gains(), recording.get_channel_gains())
     np.testing.assert_array_equal(synthetic.get_property("channel_name"),

@@ -124,10 +124,11 @@ def synthesizer32(recording32, fit_reads32):
 
 
 @pytest.fixture(scope="module")
-def synthetic32(synthesizer32):
+def synthetic32(synthesizer32, tmp_path_factory):
     # A pool of 5 % of the training windows: at most 16 of them start a walk (see the privacy
     # tests and docs/recording.md for how the pool size moves membership inference).
-    return synthesizer32.sample([1.0, 0.5], random_state=3, pool_size=16)
+    return synthesizer32.sample([1.0, 0.5], random_state=3, pool_size=16,
+                                file_path=tmp_path_factory.mktemp("s32") / "synthesizer.pt")
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +140,9 @@ def synthesizer384(recording384):
 
 
 @pytest.fixture(scope="module")
-def synthetic384(synthesizer384):
-    return synthesizer384.sample(0.2, random_state=1, pool_size=16)
+def synthetic384(synthesizer384, tmp_path_factory):
+    return synthesizer384.sample(0.2, random_state=1, pool_size=16,
+                                 file_path=tmp_path_factory.mktemp("s384") / "synthesizer.pt")
 
 
 @pytest.fixture(params=["32", "384"])
@@ -357,6 +359,10 @@ def test_synthesizer_save_and_read_round_trip(synthesizer32, synthetic32, tmp_pa
     assert synthetic._kwargs["file_path"] == str(fname.resolve())
     np.testing.assert_array_equal(synthetic.get_traces(segment_index=0, end_frame=5000),
                                   synthetic32.get_traces(segment_index=0, end_frame=5000))
+    elsewhere = read.sample(0.1, random_state=0, pool_size=2, file_path=tmp_path / "copy.pt")
+    assert elsewhere._kwargs["file_path"] == str((tmp_path / "copy.pt").resolve())
+    with pytest.raises(FileExistsError):
+        synthesizer32.sample(0.1, pool_size=2, file_path=tmp_path / "copy.pt")
 
 
 def test_sample_checks_its_arguments(synthesizer32):

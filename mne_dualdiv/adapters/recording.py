@@ -119,7 +119,7 @@ def _recording_metadata(recording):
             annotations[key] = _json_value(recording.get_annotation(key))
         except TypeError as err:
             logger.warning("The annotation %r is not kept: it holds a %s.", key, err)
-    probegroup = (recording.get_probegroup().to_dict(array_as_list=True)
+    probegroup = (_json_value(recording.get_probegroup().to_dict(array_as_list=True))
                   if recording.has_probe() else None)
     return dict(channel_ids=_encode_array(recording.channel_ids, "channel_ids"),
                 sampling_frequency=float(recording.sampling_frequency),
@@ -443,11 +443,11 @@ class RecordingSynthesizer(BaseEstimator):
             recording). A pool also bounds what the windows can reveal: see
             :meth:`privacy_report` and ``docs/recording.md``.
         file_path : None | str | path-like
-            Where the synthesizer is (or has been) saved, so that the recording can be
-            re-created from its kwargs (``dump``/``load``, worker processes). ``None`` uses the
-            file written by :meth:`save` or read by :func:`read_recording_synthesizer`, or
-            else writes one once into SpikeInterface's temporary folder. Keep it private: it
-            holds real windows.
+            The synthesizer's file, which the recording needs to be re-created from its kwargs
+            (``dump``/``load``, worker processes). ``None`` uses the file written by
+            :meth:`save` or read by :func:`read_recording_synthesizer`, or else writes one once
+            into SpikeInterface's temporary folder; another path is written by :meth:`save`
+            (an existing file is never replaced). Keep it private: it holds real windows.
 
         Returns
         -------
@@ -460,10 +460,9 @@ class RecordingSynthesizer(BaseEstimator):
         seed = _seed_from(random_state)
         if file_path is None:
             file_path = self._ensure_file()
-        else:
-            file_path = Path(file_path)
-            if not file_path.is_file():
-                self.save(file_path)
+        elif Path(file_path).resolve() != self._file_path:
+            self.save(file_path)  # refuses to replace another file
+            file_path = self._file_path
         with use_verbose(self.verbose):
             return SyntheticRecording(file_path, durations, seed, pool_size=pool_size)
 
