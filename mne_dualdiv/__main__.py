@@ -7,7 +7,7 @@ import numpy as np
 
 #: Engine settings of ``--quick``: a fit of seconds per condition, for trying the pipeline out.
 QUICK = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
-             n_local_draws=4, hidden=32, n_filters=8, walk_steps=30)
+             n_local_draws=4, hidden=32, n_filters=8)
 
 
 def _parser():
