@@ -400,14 +400,15 @@ class EpochsSynthesizer(BaseEstimator):
         import mne
 
         info = self.info_.copy()
-        active = [p for p in info["projs"] if p["active"]]
-        if not active or len(data) == 0:
+        active = [p["active"] for p in info["projs"]]
+        if not any(active) or len(data) == 0:
             return
         for proj in info["projs"]:
             proj["active"] = False
-        projected = mne.EpochsArray(data, info, tmin=self.tmin_, proj=True,
-                                    verbose=False).get_data()
-        data[:] = projected
+        epochs = mne.EpochsArray(data, info, tmin=self.tmin_, proj=False, verbose=False)
+        # Projectors the real data did not have applied stay unapplied.
+        epochs.del_proj([index for index, was_active in enumerate(active) if not was_active])
+        data[:] = epochs.apply_proj(verbose=False).get_data()
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):

@@ -62,6 +62,9 @@ class DualDivergenceGenerator(BaseEstimator):
         the held-out loss after which training stops.
     n_eval_draws : int
         Marginal draws per held-out sample in each evaluation.
+    n_final_draws : int
+        Total coupled pairs (held-out samples x marginal draws) for the final estimates
+        ``divergence_`` and ``train_divergence_``; their cost grows with it and ``n_bridges``.
     n_neighbors : int
         Neighbourhood size of the localized (kNN) dual values.
     n_local_draws : int
@@ -124,7 +127,8 @@ class DualDivergenceGenerator(BaseEstimator):
     def __init__(self, method="path", n_bridges=32, pixel_order="channel", n_filters=32,
                  hidden=128, temporal_kernel=5, max_steps=6000, batch_size=256,
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
-                 patience=10, n_eval_draws=20, n_neighbors=10, n_local_draws=16, walk_steps=100,
+                 patience=10, n_eval_draws=20, n_final_draws=20000, n_neighbors=10,
+                 n_local_draws=16, walk_steps=100,
                  walk_step_size=0.5, walk_noise=0.1, target="density", local_check=True,
                  guard=True, guard_percentile=5.0, random_state=None, verbose=None):
         self.method = method
@@ -141,6 +145,7 @@ class DualDivergenceGenerator(BaseEstimator):
         self.eval_every = eval_every
         self.patience = patience
         self.n_eval_draws = n_eval_draws
+        self.n_final_draws = n_final_draws
         self.n_neighbors = n_neighbors
         self.n_local_draws = n_local_draws
         self.walk_steps = walk_steps
@@ -159,8 +164,8 @@ class DualDivergenceGenerator(BaseEstimator):
         check_option("pixel_order", self.pixel_order, ("channel", "time", "random"))
         check_option("target", self.target, ("density", "between_clusters"))
         for name in ("n_bridges", "n_filters", "hidden", "temporal_kernel", "max_steps",
-                     "batch_size", "eval_every", "patience", "n_eval_draws", "n_neighbors",
-                     "n_local_draws"):
+                     "batch_size", "eval_every", "patience", "n_eval_draws", "n_final_draws",
+                     "n_neighbors", "n_local_draws"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("walk_steps", self.walk_steps, minimum=0)
         check_float("learning_rate", self.learning_rate, low=0, low_inclusive=False)
@@ -244,11 +249,11 @@ class DualDivergenceGenerator(BaseEstimator):
             n_eval_draws=self.n_eval_draws, generator=torch_gen)
 
         # Final estimates with more marginal draws than during training.
-        n_draws = max(self.n_eval_draws, int(math.ceil(20000 / len(heldout))))
+        n_draws = max(self.n_eval_draws, int(math.ceil(self.n_final_draws / len(heldout))))
         self.bridge_divergences_, _ = bridge_divergences(
             self.network_, heldout_t, train_t, masks_t, n_draws, torch_gen)
         self.divergence_ = float(self.bridge_divergences_.sum())
-        train_draws = max(1, int(math.ceil(20000 / len(train))))
+        train_draws = max(1, int(math.ceil(self.n_final_draws / len(train))))
         train_bridges_div, _ = bridge_divergences(self.network_, train_t, train_t, masks_t,
                                                   train_draws, torch_gen)
         self.train_divergence_ = float(train_bridges_div.sum())
