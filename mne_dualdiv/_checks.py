@@ -41,6 +41,13 @@ def check_option(name, value, allowed):
     return value
 
 
+def check_bool(name, value):
+    """Check that ``value`` is a bool (numpy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} instead.")
+    return bool(value)
+
+
 def check_int(name, value, minimum=None):
     """Check that ``value`` is an integer (not a bool), at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):

@@ -297,7 +297,7 @@ def test_metadata_marks_synthetic_rows_and_leaves_unknowns_missing(case):
         expected = [names[code] for code in augmented.events[:, 2]]
         np.testing.assert_array_equal(metadata[column].to_numpy(object), expected)
     unknown = [c for c in original.columns if c not in condition_columns]
-    assert unknown and metadata.loc[n_real:, unknown].isna().all().all()
+    assert unknown and metadata.iloc[n_real:][unknown].isna().all().all()
 
 
 def test_real_epochs_come_first_with_their_data_and_drop_log(case):
@@ -345,9 +345,9 @@ def test_concatenate_average_psd_plot_and_save_work(finger_case, tmp_path):
     assert len(combined) == 2 * len(epochs)
     evoked = synthetic.average()
     assert evoked.nave == len(synthetic) and evoked.data.shape == (28, 50)
-    spectrum = synthetic.compute_psd(fmax=40.0, verbose=False)
-    assert np.all(np.isfinite(spectrum.get_data())) and spectrum.get_data().shape[:2] == (
-        len(synthetic), 28)
+    spectrum = synthetic.compute_psd(fmax=40.0, exclude=(), verbose=False)  # bads too
+    psd = spectrum.get_data(exclude=())
+    assert np.all(np.isfinite(psd)) and psd.shape[:2] == (len(synthetic), 28)
     figure = synthetic.plot(n_epochs=4, n_channels=10, show=False)
     plt.close("all")
     assert figure is not None
@@ -369,7 +369,10 @@ def test_meg_synthetic_epochs_average_and_round_trip(meg_case, tmp_path):
     fname = tmp_path / "meg-epo.fif"
     synthetic.save(fname, verbose=False)
     loaded = mne.read_epochs(fname, verbose=False)
-    np.testing.assert_allclose(loaded.get_data(), synthetic.get_data(), rtol=1e-6, atol=0)
+    # FIF stores single precision, and reading re-applies the projectors: compare relative to
+    # each channel's amplitude (values the projectors cancel to ~1e-16 differ in relative terms).
+    scale = np.abs(synthetic.get_data()).max(axis=(0, 2))[None, :, None]
+    assert np.max(np.abs(loaded.get_data() - synthetic.get_data()) / scale) < 1e-6
     assert [p["desc"] for p in loaded.info["projs"]] == [p["desc"] for p in
                                                          synthetic.info["projs"]]
 

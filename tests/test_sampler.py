@@ -94,10 +94,12 @@ def test_fit_resample_is_reproducible(arrays):
     np.testing.assert_array_equal(first, second)
 
 
-def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline(arrays):
+def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline():
     from mne.decoding import CSP
 
-    X, y = arrays
+    # 40 samples per class: each training fold of a 2-fold split holds 20 per class, the
+    # engine's minimum.
+    X, y = _two_class_arrays((40, 40))
     sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=1.0,
                                     random_state=0)
     pipeline = imblearn_pipeline.make_pipeline(sampler, _ShapeRecorder(), CSP(n_components=2),

@@ -393,7 +393,7 @@ class EpochsSynthesizer(BaseEstimator):
         return mne.EpochsArray(
             data, self.info_.copy(), events=events, tmin=self.tmin_, event_id=self.event_id_,
             metadata=metadata, baseline=self.baseline_, proj=False, selection=selection,
-            drop_log=drop_log, verbose=False)
+            drop_log=drop_log, on_missing="ignore", verbose=False)
 
     def _apply_active_projs(self, data):
         """Apply (in place) the projectors that were active on the real data."""

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .. import __version__
-from .._checks import (check_array_3d, check_float, check_fname_for_reading,
+from .._checks import (check_array_3d, check_bool, check_float, check_fname_for_reading,
                        check_fname_for_writing, check_int, check_option, check_random_state)
 from .._logging import logger, use_verbose
 from .bridges import bridge_divergences, train_bridges
@@ -76,6 +76,10 @@ class DualDivergenceGenerator(BaseEstimator):
     walk_noise : float
         Per-pixel standard deviation (in robust-scaled units) of the noise added orthogonally to
         ``grad F`` at each walk step.
+    walk_drift : bool
+        Add the Langevin drift towards the training pixels' marginal distribution to each noisy
+        step (projected on the level set of ``F``, see ``docs/method.md``). Without it the
+        noise inflates every pixel's variance by up to ``walk_steps * walk_noise**2``.
     target : 'density' | 'between_clusters'
         Where walk targets come from: a kernel density of the training dual values, or the gaps
         between adjacent clusters (walks start from the lower cluster's members nearest the gap).
@@ -129,7 +133,8 @@ class DualDivergenceGenerator(BaseEstimator):
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
                  patience=10, n_eval_draws=20, n_final_draws=20000, n_neighbors=10,
                  n_local_draws=16, walk_steps=100,
-                 walk_step_size=0.5, walk_noise=0.1, target="density", local_check=True,
+                 walk_step_size=0.5, walk_noise=0.1, walk_drift=True, target="density",
+                 local_check=True,
                  guard=True, guard_percentile=5.0, random_state=None, verbose=None):
         self.method = method
         self.n_bridges = n_bridges
@@ -151,6 +156,7 @@ class DualDivergenceGenerator(BaseEstimator):
         self.walk_steps = walk_steps
         self.walk_step_size = walk_step_size
         self.walk_noise = walk_noise
+        self.walk_drift = walk_drift
         self.target = target
         self.local_check = local_check
         self.guard = guard
@@ -175,6 +181,8 @@ class DualDivergenceGenerator(BaseEstimator):
         check_float("walk_step_size", self.walk_step_size, low=0, high=1, low_inclusive=False)
         check_float("walk_noise", self.walk_noise, low=0)
         check_float("guard_percentile", self.guard_percentile, low=0, high=100)
+        for name in ("walk_drift", "local_check", "guard"):
+            check_bool(name, getattr(self, name))
 
     def _check_fitted(self, what):
         if not hasattr(self, "network_"):
@@ -412,24 +420,37 @@ class DualDivergenceGenerator(BaseEstimator):
         train = self._train_scaled
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
+        pixel_mean = pixel_var = None
+        if self.walk_drift:
+            pixel_mean = torch.from_numpy(train.mean(0))
+            # A floor keeps constant pixels (variance 0) from making the drift infinite.
+            pixel_var = torch.from_numpy(train.var(0)).clamp_min(1e-2)
         low, high = self.endpoints_
         local_low, local_high = self.local_endpoints_
         kept, kept_delta, n_tried = [], [], 0
         counts = dict(outside=0, local=0, near_copy=0)
+        # Near-copies are not dropped: their walks go on from where they stopped in the next
+        # round, so the guard makes walks travel further rather than wasting them.
+        going_on = (np.empty((0,) + train.shape[1:], np.float32), np.empty(0), np.empty(0, int))
         for _ in range(max_rounds):
             n_missing = n_samples - sum(len(k) for k in kept)
             if n_missing <= 0:
                 break
-            # Walk enough to fill the gap at the acceptance rate seen so far (capped).
+            # Start enough new walks to fill the gap at the acceptance rate seen so far (capped).
             n_kept = sum(len(k) for k in kept)
             rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 0.8
             n_walks = min(int(math.ceil(n_missing / rate * 1.25)) + 4, 20 * n_missing + 4)
+            n_walks = max(n_walks - len(going_on[0]), 0)
             targets, starts = self._targets_and_starts(n_walks, rng)
+            x_from = np.concatenate([going_on[0], train[starts]])
+            targets = np.concatenate([going_on[1], targets])
+            starts = np.concatenate([going_on[2], starts]).astype(np.int64)
             x, values = gradient_walk(
-                self.network_, torch.from_numpy(train[starts]),
+                self.network_, torch.from_numpy(x_from),
                 torch.as_tensor(targets, dtype=torch.float32), n_steps=self.walk_steps,
                 step_size=self.walk_step_size, noise=self.walk_noise, n_final_steps=10,
-                lower=lower, upper=upper, generator=torch_gen)
+                lower=lower, upper=upper, generator=torch_gen, pixel_mean=pixel_mean,
+                pixel_var=pixel_var)
             x, values = x.numpy(), values.double().numpy()
             n_tried += n_walks
             ok = (values >= low) & (values <= high)
@@ -440,17 +461,18 @@ class DualDivergenceGenerator(BaseEstimator):
                 local_ok = (local >= local_low) & (local <= local_high)
                 counts["local"] += int((ok & ~local_ok).sum())
                 ok &= local_ok
+            near = np.zeros(len(x), dtype=bool)
             if self.guard and ok.any():
-                far = np.zeros(len(x), dtype=bool)
-                far[ok] = nearest_distances(train, x[ok]) >= self.near_copy_threshold_
-                counts["near_copy"] += int((ok & ~far).sum())
-                ok &= far
+                near[ok] = nearest_distances(train, x[ok]) < self.near_copy_threshold_
+                counts["near_copy"] += int(near.sum())
+                ok &= ~near
+            going_on = (x[near], targets[near], starts[near])
             kept.append(x[ok])
             kept_delta.append(x[ok] - train[starts[ok]])
         scaled = np.concatenate(kept)[:n_samples]
         delta = np.concatenate(kept_delta)[:n_samples]
-        logger.info("Walked %d samples, kept %d; rejected: %d outside the end points, %d by the "
-                    "local check, %d near-copies", n_tried, sum(len(k) for k in kept),
+        logger.info("Started %d walks, kept %d; rejected: %d outside the end points, %d by the "
+                    "local check; %d near-copies walked on", n_tried, sum(len(k) for k in kept),
                     counts["outside"], counts["local"], counts["near_copy"])
         self.last_sample_report_ = dict(n_walks=n_tried, n_returned=len(scaled), **counts)
         if len(scaled) < n_samples:

@@ -92,9 +92,20 @@ class DualNetwork(nn.Module):
         out = self.mlp(h) * self.log_gain.exp()
         return out.gather(1, bridge[:, None]).squeeze(1)
 
-    def dual_value(self, x):
-        """The embedding ``F(x) = sum_k f_k(x)``, shape (batch,)."""
-        total = 0.0
-        for k in range(self.n_bridges):
-            total = total + self(x, torch.full((len(x),), k, dtype=torch.long, device=x.device))
-        return total
+    def dual_value(self, x, max_rows=4096):
+        """The embedding ``F(x) = sum_k f_k(x)``, shape (batch,).
+
+        All heads are evaluated in one batched pass (``n_bridges`` rows per image), in chunks of
+        at most ``max_rows`` rows to bound memory.
+        """
+        n = len(x)
+        per_chunk = max(1, max_rows // self.n_bridges)
+        bridges = torch.arange(self.n_bridges, device=x.device)
+        totals = []
+        for start in range(0, n, per_chunk):
+            chunk = x[start:start + per_chunk]
+            m = len(chunk)
+            rows = chunk.repeat(self.n_bridges, 1, 1)  # bridge-major: rows k*m ... (k+1)*m - 1
+            out = self(rows, bridges.repeat_interleave(m))
+            totals.append(out.view(self.n_bridges, m).sum(0))
+        return torch.cat(totals) if totals else x.new_zeros(0)
