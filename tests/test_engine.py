@@ -137,11 +137,8 @@ def test_samples_have_shape_and_units_of_input(samples, gaussian_data):
     np.testing.assert_allclose(X_new.mean(axis=(0, 2)), real_mean, atol=0.3 * AMPLITUDE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Measured on 2026-11-22: the walk's orthogonal noise inflates every channel's standard "
-    "deviation by 29-35 % (2.61e-5 to 2.72e-5 V against 2.00e-5 to 2.11e-5 V for the real data); "
-    "see docs/method.md section 6."))
 def test_samples_keep_the_amplitude_of_each_channel(samples, gaussian_data):
+    # Without the walk's Langevin drift, the noise inflated every channel's std by 29-35 %.
     np.testing.assert_allclose(samples[0].std(axis=(0, 2)), gaussian_data.std(axis=(0, 2)),
                                rtol=0.3)
 

@@ -103,7 +103,8 @@ class DualDivergenceGenerator(BaseEstimator):
     bridge_divergences_ : ndarray, shape (n_bridges,)
         Held-out DV estimate of each bridge ``KL(P_{k-1} || P_k)``.
     train_divergence_ : float
-        The same estimate on the training samples (larger when the network overfits).
+        The same estimate on as many training samples as are held out (larger when the network
+        overfits).
     endpoints_ : ndarray, shape (2,)
         Smallest and largest dual value of the training samples.
     robust_endpoints_ : ndarray, shape (2,)
@@ -129,11 +130,11 @@ class DualDivergenceGenerator(BaseEstimator):
     """
 
     def __init__(self, method="path", n_bridges=32, pixel_order="channel", n_filters=32,
-                 hidden=128, temporal_kernel=5, max_steps=6000, batch_size=256,
+                 hidden=128, temporal_kernel=5, max_steps=1500, batch_size=128,
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
-                 patience=10, n_eval_draws=20, n_final_draws=20000, n_neighbors=10,
-                 n_local_draws=16, walk_steps=100,
-                 walk_step_size=0.5, walk_noise=0.1, walk_drift=True, target="density",
+                 patience=6, n_eval_draws=5, n_final_draws=5000, n_neighbors=10,
+                 n_local_draws=16, walk_steps=25,
+                 walk_step_size=1.0, walk_noise=0.2, walk_drift=True, target="density",
                  local_check=True,
                  guard=True, guard_percentile=5.0, random_state=None, verbose=None):
         self.method = method
@@ -261,9 +262,11 @@ class DualDivergenceGenerator(BaseEstimator):
         self.bridge_divergences_, _ = bridge_divergences(
             self.network_, heldout_t, train_t, masks_t, n_draws, torch_gen)
         self.divergence_ = float(self.bridge_divergences_.sum())
-        train_draws = max(1, int(math.ceil(self.n_final_draws / len(train))))
-        train_bridges_div, _ = bridge_divergences(self.network_, train_t, train_t, masks_t,
-                                                  train_draws, torch_gen)
+        # The training estimate uses as many samples and draws as the held-out one (a random
+        # subset of the training samples), so that the two differ by overfitting, not by bias.
+        subset = torch.from_numpy(np.sort(rng.choice(len(train), len(heldout), replace=False)))
+        train_bridges_div, _ = bridge_divergences(self.network_, train_t[subset], train_t,
+                                                  masks_t, n_draws, torch_gen)
         self.train_divergence_ = float(train_bridges_div.sum())
         saturated = self.bridge_divergences_ > math.log(len(heldout) * n_draws) / 2
         if saturated.any():
@@ -407,8 +410,11 @@ class DualDivergenceGenerator(BaseEstimator):
             return targets, starts
         # Kernel density of the training values (Silverman bandwidth), kept inside the end points.
         bandwidth = 1.06 * values.std() * len(values) ** (-1 / 5)
+        # Targets stay a hair inside the end points, so that float rounding of a walk that
+        # lands on its target cannot put it outside.
+        margin = 1e-3 * (high - low)
         targets = np.clip(rng.choice(values, size=n) + bandwidth * rng.standard_normal(n),
-                          low, high)
+                          low + margin, high - margin)
         order = np.argsort(values)
         position = np.clip(np.searchsorted(values[order], targets), 0, len(values) - 1)
         # Start from one of the training samples whose value is nearest the target.
@@ -438,8 +444,8 @@ class DualDivergenceGenerator(BaseEstimator):
                 break
             # Start enough new walks to fill the gap at the acceptance rate seen so far (capped).
             n_kept = sum(len(k) for k in kept)
-            rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 0.8
-            n_walks = min(int(math.ceil(n_missing / rate * 1.25)) + 4, 20 * n_missing + 4)
+            rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 1.0
+            n_walks = min(int(math.ceil(n_missing / rate * 1.15)) + 4, 20 * n_missing + 4)
             n_walks = max(n_walks - len(going_on[0]), 0)
             targets, starts = self._targets_and_starts(n_walks, rng)
             x_from = np.concatenate([going_on[0], train[starts]])
@@ -451,7 +457,10 @@ class DualDivergenceGenerator(BaseEstimator):
                 step_size=self.walk_step_size, noise=self.walk_noise, n_final_steps=10,
                 lower=lower, upper=upper, generator=torch_gen, pixel_mean=pixel_mean,
                 pixel_var=pixel_var)
-            x, values = x.numpy(), values.double().numpy()
+            # Values as dual_values() computes them, so that what is accepted here is what a
+            # user's is_in_distribution() sees.
+            x = x.numpy()
+            values = self._dual_values_scaled(x)
             n_tried += n_walks
             ok = (values >= low) & (values <= high)
             counts["outside"] += int((~ok).sum())

@@ -50,8 +50,12 @@ class DualNetwork(nn.Module):
         n_steps_out = (n_times + 2 * (kernel // 2) - kernel) // stride + 1
         n_bins = min(n_time_bins, n_steps_out)
         self.n_bridges = n_bridges
-        self.spatiotemporal = sn(nn.Conv1d(3 * n_channels, n_filters, kernel, stride=stride,
+        self.spatiotemporal = sn(nn.Conv1d(n_channels, n_filters, kernel, stride=stride,
                                            padding=kernel // 2))
+        # The mask inputs are the same for every image of a bridge: their filter responses are
+        # computed once per bridge (not once per image), then added to the images' responses.
+        self.mask_filters = sn(nn.Conv1d(2 * n_channels, n_filters, kernel, stride=stride,
+                                         padding=kernel // 2, bias=False))
         self.temporal = sn(nn.Conv1d(2 * n_filters, n_filters, 3, padding=1))
         self.pool = nn.AdaptiveAvgPool1d(n_bins)
         self.mlp = nn.Sequential(
@@ -80,10 +84,10 @@ class DualNetwork(nn.Module):
         -------
         out : torch.Tensor, shape (batch,)
         """
-        before = self.masks[bridge]
-        handed_over = self.masks[bridge + 1] & ~before
-        x = torch.cat([x.masked_fill(before, 0.0), before.to(x.dtype), handed_over.to(x.dtype)], 1)
-        filtered = self.spatiotemporal(x)
+        before = self.masks[:-1]
+        handed_over = self.masks[1:] & ~before
+        mask_response = self.mask_filters(torch.cat([before, handed_over], 1).to(x.dtype))
+        filtered = self.spatiotemporal(x.masked_fill(before[bridge], 0.0)) + mask_response[bridge]
         # Squared filter outputs (band power, as in ShallowConvNet) make Gaussian-like log
         # density ratios, which are quadratic forms, easy to represent; SiLU covers the rest.
         h = torch.cat([self.act(filtered), 0.5 * filtered.square()], 1)
