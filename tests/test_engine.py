@@ -301,3 +301,12 @@ def test_walks_between_clusters_land_in_the_gaps(path_generator):
     for low, high in gaps:
         in_a_gap |= (new_values >= low - tolerance) & (new_values <= high + tolerance)
     assert in_a_gap.all()
+
+
+def test_same_random_state_gives_identical_fits():
+    X = draw_gaussian(40, seed=7)
+    first = DualDivergenceGenerator(**SMALL).fit(X)
+    second = DualDivergenceGenerator(**SMALL).fit(X)
+    np.testing.assert_array_equal(first.dual_values(X), second.dual_values(X))
+    np.testing.assert_array_equal(first.sample(5, random_state=0),
+                                  second.sample(5, random_state=0))

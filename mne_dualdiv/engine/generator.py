@@ -428,9 +428,12 @@ class DualDivergenceGenerator(BaseEstimator):
         lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
         pixel_mean = pixel_var = None
         if self.walk_drift:
-            pixel_mean = torch.from_numpy(train.mean(0))
-            # A floor keeps constant pixels (variance 0) from making the drift infinite.
-            pixel_var = torch.from_numpy(train.var(0)).clamp_min(1e-2)
+            # Robust centre and spread (median, IQR / 1.349) of each pixel, as in the scaling:
+            # spikes or artefacts in a few training samples do not shift where walks drift to.
+            q25, q50, q75 = np.percentile(train, [25, 50, 75], axis=0).astype(np.float32)
+            pixel_mean = torch.from_numpy(q50)
+            # A floor keeps constant pixels (spread 0) from making the drift infinite.
+            pixel_var = torch.from_numpy(((q75 - q25) / 1.349) ** 2).clamp_min(1e-2)
         low, high = self.endpoints_
         local_low, local_high = self.local_endpoints_
         kept, kept_delta, n_tried = [], [], 0

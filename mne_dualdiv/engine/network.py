@@ -87,7 +87,12 @@ class DualNetwork(nn.Module):
         before = self.masks[:-1]
         handed_over = self.masks[1:] & ~before
         mask_response = self.mask_filters(torch.cat([before, handed_over], 1).to(x.dtype))
-        filtered = self.spatiotemporal(x.masked_fill(before[bridge], 0.0)) + mask_response[bridge]
+        # A one-hot product rather than mask_response[bridge]: the backward pass of indexing
+        # accumulates with scatter-adds whose order varies between runs, a matrix product does
+        # not, so that fits stay reproducible bit for bit.
+        one_hot = nn.functional.one_hot(bridge, self.n_bridges).to(x.dtype)
+        mask_response = (one_hot @ mask_response.flatten(1)).view(len(x), *mask_response.shape[1:])
+        filtered = self.spatiotemporal(x.masked_fill(before[bridge], 0.0)) + mask_response
         # Squared filter outputs (band power, as in ShallowConvNet) make Gaussian-like log
         # density ratios, which are quadratic forms, easy to represent; SiLU covers the rest.
         h = torch.cat([self.act(filtered), 0.5 * filtered.square()], 1)

@@ -52,7 +52,7 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     generator : torch.Generator
         Source of randomness.
     pixel_mean, pixel_var : torch.Tensor, shape (n_channels, n_times) | None
-        Mean and variance of each training pixel (scaled): the Gaussian approximation of the
+        Centre and spread (squared) of each training pixel (scaled): the Gaussian approximation of the
         marginals that gives the Langevin drift. ``None`` walks without drift (noise only).
 
     Returns
