@@ -22,9 +22,10 @@ Design decisions (also written into the outputs):
 - Training budget: the engine and the six deep baselines get the same ``max_steps`` and
   ``batch_size`` (AdamW for all), small because of the 60-minute target on 2 cores. Two worker
   processes with one torch thread each: two threads per process on a busy two-core machine
-  made small convolutions tens of times slower. The largest cost is fixed by the engine: every
-  fit ends with Donsker-Varadhan estimates on 2 x 20000 draws for each bridge, whatever
-  ``max_steps`` (``BUDGETS['full']``).
+  made small convolutions tens of times slower. A fixed part of the engine's cost does not
+  depend on ``max_steps``: every fit ends with Donsker-Varadhan estimates on the held-out and
+  on as many training samples, each with about ``n_final_draws`` (5,000) marginal draws, for
+  every bridge (``BUDGETS['full']``).
 - The engine's ``sample`` raises when too few walks pass its acceptance checks; it gets
   ``engine_max_rounds`` rounds, and a failure is recorded (with its fit time) instead of
   stopping the grid.
@@ -73,8 +74,8 @@ BUDGETS = {
         max_synthetic_per_fit=100,
         # The engine's defaults except the shared budget, n_bridges=8 (instead of 32) and a
         # shorter early-stopping period: whatever max_steps, one engine fit ends with
-        # Donsker-Varadhan estimates on 2 x 20000 draws for every bridge, about 90 CPU seconds
-        # at 8 bridges (6 minutes at 32), the largest cost of the grid.
+        # Donsker-Varadhan estimates on 2 x ~5000 pairs for every bridge, a cost that grows
+        # with n_bridges.
         engine=dict(n_bridges=8, eval_every=50, patience=3),
         engine_max_rounds=5,
         n_jobs=2,

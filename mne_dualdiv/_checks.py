@@ -1,6 +1,7 @@
 """Argument checks that name the argument and what was expected (MNE's habits, no MNE import)."""
 
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,23 @@ def check_int(name, value, minimum=None):
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def check_n_jobs(n_jobs, name="n_jobs"):
+    """Number of worker processes: ``None`` is 1, a negative ``n`` is ``cpu_count + 1 + n``.
+
+    As in MNE and scikit-learn (``-1``: every CPU core).
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be None or an int, got {type(n_jobs).__name__} instead.")
+    n_cpus = os.cpu_count() or 1
+    value = int(n_jobs) if n_jobs > 0 else n_cpus + 1 + int(n_jobs)
+    if n_jobs == 0 or value < 1:
+        raise ValueError(f"{name} must be a positive int, or a negative one down to "
+                         f"-{n_cpus} (-1: all {n_cpus} CPU cores), got {n_jobs}.")
     return value
 
 

@@ -497,6 +497,10 @@ def test_arguments_are_checked_with_their_names(toy_synthesizer):
         augment(_toy_epochs(), method="pth")
     with pytest.raises(RuntimeError, match="not fitted yet"):
         EpochsSynthesizer().sample(3)
+    with pytest.raises(ValueError, match="n_jobs must be a positive int"):
+        augment(_toy_epochs(), n_jobs=0, **FAST)
+    with pytest.raises(TypeError, match="n_jobs must be None or an int"):
+        EpochsSynthesizer(n_jobs="all").fit(_toy_epochs())
 
 
 def test_inactive_projectors_stay_inactive_and_unapplied():

@@ -43,7 +43,7 @@ TINY_ENGINE = dict(n_bridges=4, max_steps=100, eval_every=50, patience=2, batch_
 def _shuffled(X, seed=0):
     """Per-pixel marginal shuffle of ``X``: same marginals, no dependencies."""
     generator = torch.Generator().manual_seed(seed)
-    return marginal_samples(torch.from_numpy(X), len(X), generator).numpy()
+    return marginal_samples(torch.from_numpy(X), len(X), generator, replace=False).numpy()
 
 
 def _ar_images(n, n_channels=4, n_times=16, rho=0.9, seed=0):

@@ -122,6 +122,30 @@ def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline():
     assert results["test_score"].mean() > 0.8
 
 
+def test_worker_processes_give_the_same_samples_as_one_process(arrays):
+    """n_jobs changes where the classes are fitted, not what is fitted (same torch threads)."""
+    import os
+
+    import torch
+
+    X, y = arrays
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))  # what each of 2 workers runs
+    try:
+        sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=6,
+                                        random_state=4)
+        one_process, y_one = sampler.fit_resample(X, y)
+        parallel = clone(sampler).set_params(n_jobs=2)
+        two_processes, y_two = parallel.fit_resample(X, y)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(one_process, two_processes)
+    np.testing.assert_array_equal(y_one, y_two)
+    # What sample() records about its walks comes back from the workers.
+    report = parallel.generators_["left"].last_sample_report_
+    assert report["n_returned"] == 4 and report["n_walks"] >= 4  # 6 split 30:20
+
+
 def test_arguments_are_checked_with_their_names(arrays):
     X, y = arrays
     with pytest.raises(ValueError, match="X must have 3 dimensions"):
@@ -130,6 +154,10 @@ def test_arguments_are_checked_with_their_names(arrays):
         DualDivergenceSampler().fit_resample(X, y[:10])
     with pytest.raises(ValueError, match="'n_synthetic' parameter"):
         DualDivergenceSampler(n_synthetic="double").fit_resample(X, y)
+    with pytest.raises(ValueError, match="n_jobs must be a positive int"):
+        DualDivergenceSampler(n_jobs=0).fit_resample(X, y)
+    with pytest.raises(TypeError, match="n_jobs must be None or an int, got float"):
+        DualDivergenceSampler(n_jobs=2.0).fit_resample(X, y)
     with pytest.raises(ValueError, match=r"class 'right' \(8 samples\).*at least 20"):
         DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST)).fit_resample(
             *_two_class_arrays((30, 8)))

@@ -1,11 +1,12 @@
 """One generator per condition (class label) on arrays: fitting, counts and sampling."""
 
 import numbers
+import os
 
 import numpy as np
 from sklearn.base import clone
 
-from .._checks import check_float, check_int, check_random_state
+from .._checks import check_float, check_int, check_n_jobs, check_random_state
 from .._logging import logger
 from ..engine import DualDivergenceGenerator
 from ..engine.dualspace import knn_indices
@@ -89,7 +90,41 @@ def child_seeds(keys, random_state):
     return {key: int(rng.integers(2**31 - 1)) for key in keys}
 
 
-def fit_generators(X, labels, conditions, template, random_state, verbose, what="condition"):
+def run_in_workers(function, tasks, n_jobs):
+    """``[function(*task) for task in tasks]``, in up to ``n_jobs`` worker processes.
+
+    With more than one worker, every worker runs ``cpu_count // n_jobs`` torch threads (at
+    least one), so that the workers do not oversubscribe the cores; torch's small convolutions
+    slow down many times over when they do. The results come back in the order of ``tasks``.
+    """
+    n_jobs = min(check_n_jobs(n_jobs), len(tasks))
+    if n_jobs <= 1:
+        return [function(*task) for task in tasks]
+    from joblib import Parallel, delayed
+
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    return Parallel(n_jobs=n_jobs, backend="loky")(
+        delayed(_with_torch_threads)(threads, function, *task) for task in tasks)
+
+
+def _with_torch_threads(threads, function, *args):
+    import torch
+
+    torch.set_num_threads(threads)
+    return function(*args)
+
+
+def _fit_one(generator, X, where):
+    logger.info("Fitting the generator of %s (%d samples)", where, len(X))
+    try:
+        return generator.fit(X)
+    except ValueError as err:
+        raise ValueError(f"Cannot fit the generator of {where} ({len(X)} samples): "
+                         f"{err}") from err
+
+
+def fit_generators(X, labels, conditions, template, random_state, verbose, what="condition",
+                   n_jobs=None):
     """Fit one clone of ``template`` per condition (or one on all samples).
 
     Parameters
@@ -109,6 +144,9 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
         Passed to the generators; ``None`` keeps the template's.
     what : str
         How a condition is called in messages (``'condition'``, ``'class'``).
+    n_jobs : None | int
+        Conditions fitted in parallel worker processes (see :func:`run_in_workers`). The seeds
+        do not depend on it; the thread count of torch can change the last bits of a fit.
 
     Returns
     -------
@@ -117,26 +155,30 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
     """
     seeds = child_seeds(conditions, random_state)
     sizes = {c: len(X) if c == POOLED else int(np.sum(labels == c)) for c in conditions}
-    fitted = {}
     # The smallest condition goes first, so that one too small for the engine fails at once.
-    for condition in sorted(conditions, key=lambda c: sizes[c]):
+    order = sorted(conditions, key=lambda c: sizes[c])
+    tasks = []
+    for condition in order:
         params = dict(random_state=seeds[condition])
         if verbose is not None:
             params["verbose"] = verbose
         generator = clone(template).set_params(**params)
         rows = slice(None) if condition == POOLED else labels == condition
         where = "all samples" if condition == POOLED else f"{what} {condition!r}"
-        logger.info("Fitting the generator of %s (%d samples)", where, sizes[condition])
-        try:
-            fitted[condition] = generator.fit(X[rows])
-        except ValueError as err:
-            raise ValueError(f"Cannot fit the generator of {where} ({sizes[condition]} "
-                             f"samples): {err}") from err
+        tasks.append((generator, X[rows], where))
+    fitted = dict(zip(order, run_in_workers(_fit_one, tasks, n_jobs)))
     return {condition: fitted[condition] for condition in conditions}
 
 
-def sample_generators(generators, n_per_condition, random_state):
+def _sample_one(generator, n, seed):
+    samples = generator.sample(n, random_state=seed)
+    return samples, generator.last_sample_report_
+
+
+def sample_generators(generators, n_per_condition, random_state, n_jobs=None):
     """Draw ``n_per_condition[c]`` samples from each condition's generator.
+
+    ``n_jobs`` samples conditions in parallel worker processes (see :func:`run_in_workers`).
 
     Returns
     -------
@@ -146,16 +188,19 @@ def sample_generators(generators, n_per_condition, random_state):
         Condition of each sample.
     """
     seeds = child_seeds(generators, random_state)
-    samples, labels = [], []
+    tasks, labels = [], []
     for condition, generator in generators.items():
         n = n_per_condition.get(condition, 0)
         if n > 0:
-            samples.append(generator.sample(n, random_state=seeds[condition]))
+            tasks.append((generator, n, seeds[condition]))
             labels.extend([condition] * n)
-    if not samples:
+    if not tasks:
         generator = next(iter(generators.values()))
         return np.empty((0, generator.n_channels_, generator.n_times_)), []
-    return np.concatenate(samples), labels
+    results = run_in_workers(_sample_one, tasks, n_jobs)
+    for (generator, _, _), (_, report) in zip(tasks, results):
+        generator.last_sample_report_ = report  # set in a worker's copy with n_jobs > 1
+    return np.concatenate([samples for samples, _ in results]), labels
 
 
 def sample_pooled(generator, train_labels, n_samples, random_state):

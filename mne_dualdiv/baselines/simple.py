@@ -164,8 +164,8 @@ class GaussianGenerator(BaseGenerator):
 class MarginalShuffleGenerator(_StoredSamples):
     """Product of the pixel marginals: every pixel drawn from a different training sample.
 
-    Uses the engine's :func:`~mne_dualdiv.engine.marginals.marginal_samples` (an independent
-    permutation of the training samples per pixel), the distribution ``Q`` the engine's
+    Uses the engine's :func:`~mne_dualdiv.engine.marginals.marginal_samples` with
+    ``replace=False``: an independent permutation of the training samples per pixel), the distribution ``Q`` the engine's
     divergence is measured against: it keeps every pixel's distribution and destroys all
     dependencies across channels and time. A sanity floor for the dependency metrics.
 
@@ -186,4 +186,4 @@ class MarginalShuffleGenerator(_StoredSamples):
     def _sample_scaled(self, n_samples, rng):
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         return marginal_samples(torch.from_numpy(self._train_scaled), n_samples,
-                                generator).numpy()
+                                generator, replace=False).numpy()

@@ -95,7 +95,7 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
     """Train all bridge heads of ``net`` as logistic classifiers, with early stopping.
 
     Each step draws a batch of real training samples, one fresh product-of-marginals sample per
-    row (independent per-pixel permutations), and a bridge index per row; the shared network is
+    row (every pixel from an independently drawn training row), and a bridge index per row; the shared network is
     trained on the coupled pairs. Every ``eval_every`` steps the logistic loss on the held-out
     split (with fixed marginal draws) is computed; the weights with the lowest held-out loss are
     kept, and training stops after ``patience`` evaluations without improvement.

@@ -4,20 +4,27 @@ import numpy as np
 import torch
 
 
-def marginal_samples(X, n_samples, generator):
+def marginal_samples(X, n_samples, generator, replace=True):
     """Draw samples of the product of the pixel marginals of ``X``.
 
-    Every pixel gets its own independent random permutation of the rows of ``X``, so each pixel
-    keeps its empirical marginal and all dependencies between pixels are destroyed.
+    Every pixel takes its value from a row of ``X`` drawn independently of the other pixels, so
+    each pixel keeps its empirical marginal and all dependencies between pixels are destroyed.
 
     Parameters
     ----------
     X : torch.Tensor, shape (n_rows, n_channels, n_times)
         The (scaled) real samples whose marginals are used.
     n_samples : int
-        How many marginal samples to return; more than ``n_rows`` chains fresh permutations.
+        How many marginal samples to return.
     generator : torch.Generator
         Source of randomness.
+    replace : bool
+        True (the engine's draws): every pixel of every sample picks a uniformly random row,
+        independently, which samples the product of the empirical marginals exactly. False (a
+        marginal shuffle): every pixel gets its own random permutation of the rows, so that
+        with ``n_samples == n_rows`` each pixel's column is a permutation of the real one; more
+        than ``n_rows`` samples chain fresh permutations. Both give the same distribution per
+        sample; drawing with replacement is about 10 times faster (no sort).
 
     Returns
     -------
@@ -25,10 +32,14 @@ def marginal_samples(X, n_samples, generator):
     """
     n_rows = X.shape[0]
     flat = X.reshape(n_rows, -1)
-    n_blocks = -(-n_samples // n_rows)
-    # argsort of uniform noise along the sample axis: an independent permutation per pixel.
-    rows = torch.rand((n_blocks * n_rows, flat.shape[1]), generator=generator)
-    rows = rows.view(n_blocks, n_rows, -1).argsort(dim=1).view(n_blocks * n_rows, -1)[:n_samples]
+    if replace:
+        rows = torch.randint(0, n_rows, (n_samples, flat.shape[1]), generator=generator)
+    else:
+        n_blocks = -(-n_samples // n_rows)
+        # argsort of uniform noise along the sample axis: an independent permutation per pixel.
+        rows = torch.rand((n_blocks * n_rows, flat.shape[1]), generator=generator)
+        rows = rows.view(n_blocks, n_rows, -1).argsort(dim=1).view(n_blocks * n_rows, -1)
+        rows = rows[:n_samples]
     return torch.gather(flat, 0, rows).view(n_samples, *X.shape[1:])
 
 
