@@ -17,7 +17,7 @@ from .dualspace import (DualClusters, find_clusters, knn_indices, local_dual_val
 from .marginals import marginal_samples, path_masks, pixel_order
 from .network import DualNetwork
 from .scaling import ChannelScaler
-from .walk import gradient_walk
+from .walk import gradient_walk, walk_bounds
 
 #: Fewest training and held-out samples the method works with.
 MIN_TRAIN_SAMPLES = 15
@@ -239,7 +239,7 @@ class DualDivergenceGenerator(BaseEstimator):
         scaled = self.scaler_.transform(X).astype(np.float32)
         train, heldout = scaled[self.train_indices_], scaled[self.heldout_indices_]
         self._train_scaled = train
-        self.pixel_lower_, self.pixel_upper_ = train.min(0), train.max(0)
+        self.pixel_lower_, self.pixel_upper_ = walk_bounds(train)
 
         n_bridges = 1 if self.method == "direct" else self.n_bridges
         order = pixel_order(n_channels, n_times, self.pixel_order, rng)

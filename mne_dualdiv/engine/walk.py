@@ -1,6 +1,10 @@
 """The gradient walk in data space towards target values of the dual function."""
 
+import numpy as np
 import torch
+
+#: Half-width of the walk's pixel bounds in robust standard deviations around each pixel's median.
+BOUND_SDS = 3.0
 
 
 def dual_values_and_gradients(net, x):
@@ -12,6 +16,38 @@ def dual_values_and_gradients(net, x):
     return values.detach(), grad
 
 
+def walk_bounds(train, n_sds=BOUND_SDS):
+    """Per-pixel bounds of the walk: the training range, widened to ``n_sds`` robust SDs.
+
+    Every walk step clips each pixel to these bounds. The training range alone is too narrow for
+    small cohorts: the minimum and maximum of ``n`` Gaussian samples lie only about
+    1.8 standard deviations from the mean at ``n = 16``, and a walk clipped at every step settles
+    in the Gaussian truncated there, whose variance is about 0.65 of the data's (measured on 16
+    training samples: within-pixel variance 0.57 with the clip, 0.87 without, for a target of
+    0.88). Synthetic samples then sit closer to the training set than held-out samples do, and
+    the near-copy guard rejects them. Widening each side to the median plus or minus ``n_sds``
+    robust SDs (IQR / 1.349) keeps the truncation's loss of variance under 3 % for Gaussian
+    pixels; heavy-tailed pixels keep their (wider) training range.
+
+    Parameters
+    ----------
+    train : ndarray, shape (n_samples, n_channels, n_times)
+        Scaled training images.
+    n_sds : float
+        Half-width of the widened bounds in robust SDs.
+
+    Returns
+    -------
+    lower, upper : ndarray, shape (n_channels, n_times)
+        Bounds of each pixel (same dtype as ``train``).
+    """
+    q25, q50, q75 = np.percentile(train, [25, 50, 75], axis=0)
+    spread = n_sds * (q75 - q25) / 1.349
+    lower = np.minimum(train.min(0), q50 - spread).astype(train.dtype)
+    upper = np.maximum(train.max(0), q50 + spread).astype(train.dtype)
+    return lower, upper
+
+
 def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_steps, lower, upper,
                   generator, pixel_mean=None, pixel_var=None):
     """Walk each start image until its dual value reaches its target (METHOD.md section 5).
@@ -20,7 +56,7 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     ``x <- x + step_size * (t - F(x)) * grad F / ||grad F||^2``, then makes a Langevin move along
     the level set of ``F``: Gaussian noise of standard deviation ``noise`` plus the drift
     ``noise**2 / 2 * grad log q(x)``, both projected orthogonally to ``grad F``, and clips every
-    pixel to its training range. ``n_final_steps`` noise-free Newton steps end the walk so that
+    pixel to its bounds (:func:`walk_bounds`). ``n_final_steps`` noise-free Newton steps end the walk so that
     the value lands on its target.
 
     Why the drift is ``grad log q`` (the product of marginals) and not ``grad log p``: the model
@@ -48,7 +84,7 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     n_final_steps : int
         Noise-free Newton steps at the end.
     lower, upper : torch.Tensor, shape (n_channels, n_times)
-        Per-pixel training range.
+        Per-pixel bounds (:func:`walk_bounds`).
     generator : torch.Generator
         Source of randomness.
     pixel_mean, pixel_var : torch.Tensor, shape (n_channels, n_times) | None
