@@ -24,8 +24,8 @@ Design decisions (also written into the outputs):
   processes with one torch thread each: two threads per process on a busy two-core machine
   made small convolutions tens of times slower. A fixed part of the engine's cost does not
   depend on ``max_steps``: every fit ends with Donsker-Varadhan estimates on the held-out and
-  on as many training samples, each with about ``n_final_draws`` (5,000) marginal draws, for
-  every bridge (``BUDGETS['full']``).
+  on as many training samples, with ``n_final_draws`` (the default, 2,000) coupled pairs each,
+  for every bridge (``BUDGETS['full']``).
 - The engine's ``sample`` raises when too few walks pass its acceptance checks; it gets
   ``engine_max_rounds`` rounds, and a failure is recorded (with its fit time) instead of
   stopping the grid.
@@ -74,7 +74,7 @@ BUDGETS = {
         max_synthetic_per_fit=100,
         # The engine's defaults except the shared budget, n_bridges=8 (instead of 32) and a
         # shorter early-stopping period: whatever max_steps, one engine fit ends with
-        # Donsker-Varadhan estimates on 2 x ~5000 pairs for every bridge, a cost that grows
+        # Donsker-Varadhan estimates on 2 x ~2000 pairs for every bridge, a cost that grows
         # with n_bridges.
         engine=dict(n_bridges=8, eval_every=50, patience=3),
         engine_max_rounds=5,

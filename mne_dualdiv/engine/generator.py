@@ -132,7 +132,7 @@ class DualDivergenceGenerator(BaseEstimator):
     def __init__(self, method="path", n_bridges=32, pixel_order="channel", n_filters=32,
                  hidden=128, temporal_kernel=5, max_steps=1500, batch_size=128,
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
-                 patience=6, n_eval_draws=5, n_final_draws=5000, n_neighbors=10,
+                 patience=6, n_eval_draws=5, n_final_draws=2000, n_neighbors=10,
                  n_local_draws=16, walk_steps=25,
                  walk_step_size=1.0, walk_noise=0.2, walk_drift=True, target="density",
                  local_check=True,
