@@ -6,8 +6,8 @@ import torch
 from sklearn.base import clone
 
 from mne_dualdiv import DualDivergenceGenerator, read_generator
-from mne_dualdiv.engine.dualspace import nearest_distances
 from mne_dualdiv.__main__ import QUICK
+from mne_dualdiv.engine.dualspace import nearest_distances
 from mne_dualdiv.engine.marginals import marginal_samples
 from mne_dualdiv.engine.walk import walk_bounds
 

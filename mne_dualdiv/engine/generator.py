@@ -17,7 +17,7 @@ from .dualspace import (DualClusters, find_clusters, knn_indices, local_dual_val
 from .marginals import marginal_samples, path_masks, pixel_order
 from .network import DualNetwork
 from .scaling import ChannelScaler
-from .walk import gradient_walk, walk_bounds
+from .walk import gradient_walk, pixel_median_and_spread, walk_bounds
 
 #: Fewest training and held-out samples the method works with.
 MIN_TRAIN_SAMPLES = 15
@@ -428,12 +428,10 @@ class DualDivergenceGenerator(BaseEstimator):
         lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
         pixel_mean = pixel_var = None
         if self.walk_drift:
-            # Robust centre and spread (median, IQR / 1.349) of each pixel, as in the scaling:
-            # spikes or artefacts in a few training samples do not shift where walks drift to.
-            q25, q50, q75 = np.percentile(train, [25, 50, 75], axis=0).astype(np.float32)
-            pixel_mean = torch.from_numpy(q50)
+            median, spread = pixel_median_and_spread(train)
+            pixel_mean = torch.from_numpy(median.astype(np.float32))
             # A floor keeps constant pixels (spread 0) from making the drift infinite.
-            pixel_var = torch.from_numpy(((q75 - q25) / 1.349) ** 2).clamp_min(1e-2)
+            pixel_var = torch.from_numpy((spread ** 2).astype(np.float32)).clamp_min(1e-2)
         low, high = self.endpoints_
         local_low, local_high = self.local_endpoints_
         kept, kept_delta, n_tried = [], [], 0

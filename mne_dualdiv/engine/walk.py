@@ -16,6 +16,26 @@ def dual_values_and_gradients(net, x):
     return values.detach(), grad
 
 
+def pixel_median_and_spread(train):
+    """Robust centre and spread of each training pixel: the median and IQR / 1.349.
+
+    Robust so that spikes or artefacts in a few training samples do not move where walks drift
+    to (:func:`gradient_walk`) or how far they may go (:func:`walk_bounds`).
+
+    Parameters
+    ----------
+    train : ndarray, shape (n_samples, n_channels, n_times)
+        Scaled training images.
+
+    Returns
+    -------
+    median, spread : ndarray of float64, shape (n_channels, n_times)
+        Median and robust standard deviation of each pixel (0 for a constant pixel).
+    """
+    q25, q50, q75 = np.percentile(train, [25, 50, 75], axis=0)
+    return q50, (q75 - q25) / 1.349
+
+
 def walk_bounds(train, n_sds=BOUND_SDS):
     """Per-pixel bounds of the walk: the training range, widened to ``n_sds`` robust SDs.
 
@@ -41,10 +61,9 @@ def walk_bounds(train, n_sds=BOUND_SDS):
     lower, upper : ndarray, shape (n_channels, n_times)
         Bounds of each pixel (same dtype as ``train``).
     """
-    q25, q50, q75 = np.percentile(train, [25, 50, 75], axis=0)
-    spread = n_sds * (q75 - q25) / 1.349
-    lower = np.minimum(train.min(0), q50 - spread).astype(train.dtype)
-    upper = np.maximum(train.max(0), q50 + spread).astype(train.dtype)
+    median, spread = pixel_median_and_spread(train)
+    lower = np.minimum(train.min(0), median - n_sds * spread).astype(train.dtype)
+    upper = np.maximum(train.max(0), median + n_sds * spread).astype(train.dtype)
     return lower, upper
 
 
@@ -56,8 +75,8 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     ``x <- x + step_size * (t - F(x)) * grad F / ||grad F||^2``, then makes a Langevin move along
     the level set of ``F``: Gaussian noise of standard deviation ``noise`` plus the drift
     ``noise**2 / 2 * grad log q(x)``, both projected orthogonally to ``grad F``, and clips every
-    pixel to its bounds (:func:`walk_bounds`). ``n_final_steps`` noise-free Newton steps end the walk so that
-    the value lands on its target.
+    pixel to its bounds (:func:`walk_bounds`). ``n_final_steps`` noise-free Newton steps end the
+    walk so that the value lands on its target.
 
     Why the drift is ``grad log q`` (the product of marginals) and not ``grad log p``: the model
     density is ``p(x) = q(x) exp(F(x))``, so ``grad log p = grad log q + grad F``, and the
