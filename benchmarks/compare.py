@@ -60,8 +60,10 @@ if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing
 ENGINE = "dual_divergence"
 #: Fewest samples per fit: the engine's minimum (15 training + 5 held out).
 MIN_SAMPLES_PER_FIT = 20
-#: Training sizes per class; "all" is the whole training pool.
+#: Training sizes per class; "all" is the whole pool minus its non-members.
 SIZES = (10, 25, 50, "all")
+#: Fraction of every class of the pool kept aside as non-members (:func:`split_pool`).
+NONMEMBER_FRACTION = 0.25
 DATASETS = ("finger_movements", "scp1", "ephys")
 
 #: The grids. ``cells`` lists (data set, size) pairs; every pair runs for every seed.
@@ -192,15 +194,33 @@ def cached_dataset(name):
     return _DATA_CACHE[name]
 
 
-def training_subset(y, size, seed):
-    """Indices of ``size`` samples of every class of the pool (all for ``'all'``), sorted."""
+def split_pool(y, size, seed):
+    """Members (the training subset) and non-members of the pool, for the same-pool protocol.
+
+    Per class and seed, a random ``NONMEMBER_FRACTION`` of the pool is set aside as
+    non-members, never fitted on; the members are ``size`` samples drawn from the rest (all of
+    the rest for ``'all'``). The privacy metrics tell members from non-members of the same
+    pool, so that a shift between the pool and the held-out set does not enter them.
+
+    Returns
+    -------
+    members, nonmembers : ndarray of int
+        Sorted row indices into the pool.
+    """
     rng = np.random.default_rng(seed)
-    chosen = []
+    members, nonmembers = [], []
     for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
-        chosen.append(rows if size == "all" else rng.choice(rows, min(size, len(rows)),
-                                                             replace=False))
-    return np.sort(np.concatenate(chosen))
+        rows = rng.permutation(np.flatnonzero(y == label))
+        n_nonmembers = int(round(NONMEMBER_FRACTION * len(rows)))
+        rest = rows[n_nonmembers:]
+        nonmembers.append(rows[:n_nonmembers])
+        members.append(rest if size == "all" else rest[:min(size, len(rest))])
+    return np.sort(np.concatenate(members)), np.sort(np.concatenate(nonmembers))
+
+
+def training_subset(y, size, seed):
+    """The members of :func:`split_pool` (the training subset of a cell), sorted."""
+    return split_pool(y, size, seed)[0]
 
 
 # --------------------------------------------------------------------------- methods
@@ -364,7 +384,7 @@ def per_class_ood(engines, labels, heldout, y_heldout, synthetic, y_synthetic):
 
 
 def evaluate_method(synthetic, y_synthetic, engine_models, train, y_train, heldout, y_heldout,
-                    sfreq, seed, with_sample_divergence):
+                    nonmembers, sfreq, seed, with_sample_divergence):
     """All metrics of one method in one cell: ``(metrics, skipped)`` as JSON-ready dicts."""
     from mne_dualdiv import evaluate
 
@@ -373,7 +393,8 @@ def evaluate_method(synthetic, y_synthetic, engine_models, train, y_train, heldo
                       y_train=None if pooled else y_train,
                       y_heldout=None if pooled else y_heldout, y_synthetic=y_synthetic,
                       generator=engine_models[0] if pooled and engine_models else None,
-                      fit_estimators=with_sample_divergence, random_state=seed)
+                      fit_estimators=with_sample_divergence, nonmembers=nonmembers,
+                      random_state=seed)
     metrics = {score.name: _score_record(score) for score in report}
     skipped = dict(report.skipped)
     if pooled:
@@ -403,13 +424,15 @@ def run_cell(dataset, size, seed, budget, with_sample_divergence):
     data = cached_dataset(dataset)
     X_pool, y_pool = data["train"]
     heldout, y_heldout = data["heldout"]
-    rows = training_subset(y_pool, size, seed)
+    rows, nonmember_rows = split_pool(y_pool, size, seed)
     train, y_train = X_pool[rows], y_pool[rows]
+    nonmembers = X_pool[nonmember_rows]
     classes = sorted(np.unique(y_train))
     per_class_sizes = [int((y_train == c).sum()) for c in classes]
     pooled = min(per_class_sizes) < MIN_SAMPLES_PER_FIT
     groups = [(None, train)] if pooled else [(c, train[y_train == c]) for c in classes]
     base = dict(dataset=dataset, size=size, seed=seed, n_train=len(train),
+                n_nonmembers=len(nonmembers),
                 n_train_per_class=dict(zip(classes, per_class_sizes)),
                 n_heldout=len(heldout), fit_mode="pooled" if pooled else "per_class")
     engine_models, records = None, []
@@ -433,7 +456,7 @@ def run_cell(dataset, size, seed, budget, with_sample_divergence):
             start, start_cpu = time.perf_counter(), time.process_time()
             record["metrics"], record["skipped"] = evaluate_method(
                 synthetic, y_synthetic, engine_models, train, y_train, heldout, y_heldout,
-                data["sfreq"], seed, with_sample_divergence)
+                nonmembers, data["sfreq"], seed, with_sample_divergence)
             record.update(status="ok", eval_time_s=time.perf_counter() - start,
                           eval_cpu_s=time.process_time() - start_cpu)
         except Exception as err:

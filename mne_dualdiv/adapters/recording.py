@@ -46,12 +46,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 
-from .. import __version__
+from .._version import __version__
 from .._checks import (check_float, check_fname_for_reading, check_fname_for_writing, check_int,
                        check_random_state)
+from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
-from ..metrics.privacy import closest_record_distances, privacy_scores
+from ..engine.dualspace import distance_ratios
+from ..metrics.privacy import privacy_scores
 from ._conditions import check_template
 
 try:
@@ -61,7 +63,8 @@ except ImportError as err:  # pragma: no cover - the ephys extra is missing
                       "pip install 'mne_dualdiv[ephys]'") from err
 
 _FORMAT = "mne_dualdiv.RecordingSynthesizer"
-_FORMAT_VERSION = 1
+#: 2: the state is wrapped with a SHA-256 digest (``mne_dualdiv._io``); 1 is no longer read.
+_FORMAT_VERSION = 2
 #: Window length in samples when ``window_duration`` is None (2.1 ms at 30 kHz). Up to 127
 #: samples the engine's first filter bank runs with stride 1, at full temporal resolution.
 DEFAULT_WINDOW_SIZE = 64
@@ -506,8 +509,9 @@ class RecordingSynthesizer(BaseEstimator):
         Returns
         -------
         report : PrivacyReport
-            Closest-record distances, the fraction of synthetic windows closer to the training
-            set than the typical held-out window, and the membership-inference AUC.
+            The same-pool membership scores (``docs/metrics.md``, "Privacy"): the engine's
+            training windows are the members and its held-out windows, cut from the same
+            recording and never trained on, the non-members.
         """
         self._check_fitted("privacy_report")
         recording = _check_recording(recording)
@@ -526,12 +530,17 @@ class RecordingSynthesizer(BaseEstimator):
         train = scaler.transform(self._windows[self.generator_.train_indices_])
         heldout = scaler.transform(self._windows[self.generator_.heldout_indices_])
         synthetic = scaler.transform(synthetic)
-        scores = privacy_scores(train, heldout, synthetic)
+        scores = privacy_scores(train, heldout, synthetic, random_state=random_state)
         threshold = self.generator_.near_copy_threshold_
-        near = closest_record_distances(train, synthetic) < threshold
-        return PrivacyReport(n_train=len(train), n_heldout=len(heldout),
-                             n_synthetic=len(synthetic), near_copy_threshold=float(threshold),
-                             fraction_near_copies=float(near.mean()), **scores)
+        near = distance_ratios(train, synthetic) < threshold
+        return PrivacyReport(
+            n_train=len(train), n_heldout=len(heldout), n_synthetic=len(synthetic),
+            median_dcr_synthetic=scores["median_dcr_synthetic"],
+            median_dcr_heldout=scores["median_dcr_nonmembers"], dcr_ratio=scores["dcr_ratio"],
+            membership_inference_auc=scores["membership_inference_auc"], nndr=scores["nndr"],
+            share_closer_to_members=scores["share_closer_to_members"],
+            reference_membership_inference_auc=scores["reference_membership_inference_auc"],
+            near_copy_threshold=float(threshold), fraction_near_copies=float(near.mean()))
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
@@ -563,8 +572,18 @@ class RecordingSynthesizer(BaseEstimator):
                              f"({state['package_version']}); upgrade to read it.")
         template = json.loads(state["template"])
         self = cls(generator=None if template is None else DualDivergenceGenerator(**template),
-                   **json.loads(state["params"]))
-        fitted = json.loads(state["fitted"])
+                   **state_json(state, "params", dict))
+        fitted = state_json(state, "fitted", dict)
+        windows, positions = state["windows"], state["window_positions"]
+        metadata = state_json(state, "metadata", dict)
+        if not (isinstance(windows, torch.Tensor) and windows.ndim == 3
+                and windows.shape[2] == fitted["window_size"]
+                and windows.shape[1] == len(_decode_array(metadata["channel_ids"]))):
+            raise ValueError("its real windows do not have the shape (n_windows, n_channels, "
+                             "window_size) of its metadata.")
+        if not (isinstance(positions, torch.Tensor) and tuple(positions.shape) == (
+                len(windows), 2)):
+            raise ValueError("its window positions do not match its windows.")
         self.window_size_, self.overlap_size_ = fitted["window_size"], fitted["overlap_size"]
         self.window_positions_ = state["window_positions"].numpy()
         self._windows = state["windows"].numpy()
@@ -573,6 +592,10 @@ class RecordingSynthesizer(BaseEstimator):
         self.sampling_frequency_ = self._metadata["sampling_frequency"]
         self.dtype_ = np.dtype(self._metadata["dtype"])
         self.generator_ = DualDivergenceGenerator._from_state(state["generator"])
+        if (self.generator_.n_channels_, self.generator_.n_times_) != tuple(windows.shape[1:]):
+            raise ValueError(f"its generator makes {self.generator_.n_channels_} x "
+                             f"{self.generator_.n_times_} windows, not "
+                             f"{tuple(windows.shape[1:])}.")
         self._file_path = None
         return self
 
@@ -580,8 +603,11 @@ class RecordingSynthesizer(BaseEstimator):
         """Write the fitted synthesizer to a file that reading never executes.
 
         A ``torch.save`` archive of tensors and JSON strings only (the engine's state, the real
-        windows, the recording's metadata), read back by :func:`read_recording_synthesizer`
-        with ``torch.load(weights_only=True)``. It holds real data: keep it private.
+        windows, the recording's metadata) with a SHA-256 digest of them, read back by
+        :func:`read_recording_synthesizer` with ``torch.load(weights_only=True)``. The file is
+        written to a temporary name in the destination's folder and renamed when complete: an
+        error never leaves a partial file, nor touches an existing one. It holds real data:
+        keep it private.
 
         Parameters
         ----------
@@ -591,7 +617,7 @@ class RecordingSynthesizer(BaseEstimator):
             Replace an existing file.
         """
         fname = check_fname_for_writing(fname, overwrite)
-        torch.save(self._get_state(), fname)
+        save_state(self._get_state(), fname, overwrite=overwrite)
         self._file_path = fname.resolve()
 
 
@@ -607,10 +633,16 @@ def read_recording_synthesizer(fname):
     -------
     synthesizer : RecordingSynthesizer
         The fitted synthesizer; recordings it makes with a seed match the saved one's.
+
+    Raises
+    ------
+    mne_dualdiv.InvalidFileError
+        When the file is empty, truncated, damaged (its digest does not match), not a saved
+        synthesizer, written by a newer version, or inconsistent.
     """
     fname = check_fname_for_reading(fname)
-    state = torch.load(fname, weights_only=True, map_location="cpu")
-    synthesizer = RecordingSynthesizer._from_state(state)
+    synthesizer = load_state(fname, _FORMAT, _FORMAT_VERSION,
+                             rebuild=RecordingSynthesizer._from_state)
     synthesizer._file_path = fname.resolve()
     return synthesizer
 
@@ -664,26 +696,35 @@ def _grid_windows(recording, window_size, hop, n_windows, rng):
 class PrivacyReport:
     """Closest-record distances and membership inference of synthetic windows.
 
-    Distances are Euclidean, between whole windows, in the engine's robust-scaled units.
+    Distances are Euclidean, between whole windows, in the engine's robust-scaled units. The
+    members are the engine's training windows, the non-members its held-out windows (same
+    recording, never trained on): the same-pool protocol of
+    :func:`mne_dualdiv.metrics.privacy_scores`.
 
     Attributes
     ----------
     n_train, n_heldout, n_synthetic : int
-        Number of real training, real held-out and synthetic windows compared.
+        Number of real training (member), real held-out (non-member) and synthetic windows.
     median_dcr_synthetic, median_dcr_heldout : float
         Median distance of synthetic (held-out) windows to their closest training window.
     dcr_ratio : float
         ``median_dcr_synthetic / median_dcr_heldout``: about 1 or more means synthetic windows
         are no closer to the training windows than unseen real windows are.
-    fraction_closer_than_heldout : float
-        Fraction of synthetic windows closer to the training set than the median held-out one.
     membership_inference_auc : float
         AUC of telling training from held-out windows by their distance to the synthetic
         windows (0.5: nothing leaks; 1: the synthetic windows copy the training set).
+    nndr : float
+        Median over synthetic windows of the distance to the closest member over the distance
+        to the closest non-member (1: no leak; well below 1: synthetic windows sit on members).
+    share_closer_to_members : float
+        Fraction of synthetic windows closer to a member than to any non-member (0.5: no leak).
+    reference_membership_inference_auc : float
+        The AUC when real held-out windows are released instead (about 0.5 by construction).
     near_copy_threshold : float
-        The engine's near-copy guard distance.
+        The engine's near-copy guard: a nearest-neighbour distance ratio (closest over
+        second-closest training window).
     fraction_near_copies : float
-        Fraction of synthetic windows closer than that to a training window.
+        Fraction of synthetic windows whose ratio is below that threshold.
     """
 
     n_train: int
@@ -692,8 +733,10 @@ class PrivacyReport:
     median_dcr_synthetic: float
     median_dcr_heldout: float
     dcr_ratio: float
-    fraction_closer_than_heldout: float
     membership_inference_auc: float
+    nndr: float
+    share_closer_to_members: float
+    reference_membership_inference_auc: float
     near_copy_threshold: float
     fraction_near_copies: float
 
@@ -707,12 +750,15 @@ class PrivacyReport:
             f"and {self.n_heldout} held-out real windows\n"
             f"  closest-record distance (median): synthetic {self.median_dcr_synthetic:.4g}, "
             f"held-out {self.median_dcr_heldout:.4g} (ratio {self.dcr_ratio:.3f})\n"
-            f"  synthetic windows closer than the median held-out window: "
-            f"{100 * self.fraction_closer_than_heldout:.1f} %\n"
-            f"  near-copies (closer than the guard, {self.near_copy_threshold:.4g}): "
+            f"  synthetic windows closer to a member than to any non-member: "
+            f"{100 * self.share_closer_to_members:.1f} % (50 %: nothing leaks)\n"
+            f"  distance ratio to members / non-members (median): {self.nndr:.3f} "
+            f"(1: nothing leaks)\n"
+            f"  near-copies (distance ratio below the guard, {self.near_copy_threshold:.3g}): "
             f"{100 * self.fraction_near_copies:.1f} %\n"
             f"  membership-inference AUC: {self.membership_inference_auc:.3f} "
-            f"(0.5: nothing leaks)>"
+            f"(0.5: nothing leaks; real held-out windows released: "
+            f"{self.reference_membership_inference_auc:.3f})>"
         )
 
 

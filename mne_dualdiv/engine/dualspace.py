@@ -83,14 +83,74 @@ def knn_indices(reference, queries, n_neighbors, exclude_self=False):
 
 def nearest_distances(reference, queries, batch_size=512):
     """Euclidean distance of each query image to its closest reference image."""
+    return nearest_two_distances(reference, queries, batch_size)[0]
+
+
+def nearest_two_distances(reference, queries, batch_size=512):
+    """Distances of each query image to its closest and second-closest reference images.
+
+    Parameters
+    ----------
+    reference : ndarray, shape (n_reference, ...)
+        At least two images for the second distance (with one, it is ``inf``).
+    queries : ndarray, shape (n_queries, ...)
+        Images of the same shape.
+    batch_size : int
+        Queries per block (memory grows with ``batch_size * n_reference``).
+
+    Returns
+    -------
+    first, second : ndarray, shape (n_queries,)
+    """
     ref = reference.reshape(len(reference), -1)
     ref_sq = (ref ** 2).sum(1)
-    out = np.empty(len(queries))
+    first, second = np.empty(len(queries)), np.full(len(queries), np.inf)
     for start in range(0, len(queries), batch_size):
         qry = queries[start:start + batch_size].reshape(-1, ref.shape[1])
-        sq = (qry ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * qry @ ref.T
-        out[start:start + batch_size] = np.sqrt(np.maximum(sq.min(1), 0.0))
-    return out
+        sq = np.maximum((qry ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * qry @ ref.T, 0.0)
+        block = slice(start, start + len(qry))
+        if len(ref) > 1:
+            two = np.partition(sq, 1, axis=1)[:, :2]
+            first[block], second[block] = np.sqrt(two[:, 0]), np.sqrt(two[:, 1])
+        else:
+            first[block] = np.sqrt(sq[:, 0])
+    return first, second
+
+
+def leave_one_out_ratios(reference):
+    """Distance ratio of each reference image against the other reference images.
+
+    Distributed like the ratios of unseen samples against ``n - 1`` reference images: it gives
+    the near-copy threshold ``n`` more values of the lower tail than a small held-out set does.
+
+    Returns
+    -------
+    ratios : ndarray, shape (n_reference,)
+    """
+    flat = reference.reshape(len(reference), -1).astype(np.float64)
+    sq = (flat ** 2).sum(1)
+    dist_sq = np.maximum(sq[:, None] + sq[None, :] - 2 * flat @ flat.T, 0.0)
+    np.fill_diagonal(dist_sq, np.inf)
+    two = np.sqrt(np.partition(dist_sq, 1, axis=1)[:, :2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(two[:, 1] > 0, two[:, 0] / two[:, 1], 1.0)
+
+
+def distance_ratios(reference, queries):
+    """Nearest-neighbour distance ratio of each query: closest over second-closest distance.
+
+    A ratio near 0 singles out one reference image (a near-copy of it); a ratio near 1 means
+    the query is about as close to two reference images, whatever the scale of the data, which
+    is why the near-copy guard uses it (``docs/method.md``, section 5).
+
+    Returns
+    -------
+    ratios : ndarray, shape (n_queries,)
+        In [0, 1]; 1 where both distances are 0 (a query on two identical reference images).
+    """
+    first, second = nearest_two_distances(reference, queries)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(second > 0, first / second, 1.0)
 
 
 def local_dual_values(dual_fn, queries, reference, neighbors, n_draws, rng):

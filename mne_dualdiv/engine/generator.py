@@ -7,24 +7,33 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .. import __version__
-from .._checks import (check_array_3d, check_bool, check_float, check_fname_for_reading,
-                       check_fname_for_writing, check_int, check_option, check_random_state)
+from .._version import __version__
+from .._checks import (check_array_3d, check_bool, check_float, check_fname_for_writing,
+                       check_int, check_option, check_random_state)
+from .._io import load_state, save_state, state_json, state_tensors
 from .._logging import logger, use_verbose
 from .bridges import bridge_divergences, train_bridges
-from .dualspace import (DualClusters, find_clusters, knn_indices, local_dual_values,
-                        nearest_distances)
+from .dualspace import (DualClusters, distance_ratios, find_clusters, knn_indices,
+                        leave_one_out_ratios, local_dual_values, nearest_distances)
+from .gaussian import DataGaussian
 from .marginals import marginal_samples, path_masks, pixel_order
 from .network import DualNetwork
 from .scaling import ChannelScaler
-from .walk import gradient_walk, pixel_median_and_spread, walk_bounds
+from .walk import gradient_walk, walk_bounds
 
 #: Fewest training and held-out samples the method works with.
 MIN_TRAIN_SAMPLES = 15
 MIN_HELDOUT_SAMPLES = 5
 
 _FORMAT = "mne_dualdiv.DualDivergenceGenerator"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+
+#: Lowest near-copy threshold on the nearest-neighbour distance ratio, whatever the held-out
+#: samples give: a sample at most half as far from its closest training sample as from the
+#: next one singles that sample out.
+MIN_NEAR_COPY_RATIO = 0.5
+#: Walks run in batches of at most this many, so that sampling's memory does not grow with n.
+WALK_BATCH = 256
 
 
 class DualDivergenceGenerator(BaseEstimator):
@@ -74,23 +83,32 @@ class DualDivergenceGenerator(BaseEstimator):
     walk_step_size : float
         Newton damping of each walk step, in (0, 1].
     walk_noise : float
-        Per-pixel standard deviation (in robust-scaled units) of the noise added orthogonally to
-        ``grad F`` at each walk step.
-    walk_drift : bool
-        Add the Langevin drift towards the training pixels' marginal distribution to each noisy
-        step (projected on the level set of ``F``, see ``docs/method.md``). Without it the
-        noise inflates every pixel's variance by up to ``walk_steps * walk_noise**2``.
+        In [0, 1]: square root of the fraction of the data-shaped Gaussian's variance that each
+        noisy walk step renews (an Ornstein-Uhlenbeck move projected on the level set of ``F``;
+        see :func:`~mne_dualdiv.engine.walk.gradient_walk`). 0 makes Newton steps only.
+    start : 'gaussian' | 'training'
+        Where walks start: fresh draws of the data-shaped Gaussian (mean and shrunk structured
+        covariance of the training samples, :class:`~mne_dualdiv.engine.gaussian.DataGaussian`),
+        so that no synthetic sample is tied to one training sample, or (the paper's walk)
+        training samples whose dual values are near the target.
+    walk_metric : 'data' | 'euclidean'
+        Geometry of the walk: ``'data'`` moves along ``Sigma grad F`` (the gradient
+        preconditioned by the data-shaped Gaussian's covariance, so that every step has the
+        data's spectra and spatial covariance) and projects the noise orthogonally to
+        ``grad F`` in that metric; ``'euclidean'`` moves along ``grad F`` itself.
     target : 'density' | 'between_clusters'
         Where walk targets come from: a kernel density of the training dual values, or the gaps
-        between adjacent clusters (walks start from the lower cluster's members nearest the gap).
+        between adjacent clusters (with ``start='training'``, walks start from the lower
+        cluster's members nearest the gap).
     local_check : bool
         Also require a sample's localized value to lie within the training samples' range.
     guard : bool
-        Reject near-copies: samples closer to a training sample than ``guard_percentile`` of the
-        held-out samples' distances to the training set.
+        Walk near-copies on: samples whose nearest-neighbour distance ratio (distance to the
+        closest training sample over the distance to the second closest) is below
+        ``near_copy_threshold_``.
     guard_percentile : float
-        Percentile (0-100) of the held-out nearest-training distances used as the near-copy
-        threshold (``near_copy_threshold_``).
+        Percentile (0-100) of the held-out samples' distance ratios used as the near-copy
+        threshold (never below ``MIN_NEAR_COPY_RATIO`` = 0.5).
     random_state : None | int | numpy.random.Generator
         Seed of everything random in ``fit``.
     verbose : None | bool | str
@@ -100,6 +118,12 @@ class DualDivergenceGenerator(BaseEstimator):
     ----------
     divergence_ : float
         Estimate of ``KL(P || Q)`` in nats: the sum of the bridge DV estimates on held-out data.
+        A calibrated divergence only when ``divergence_certified_``; otherwise the scale of the
+        dual space (EEG epochs carry hundreds of nats of dependence, far more than a few hundred
+        samples can certify: ``docs/method.md``, section 2).
+    divergence_certified_ : bool
+        Whether every bridge estimate is below half of ``log`` of the number of pairs it was
+        computed from, the most a Donsker-Varadhan estimate from them can certify.
     bridge_divergences_ : ndarray, shape (n_bridges,)
         Held-out DV estimate of each bridge ``KL(P_{k-1} || P_k)``.
     train_divergence_ : float
@@ -118,9 +142,16 @@ class DualDivergenceGenerator(BaseEstimator):
     local_endpoints_ : ndarray, shape (2,)
         Range of ``local_dual_values_``.
     near_copy_threshold_ : float
-        Distance (in robust-scaled units) under which a sample counts as a near-copy.
+        Nearest-neighbour distance ratio under which a sample counts as a near-copy.
     heldout_nearest_distances_ : ndarray, shape (n_heldout,)
         Distance of each held-out sample to its closest training sample (scaled units).
+    heldout_distance_ratios_ : ndarray, shape (n_heldout,)
+        Nearest-neighbour distance ratio of each held-out sample against the training set.
+    n_duplicates_ : int
+        Samples of ``X`` dropped by ``fit`` as exact copies of an earlier sample.
+    walk_shrinkage_ : float
+        Shrinkage intensity of the data-shaped Gaussian's covariance (0: sample covariance,
+        1: the separable spatial x temporal target).
     train_indices_, heldout_indices_ : ndarray of int
         Rows of ``X`` used for training and held out.
     n_channels_, n_times_ : int
@@ -134,7 +165,7 @@ class DualDivergenceGenerator(BaseEstimator):
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
                  patience=6, n_eval_draws=5, n_final_draws=2000, n_neighbors=10,
                  n_local_draws=16, walk_steps=25,
-                 walk_step_size=1.0, walk_noise=0.2, walk_drift=True, target="density",
+                 walk_step_size=1.0, walk_noise=0.5, start="gaussian", walk_metric="data", target="density",
                  local_check=True,
                  guard=True, guard_percentile=5.0, random_state=None, verbose=None):
         self.method = method
@@ -157,7 +188,8 @@ class DualDivergenceGenerator(BaseEstimator):
         self.walk_steps = walk_steps
         self.walk_step_size = walk_step_size
         self.walk_noise = walk_noise
-        self.walk_drift = walk_drift
+        self.start = start
+        self.walk_metric = walk_metric
         self.target = target
         self.local_check = local_check
         self.guard = guard
@@ -170,6 +202,8 @@ class DualDivergenceGenerator(BaseEstimator):
         check_option("method", self.method, ("path", "direct"))
         check_option("pixel_order", self.pixel_order, ("channel", "time", "random"))
         check_option("target", self.target, ("density", "between_clusters"))
+        check_option("start", self.start, ("gaussian", "training"))
+        check_option("walk_metric", self.walk_metric, ("data", "euclidean"))
         for name in ("n_bridges", "n_filters", "hidden", "temporal_kernel", "max_steps",
                      "batch_size", "eval_every", "patience", "n_eval_draws", "n_final_draws",
                      "n_neighbors", "n_local_draws"):
@@ -180,9 +214,9 @@ class DualDivergenceGenerator(BaseEstimator):
         check_float("validation_fraction", self.validation_fraction, low=0, high=1,
                     low_inclusive=False, high_inclusive=False)
         check_float("walk_step_size", self.walk_step_size, low=0, high=1, low_inclusive=False)
-        check_float("walk_noise", self.walk_noise, low=0)
+        check_float("walk_noise", self.walk_noise, low=0, high=1)
         check_float("guard_percentile", self.guard_percentile, low=0, high=100)
-        for name in ("walk_drift", "local_check", "guard"):
+        for name in ("local_check", "guard"):
             check_bool(name, getattr(self, name))
 
     def _check_fitted(self, what):
@@ -198,7 +232,7 @@ class DualDivergenceGenerator(BaseEstimator):
             minimum = min_train + MIN_HELDOUT_SAMPLES
             minimum = max(minimum, int(math.ceil(min_train / (1 - self.validation_fraction))))
             raise ValueError(
-                f"X has {n_samples} samples, fewer than the method can use: it needs at least "
+                f"X has {n_samples} distinct samples, fewer than the method can use: it needs at least "
                 f"{minimum} ({min_train} training samples, so that every pixel marginal and every "
                 f"kNN neighbourhood of n_neighbors={self.n_neighbors} has enough values, and "
                 f"{MIN_HELDOUT_SAMPLES} held out with validation_fraction="
@@ -233,13 +267,24 @@ class DualDivergenceGenerator(BaseEstimator):
     def _fit(self, X, rng):
         n_samples, n_channels, n_times = X.shape
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        self.train_indices_, self.heldout_indices_ = self._split(n_samples, rng)
+        # A sample given twice would sit at distance 0 from its copy and switch the near-copy
+        # guard off (a held-out copy of a training sample has distance ratio 0); keep the first.
+        _, first = np.unique(X.reshape(n_samples, -1), axis=0, return_index=True)
+        unique_rows = np.sort(first)
+        self.n_duplicates_ = n_samples - len(unique_rows)
+        if self.n_duplicates_:
+            logger.warning("X has %d sample(s) identical to an earlier one; fit uses the %d "
+                           "distinct samples only.", self.n_duplicates_, len(unique_rows))
+        train_pos, heldout_pos = self._split(len(unique_rows), rng)
+        self.train_indices_, self.heldout_indices_ = unique_rows[train_pos], unique_rows[heldout_pos]
         self.n_channels_, self.n_times_ = n_channels, n_times
         self.scaler_ = ChannelScaler().fit(X[self.train_indices_])
         scaled = self.scaler_.transform(X).astype(np.float32)
         train, heldout = scaled[self.train_indices_], scaled[self.heldout_indices_]
         self._train_scaled = train
         self.pixel_lower_, self.pixel_upper_ = walk_bounds(train)
+        self._gaussian = DataGaussian(train)
+        self.walk_shrinkage_ = self._gaussian.shrinkage
 
         n_bridges = 1 if self.method == "direct" else self.n_bridges
         order = pixel_order(n_channels, n_times, self.pixel_order, rng)
@@ -268,10 +313,13 @@ class DualDivergenceGenerator(BaseEstimator):
         train_bridges_div, _ = bridge_divergences(self.network_, train_t[subset], train_t,
                                                   masks_t, n_draws, torch_gen)
         self.train_divergence_ = float(train_bridges_div.sum())
-        saturated = self.bridge_divergences_ > math.log(len(heldout) * n_draws) / 2
-        if saturated.any():
-            logger.warning("Bridge(s) %s estimate more than half of log(n) nats and may saturate; "
-                           "consider a larger n_bridges.", np.flatnonzero(saturated).tolist())
+        # A DV estimate from n pairs cannot certify much more than log(n) nats (docs/method.md,
+        # section 2): past half of it, divergence_ is the dual space's scale, not a calibrated KL.
+        self.divergence_certified_ = bool(
+            (self.bridge_divergences_ <= math.log(len(heldout) * n_draws) / 2).all())
+        if not self.divergence_certified_:
+            logger.info("Bridge estimates above half of log(n) nats: divergence_ is the scale "
+                        "of the dual space, not a calibrated KL (a larger n_bridges splits it).")
         logger.info("Held-out KL(P||Q) = %.2f nats (training: %.2f)", self.divergence_,
                     self.train_divergence_)
         self._fit_dual_space(train, heldout, rng)
@@ -289,8 +337,13 @@ class DualDivergenceGenerator(BaseEstimator):
         self.local_endpoints_ = np.array([self.local_dual_values_.min(),
                                           self.local_dual_values_.max()])
         self.heldout_nearest_distances_ = nearest_distances(train, heldout)
-        self.near_copy_threshold_ = float(np.percentile(self.heldout_nearest_distances_,
-                                                        self.guard_percentile))
+        self.heldout_distance_ratios_ = distance_ratios(train, heldout)
+        # The lower tail of a few held-out ratios is poorly estimated (5 % of 10 samples is
+        # their minimum): the training samples' leave-one-out ratios, distributed like unseen
+        # samples' against one sample fewer, add n_train values (docs/method.md, section 5).
+        reference_ratios = np.r_[self.heldout_distance_ratios_, leave_one_out_ratios(train)]
+        self.near_copy_threshold_ = max(
+            float(np.percentile(reference_ratios, self.guard_percentile)), MIN_NEAR_COPY_RATIO)
 
     # ------------------------------------------------------------------ dual space
     @torch.no_grad()
@@ -395,7 +448,8 @@ class DualDivergenceGenerator(BaseEstimator):
             return X_new, self.scaler_.inverse_transform_difference(delta.astype(np.float64))
         return X_new
 
-    def _targets_and_starts(self, n, rng):
+    def _targets(self, n, rng):
+        """Target dual values and, for ``start='training'``, the training rows to start from."""
         values = self.dual_values_train_
         low, high = self.endpoints_
         if self.target == "between_clusters" and self.clusters_.n_clusters > 1:
@@ -417,50 +471,59 @@ class DualDivergenceGenerator(BaseEstimator):
                           low + margin, high - margin)
         order = np.argsort(values)
         position = np.clip(np.searchsorted(values[order], targets), 0, len(values) - 1)
-        # Start from one of the training samples whose value is nearest the target.
+        # For start='training': one of the training samples whose value is nearest the target.
         offset = rng.integers(-self.n_neighbors // 2, self.n_neighbors // 2 + 1, size=n)
         starts = order[np.clip(position + offset, 0, len(values) - 1)]
         return targets, starts
 
+    def _start_images(self, starts, torch_gen):
+        if self.start == "training":
+            return torch.from_numpy(self._train_scaled[starts])
+        return self._gaussian.draw(len(starts), torch_gen)
+
+    def _walk(self, x_from, targets, torch_gen):
+        """Walk ``x_from`` to ``targets`` in batches of at most ``WALK_BATCH``."""
+        lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
+        out = []
+        for begin in range(0, len(x_from), WALK_BATCH):
+            x, _ = gradient_walk(
+                self.network_, x_from[begin:begin + WALK_BATCH],
+                torch.as_tensor(targets[begin:begin + WALK_BATCH], dtype=torch.float32),
+                n_steps=self.walk_steps, step_size=self.walk_step_size, noise=self.walk_noise,
+                n_final_steps=10, lower=lower, upper=upper, generator=torch_gen,
+                gaussian=self._gaussian, precondition=self.walk_metric == "data")
+            out.append(x.numpy())
+        return np.concatenate(out) if out else np.empty((0,) + self._train_scaled.shape[1:],
+                                                          np.float32)
+
     def _sample_scaled(self, n_samples, rng, max_rounds):
         train = self._train_scaled
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        lower, upper = torch.from_numpy(self.pixel_lower_), torch.from_numpy(self.pixel_upper_)
-        pixel_mean = pixel_var = None
-        if self.walk_drift:
-            median, spread = pixel_median_and_spread(train)
-            pixel_mean = torch.from_numpy(median.astype(np.float32))
-            # A floor keeps constant pixels (spread 0) from making the drift infinite.
-            pixel_var = torch.from_numpy((spread ** 2).astype(np.float32)).clamp_min(1e-2)
         low, high = self.endpoints_
         local_low, local_high = self.local_endpoints_
         kept, kept_delta, n_tried = [], [], 0
         counts = dict(outside=0, local=0, near_copy=0)
         # Near-copies are not dropped: their walks go on from where they stopped in the next
         # round, so the guard makes walks travel further rather than wasting them.
-        going_on = (np.empty((0,) + train.shape[1:], np.float32), np.empty(0), np.empty(0, int))
+        going_on = (np.empty((0,) + train.shape[1:], np.float32), np.empty(0),
+                    np.empty((0,) + train.shape[1:], np.float32))
         for _ in range(max_rounds):
-            n_missing = n_samples - sum(len(k) for k in kept)
+            n_kept = sum(len(k) for k in kept)
+            n_missing = n_samples - n_kept
             if n_missing <= 0:
                 break
             # Start enough new walks to fill the gap at the acceptance rate seen so far (capped).
-            n_kept = sum(len(k) for k in kept)
             rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 1.0
             n_walks = min(int(math.ceil(n_missing / rate * 1.15)) + 4, 20 * n_missing + 4)
             n_walks = max(n_walks - len(going_on[0]), 0)
-            targets, starts = self._targets_and_starts(n_walks, rng)
-            x_from = np.concatenate([going_on[0], train[starts]])
+            targets, starts = self._targets(n_walks, rng)
+            new_from = self._start_images(starts, torch_gen).numpy()
+            x_from = np.concatenate([going_on[0], new_from])
             targets = np.concatenate([going_on[1], targets])
-            starts = np.concatenate([going_on[2], starts]).astype(np.int64)
-            x, values = gradient_walk(
-                self.network_, torch.from_numpy(x_from),
-                torch.as_tensor(targets, dtype=torch.float32), n_steps=self.walk_steps,
-                step_size=self.walk_step_size, noise=self.walk_noise, n_final_steps=10,
-                lower=lower, upper=upper, generator=torch_gen, pixel_mean=pixel_mean,
-                pixel_var=pixel_var)
+            origins = np.concatenate([going_on[2], new_from])
+            x = self._walk(torch.from_numpy(x_from), targets, torch_gen)
             # Values as dual_values() computes them, so that what is accepted here is what a
             # user's is_in_distribution() sees.
-            x = x.numpy()
             values = self._dual_values_scaled(x)
             n_tried += n_walks
             ok = (values >= low) & (values <= high)
@@ -473,12 +536,12 @@ class DualDivergenceGenerator(BaseEstimator):
                 ok &= local_ok
             near = np.zeros(len(x), dtype=bool)
             if self.guard and ok.any():
-                near[ok] = nearest_distances(train, x[ok]) < self.near_copy_threshold_
+                near[ok] = distance_ratios(train, x[ok]) < self.near_copy_threshold_
                 counts["near_copy"] += int(near.sum())
                 ok &= ~near
-            going_on = (x[near], targets[near], starts[near])
+            going_on = (x[near], targets[near], origins[near])
             kept.append(x[ok])
-            kept_delta.append(x[ok] - train[starts[ok]])
+            kept_delta.append(x[ok] - origins[ok])
         scaled = np.concatenate(kept)[:n_samples]
         delta = np.concatenate(kept_delta)[:n_samples]
         logger.info("Started %d walks, kept %d; rejected: %d outside the end points, %d by the "
@@ -493,6 +556,24 @@ class DualDivergenceGenerator(BaseEstimator):
             )
         return scaled, delta
 
+    def nearest_training_indices(self, X):
+        """Row of the fitted ``X`` closest to each image (robust-scaled Euclidean distance).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Images in the units of the data given to ``fit``.
+
+        Returns
+        -------
+        rows : ndarray of int, shape (n_samples,)
+            Indices into the ``X`` given to ``fit`` (values of ``train_indices_``).
+        """
+        self._check_fitted("nearest_training_indices")
+        X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
+        nearest = knn_indices(self._train_scaled, self.scaler_.transform(X), 1)[:, 0]
+        return self.train_indices_[nearest]
+
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
         """Everything needed to rebuild the fitted estimator, as tensors and JSON strings."""
@@ -506,6 +587,7 @@ class DualDivergenceGenerator(BaseEstimator):
             cluster_labels=self.clusters_.labels, local_dual_values=self.local_dual_values_,
             local_endpoints=self.local_endpoints_,
             heldout_nearest_distances=self.heldout_nearest_distances_,
+            heldout_distance_ratios=self.heldout_distance_ratios_,
             train_indices=self.train_indices_, heldout_indices=self.heldout_indices_,
         )
         params = self.get_params()
@@ -513,6 +595,8 @@ class DualDivergenceGenerator(BaseEstimator):
             params["random_state"] = None  # a Generator object is not serialisable
         scalars = dict(divergence=self.divergence_, train_divergence=self.train_divergence_,
                        near_copy_threshold=self.near_copy_threshold_,
+                       n_duplicates=self.n_duplicates_,
+                       divergence_certified=self.divergence_certified_,
                        n_channels=self.n_channels_, n_times=self.n_times_)
         return {
             "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
@@ -529,6 +613,11 @@ class DualDivergenceGenerator(BaseEstimator):
         if state["format_version"] > _FORMAT_VERSION:
             raise ValueError(f"This file was written by a newer mne_dualdiv "
                              f"({state['package_version']}); upgrade to read it.")
+        cls._check_state(state)
+        if state["format_version"] < _FORMAT_VERSION:
+            raise ValueError(f"This file was written by mne_dualdiv {state['package_version']} "
+                             f"(format {state['format_version']}), whose walk this version "
+                             f"replaced; fit the generator again.")
         self = cls(**json.loads(state["params"]))
         arrays = {k: v.numpy() for k, v in state["arrays"].items()}
         scalars = json.loads(state["scalars"])
@@ -543,11 +632,17 @@ class DualDivergenceGenerator(BaseEstimator):
         self.local_dual_values_ = arrays["local_dual_values"]
         self.local_endpoints_ = arrays["local_endpoints"]
         self.heldout_nearest_distances_ = arrays["heldout_nearest_distances"]
+        self.heldout_distance_ratios_ = arrays["heldout_distance_ratios"]
         self.train_indices_, self.heldout_indices_ = (arrays["train_indices"],
                                                       arrays["heldout_indices"])
         self.divergence_ = scalars["divergence"]
         self.train_divergence_ = scalars["train_divergence"]
         self.near_copy_threshold_ = scalars["near_copy_threshold"]
+        self.n_duplicates_ = scalars["n_duplicates"]
+        self.divergence_certified_ = scalars["divergence_certified"]
+        # A deterministic function of the training images: rebuilt, not stored.
+        self._gaussian = DataGaussian(self._train_scaled)
+        self.walk_shrinkage_ = self._gaussian.shrinkage
         self.n_channels_, self.n_times_ = scalars["n_channels"], scalars["n_times"]
         self.history_ = json.loads(state["history"])
         masks = state["network"]["masks"]
@@ -558,11 +653,54 @@ class DualDivergenceGenerator(BaseEstimator):
         self.network_.eval()
         return self
 
+    @classmethod
+    def _check_state(cls, state):
+        """Refuse a state whose parameters are invalid or whose sizes disagree, before any
+        array is allocated from them (a crafted file must not make the reader allocate GBs)."""
+        params = state_json(state, "params", dict)
+        try:
+            template = cls(**params)
+        except TypeError as err:
+            raise ValueError(f"invalid parameters: {err}") from None
+        template._check_params()
+        scalars = state_json(state, "scalars", dict)
+        state_json(state, "history", list)
+        n_channels = check_int("n_channels", scalars.get("n_channels"), minimum=1)
+        n_times = check_int("n_times", scalars.get("n_times"), minimum=1)
+        threshold = check_float("near_copy_threshold", scalars.get("near_copy_threshold"),
+                                low=0)
+        if template.guard and threshold == 0:
+            raise ValueError("near_copy_threshold is 0, which switches the near-copy guard off.")
+        arrays, network = state_tensors(state, "arrays"), state_tensors(state, "network")
+        train = arrays["train_scaled"]
+        if train.ndim != 3 or tuple(train.shape[1:]) != (n_channels, n_times):
+            raise ValueError(f"arrays['train_scaled'] has shape {tuple(train.shape)}, not "
+                             f"(n_train, {n_channels}, {n_times}).")
+        masks = network["masks"]
+        n_heads = template.n_bridges if template.method == "path" else 1
+        if tuple(masks.shape) != (n_heads + 1, n_channels, n_times):
+            raise ValueError(f"network['masks'] has shape {tuple(masks.shape)}, not "
+                             f"({n_heads + 1}, {n_channels}, {n_times}).")
+        with torch.device("meta"):  # shapes only: nothing is allocated
+            expected = DualNetwork(torch.empty(n_heads + 1, n_channels * n_times, dtype=bool),
+                                   n_channels, n_times, n_filters=template.n_filters,
+                                   temporal_kernel=template.temporal_kernel,
+                                   hidden=template.hidden).state_dict()
+        wrong = [f"{key} {tuple(network[key].shape) if key in network else 'missing'} "
+                 f"instead of {tuple(value.shape)}" for key, value in expected.items()
+                 if key not in network or network[key].shape != value.shape]
+        if wrong or set(network) - set(expected):
+            raise ValueError(f"the network's weights do not match its parameters: "
+                             f"{'; '.join(wrong) or sorted(set(network) - set(expected))}.")
+
     def save(self, fname, overwrite=False):
         """Write the fitted generator to a file that reading never executes.
 
-        The file is a ``torch.save`` archive of tensors and JSON strings only, read back with
-        ``torch.load(weights_only=True)`` by :func:`mne_dualdiv.read_generator`.
+        The file is written to a temporary name in the destination's folder and renamed when
+        complete, so that an error never leaves a partial file (nor touches an existing one).
+        It holds tensors, numbers and JSON strings only, and a SHA-256 digest of them that
+        :func:`mne_dualdiv.read_generator` verifies (reading with
+        ``torch.load(weights_only=True)``).
 
         Parameters
         ----------
@@ -572,7 +710,7 @@ class DualDivergenceGenerator(BaseEstimator):
             Replace an existing file.
         """
         fname = check_fname_for_writing(fname, overwrite)
-        torch.save(self._get_state(), fname)
+        save_state(self._get_state(), fname, overwrite=overwrite)
 
 
 def read_generator(fname):
@@ -587,7 +725,13 @@ def read_generator(fname):
     -------
     generator : DualDivergenceGenerator
         The fitted generator; its dual values and samples match the saved one's.
+
+    Raises
+    ------
+    mne_dualdiv.InvalidFileError
+        When the file is empty, truncated, damaged (its digest does not match), not a saved
+        generator, written by a newer version, or inconsistent (invalid parameters, sizes that
+        disagree).
     """
-    fname = check_fname_for_reading(fname)
-    state = torch.load(fname, weights_only=True, map_location="cpu")
-    return DualDivergenceGenerator._from_state(state)
+    return load_state(fname, _FORMAT, _FORMAT_VERSION,
+                      rebuild=DualDivergenceGenerator._from_state)

@@ -19,8 +19,8 @@ def dual_values_and_gradients(net, x):
 def pixel_median_and_spread(train):
     """Robust centre and spread of each training pixel: the median and IQR / 1.349.
 
-    Robust so that spikes or artefacts in a few training samples do not move where walks drift
-    to (:func:`gradient_walk`) or how far they may go (:func:`walk_bounds`).
+    Robust so that spikes or artefacts in a few training samples do not change how far walks
+    may go (:func:`walk_bounds`).
 
     Parameters
     ----------
@@ -68,30 +68,31 @@ def walk_bounds(train, n_sds=BOUND_SDS):
 
 
 def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_steps, lower, upper,
-                  generator, pixel_mean=None, pixel_var=None):
+                  generator, gaussian, precondition=True):
     """Walk each start image until its dual value reaches its target (METHOD.md section 5).
 
     Every step moves along the gradient by a damped Newton step,
-    ``x <- x + step_size * (t - F(x)) * grad F / ||grad F||^2``, then makes a Langevin move along
-    the level set of ``F``: Gaussian noise of standard deviation ``noise`` plus the drift
-    ``noise**2 / 2 * grad log q(x)``, both projected orthogonally to ``grad F``, and clips every
-    pixel to its bounds (:func:`walk_bounds`). ``n_final_steps`` noise-free Newton steps end the
-    walk so that the value lands on its target.
+    ``x <- x + step_size * (t - F(x)) * grad F / ||grad F||^2``, then makes an
+    Ornstein-Uhlenbeck move of the data-shaped Gaussian ``N(mu, Sigma)``
+    (:class:`~mne_dualdiv.engine.gaussian.DataGaussian`),
+    ``x <- mu + sqrt(1 - noise**2) (x - mu) + noise * eps`` with ``eps ~ N(0, Sigma)``, projected
+    orthogonally to ``grad F`` so that it moves along the level set, and clips every pixel to its
+    bounds (:func:`walk_bounds`). ``n_final_steps`` noise-free Newton steps end the walk so that
+    the value lands on its target.
 
-    Why the drift is ``grad log q`` (the product of marginals) and not ``grad log p``: the model
-    density is ``p(x) = q(x) exp(F(x))``, so ``grad log p = grad log q + grad F``, and the
-    ``grad F`` part vanishes once projected on the level set. The projected move is therefore a
-    Langevin step for ``p`` restricted to ``F(x) = t``: it keeps each pixel's amplitude where it
-    is instead of letting the noise inflate it (pure noise adds ``noise**2`` of variance per step).
-    ``q`` is approximated by independent Gaussians with the training pixels' means and
-    variances.
+    Why this move: the exact OU discretisation leaves ``N(mu, Sigma)`` invariant for any
+    ``noise`` in (0, 1], so a walk neither inflates nor shrinks the pixels' amplitudes, and its
+    noise has the data's spectra and spatial covariance instead of being white (white noise
+    flattened the spectra of the first walk's samples: ``docs/method.md``, section 5). It is
+    the preconditioned Langevin step of that Gaussian; projected on the level set it explores
+    ``F(x) = t`` with the Gaussian as the reference density.
 
     Parameters
     ----------
     net : DualNetwork
         The trained dual network (its ``dual_value`` is ``F``).
     starts : torch.Tensor, shape (n, n_channels, n_times)
-        Scaled start images (real training samples).
+        Scaled start images.
     targets : torch.Tensor, shape (n,)
         Target dual values.
     n_steps : int
@@ -99,16 +100,16 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     step_size : float
         Newton damping in (0, 1].
     noise : float
-        Standard deviation, per pixel and step, of the orthogonal noise (scaled units).
+        Square root of the fraction of the Gaussian's variance renewed at each noisy step,
+        in [0, 1] (0: Newton steps only).
     n_final_steps : int
         Noise-free Newton steps at the end.
     lower, upper : torch.Tensor, shape (n_channels, n_times)
         Per-pixel bounds (:func:`walk_bounds`).
     generator : torch.Generator
         Source of randomness.
-    pixel_mean, pixel_var : torch.Tensor, shape (n_channels, n_times) | None
-        Centre and spread (squared) of each training pixel (scaled): the Gaussian approximation of the
-        marginals that gives the Langevin drift. ``None`` walks without drift (noise only).
+    gaussian : DataGaussian
+        The data-shaped Gaussian that gives the noise and the drift's centre.
 
     Returns
     -------
@@ -118,17 +119,17 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
         Their dual values.
     """
     x = starts.clone()
+    keep = (1.0 - noise ** 2) ** 0.5
     for step in range(n_steps + n_final_steps):
         values, grad = dual_values_and_gradients(net, x)
-        norm_sq = grad.flatten(1).square().sum(1).clamp_min(1e-12)
-        newton = ((targets - values) / norm_sq)[:, None, None] * grad
-        x = x + step_size * newton
+        direction = gaussian.covariance_times(grad) if precondition else grad
+        norm_sq = (grad * direction).flatten(1).sum(1).clamp_min(1e-12)
+        x = x + step_size * ((targets - values) / norm_sq)[:, None, None] * direction
         if step < n_steps and noise > 0:
-            move = noise * torch.randn(x.shape, generator=generator)
-            if pixel_mean is not None:
-                move = move - (noise ** 2 / 2) * (x - pixel_mean) / pixel_var
+            move = ((keep - 1.0) * (x - gaussian.mean)
+                    + noise * gaussian.draw_centred(len(x), generator))
             along = (move * grad).flatten(1).sum(1) / norm_sq
-            x = x + move - along[:, None, None] * grad
+            x = x + move - along[:, None, None] * direction
         x = torch.maximum(torch.minimum(x, upper), lower)
     with torch.no_grad():
         values = net.dual_value(x)

@@ -7,8 +7,9 @@ from .fidelity import (BandPowerCorrelationFeatures, covariance_distance, defaul
 from .information import (DEFAULT_DIVERGENCE_PARAMS, cluster_divergence, entropy_score,
                           gaussian_total_correlation, knn_entropy, knn_kl_divergence,
                           max_cluster_divergence, ood_rate, sample_divergence, total_correlation)
-from .privacy import closest_record_distances, membership_inference_auc, privacy_scores
-from .report import METRICS, EvaluationReport, dcr_score, evaluate, membership_score
+from .privacy import (attack_scores, closest_record_distances, membership_inference_auc,
+                      privacy_scores)
+from .report import METRICS, EvaluationReport, evaluate, privacy_report_scores
 from .utility import augmentation_score, default_classifier, tstr_score
 
 __all__ = [
@@ -25,6 +26,6 @@ __all__ = [
     # utility
     "tstr_score", "augmentation_score", "default_classifier",
     # privacy
-    "dcr_score", "membership_score",
+    "privacy_report_scores", "attack_scores",
     "closest_record_distances", "membership_inference_auc", "privacy_scores",
 ]

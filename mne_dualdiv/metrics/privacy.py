@@ -1,15 +1,30 @@
-"""Privacy scores: distance to closest record and membership inference from distances."""
+"""Privacy scores: membership inference with members and non-members from the same pool.
+
+The protocol (``docs/metrics.md``, "Privacy"): the generator is fitted on a random part of a pool
+of real samples (the *members*); the rest of the pool are the *non-members*. An attacker who
+holds the synthetic set tries to tell members from non-members. Because both come from the same
+pool, nothing but the generator's use of the members can tell them apart: a shift between
+sessions or recordings (a later session held out) does not enter. The reference of every score
+releases real non-members instead of synthetic samples and reads 0.5, 1.0 and 0.5 by
+construction.
+"""
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from .._checks import check_random_state
 from ..engine.dualspace import nearest_distances
+
+#: Fewest non-members the protocol accepts: half are released as the reference's real set.
+MIN_NONMEMBERS = 4
 
 
 def _flat(X, name):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim < 2:
         raise ValueError(f"{name} must have at least 2 dimensions (n_samples, ...), got {X.shape}.")
+    if len(X) == 0:
+        raise ValueError(f"{name} must hold at least one sample, got 0.")
     return X.reshape(len(X), -1)
 
 
@@ -34,52 +49,118 @@ def closest_record_distances(reference, queries):
     return nearest_distances(reference, queries)
 
 
-def membership_inference_auc(train, heldout, synthetic):
-    """AUC of telling training from held-out samples by their distance to the synthetic set.
+def membership_inference_auc(members, nonmembers, released):
+    """AUC of telling members from non-members by their distance to a released set.
 
-    An attacker who holds the synthetic set guesses that samples lying closer to it were in the
-    training set. The AUC of that guess (training = positive, score = minus the distance to the
-    closest synthetic sample) is 0.5 when nothing leaks and 1.0 when the synthetic set copies the
-    training set.
+    The attacker guesses that samples lying closer to the released set were members. The AUC of
+    that guess (members positive, score minus the distance to the closest released sample) is
+    0.5 when nothing leaks and 1.0 when the released set copies the members.
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, ...)
+    members, nonmembers, released : array-like, shape (n, ...)
         Samples with the same trailing shape.
 
     Returns
     -------
     auc : float
     """
-    d_train = closest_record_distances(synthetic, train)
-    d_heldout = closest_record_distances(synthetic, heldout)
-    labels = np.r_[np.ones(len(d_train)), np.zeros(len(d_heldout))]
-    return float(roc_auc_score(labels, -np.r_[d_train, d_heldout]))
+    d_members = closest_record_distances(released, members)
+    d_nonmembers = closest_record_distances(released, nonmembers)
+    labels = np.r_[np.ones(len(d_members)), np.zeros(len(d_nonmembers))]
+    return float(roc_auc_score(labels, -np.r_[d_members, d_nonmembers]))
 
 
-def privacy_scores(train, heldout, synthetic):
-    """Closest-record distances of synthetic and held-out samples, and the membership AUC.
+def attack_scores(members, nonmembers, released):
+    """The three membership scores of a released set against equally many members and non-members.
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, ...)
-        Real training, real held-out and synthetic samples, in the same (scaled) units.
+    members, nonmembers : array-like, shape (n, ...)
+        The same number of members and non-members.
+    released : array-like, shape (n_released, ...)
+        Synthetic (or, for the reference, real non-member) samples.
 
     Returns
     -------
     scores : dict
-        ``median_dcr_synthetic`` and ``median_dcr_heldout`` (median distance to the closest
-        training sample), their ratio ``dcr_ratio`` (about 1 or more: no copying),
-        ``fraction_closer_than_heldout`` (synthetic samples closer to the training set than the
-        median held-out sample), and ``membership_inference_auc``.
+        ``membership_inference_auc`` (0.5: no leak); ``nndr``, the median over released samples
+        of the distance to the closest member divided by the distance to the closest non-member
+        (1.0: no leak; below 1: released samples sit nearer the members);
+        ``share_closer_to_members``, the fraction of released samples closer to a member than
+        to any non-member (0.5: no leak).
     """
-    d_syn = closest_record_distances(train, synthetic)
-    d_held = closest_record_distances(train, heldout)
-    median_held = float(np.median(d_held))
-    return dict(
-        median_dcr_synthetic=float(np.median(d_syn)),
-        median_dcr_heldout=median_held,
-        dcr_ratio=float(np.median(d_syn) / median_held) if median_held > 0 else np.inf,
-        fraction_closer_than_heldout=float(np.mean(d_syn < median_held)),
-        membership_inference_auc=membership_inference_auc(train, heldout, synthetic),
+    if len(members) != len(nonmembers):
+        raise ValueError(f"members and nonmembers must be equally many, got {len(members)} and "
+                         f"{len(nonmembers)}.")
+    to_members = closest_record_distances(members, released)
+    to_nonmembers = closest_record_distances(nonmembers, released)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(to_nonmembers > 0, to_members / to_nonmembers,
+                          np.where(to_members > 0, np.inf, 1.0))
+    return dict(membership_inference_auc=membership_inference_auc(members, nonmembers, released),
+                nndr=float(np.median(ratios)),
+                share_closer_to_members=float(np.mean(to_members < to_nonmembers)))
+
+
+def privacy_scores(members, nonmembers, synthetic, random_state=None):
+    """Same-pool membership scores of a synthetic set, and of released real data as reference.
+
+    Members and non-members are subsampled (without replacement) to the same number, so that
+    the share and the ratio do not depend on the two sets' sizes. The reference splits the
+    non-members into two random halves: one is released in place of the synthetic set, the
+    other serves as the non-members (against as many members), so it reads 0.5 / 1.0 / 0.5 up
+    to sampling noise.
+
+    Parameters
+    ----------
+    members : array-like, shape (n_members, ...)
+        The real samples the generator was fitted on, in the same (scaled) units as the others.
+    nonmembers : array-like, shape (n_nonmembers, ...)
+        Real samples of the same pool that the generator never saw (at least
+        ``MIN_NONMEMBERS``).
+    synthetic : array-like, shape (n_synthetic, ...)
+        Generated samples.
+    random_state : None | int | numpy.random.Generator
+        Seed of the subsampling and of the reference's split.
+
+    Returns
+    -------
+    scores : dict
+        For the synthetic set: ``membership_inference_auc``, ``nndr``,
+        ``share_closer_to_members`` (see :func:`attack_scores`), ``median_dcr_synthetic``
+        (median distance to the closest member), ``median_dcr_nonmembers`` (the same for the
+        non-members) and ``dcr_ratio`` (their ratio; about 1 or more: no copying). The same
+        three attack scores with the prefix ``reference_`` for released real non-members, and
+        ``n_compared`` (members and non-members compared for the synthetic set).
+    """
+    members, nonmembers = _flat(members, "members"), _flat(nonmembers, "nonmembers")
+    synthetic = _flat(synthetic, "synthetic")
+    if len(nonmembers) < MIN_NONMEMBERS:
+        raise ValueError(f"nonmembers must have at least {MIN_NONMEMBERS} samples, got "
+                         f"{len(nonmembers)}.")
+    rng = check_random_state(random_state)
+    n = min(len(members), len(nonmembers))
+    chosen_members = members[rng.permutation(len(members))[:n]]
+    chosen_nonmembers = nonmembers[rng.permutation(len(nonmembers))[:n]]
+    scores = attack_scores(chosen_members, chosen_nonmembers, synthetic)
+
+    order = rng.permutation(len(nonmembers))
+    half = len(order) // 2
+    released, held = nonmembers[order[:half]], nonmembers[order[half:2 * half]]
+    reference_members = members[rng.permutation(len(members))[:min(half, len(members))]]
+    held = held[:len(reference_members)]
+    scores.update({f"reference_{k}": v
+                   for k, v in attack_scores(reference_members, held, released).items()})
+
+    d_synthetic = closest_record_distances(members, synthetic)
+    d_nonmembers = closest_record_distances(members, nonmembers)
+    median_nonmembers = float(np.median(d_nonmembers))
+    scores.update(
+        median_dcr_synthetic=float(np.median(d_synthetic)),
+        median_dcr_nonmembers=median_nonmembers,
+        dcr_ratio=(float(np.median(d_synthetic) / median_nonmembers) if median_nonmembers > 0
+                   else np.inf),
+        n_compared=n,
     )
+    return scores

@@ -10,7 +10,7 @@ from ._base import MetricScore, prepare_sets, scaled_flat
 from .fidelity import covariance_distance, discriminative_score, frechet_distance, psd_distance
 from .information import (MIN_DIVERGENCE_SAMPLES, cluster_divergence, entropy_score, ood_rate,
                           sample_divergence, total_correlation)
-from .privacy import membership_inference_auc, privacy_scores
+from .privacy import MIN_NONMEMBERS, privacy_scores
 from .utility import augmentation_score, tstr_score
 
 #: Every metric of :func:`evaluate`, in report order, with its category.
@@ -28,69 +28,59 @@ METRICS = {
     "augmentation_score": "utility",
     "median_dcr": "privacy",
     "membership_inference_auc": "privacy",
+    "nndr": "privacy",
+    "share_closer_to_members": "privacy",
 }
+#: The metrics computed together by :func:`privacy_report_scores`.
+PRIVACY_METRICS = ("median_dcr", "membership_inference_auc", "nndr", "share_closer_to_members")
 _GROUPS = ("all", "fidelity", "information", "utility", "privacy")
 
 
-def dcr_score(train, heldout, synthetic):
-    """Median distance to the closest training record, of synthetic and of held-out samples.
-
-    Channels are scaled with the training set's robust statistics before the Euclidean
-    distances of :func:`~mne_dualdiv.metrics.privacy_scores` are taken. Copies of the
-    training set score 0; a value well below the held-out reference means near-copies. Noise
-    also scores high, so read it together with the fidelity scores.
-
-    Parameters
-    ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
-
-    Returns
-    -------
-    score : MetricScore
-        ``'median_dcr'`` (scaled units, higher is more private): synthetic samples; reference:
-        held-out samples. ``details``: the full :func:`~mne_dualdiv.metrics.privacy_scores`
-        dict (``dcr_ratio``, ``fraction_closer_than_heldout``, ...).
-    """
-    train, heldout, synthetic, _ = prepare_sets(train, heldout, synthetic, min_samples=1)
-    scores = privacy_scores(*scaled_flat(train, heldout, synthetic))
-    return MetricScore("median_dcr", "privacy", scores["median_dcr_synthetic"],
-                       scores["median_dcr_heldout"], "higher", unit="scaled", details=scores)
+def _privacy_details(members, nonmembers, synthetic, random_state):
+    members, nonmembers, synthetic, _ = prepare_sets(members, nonmembers, synthetic,
+                                                     min_samples=1)
+    return privacy_scores(*scaled_flat(members, nonmembers, synthetic), random_state=random_state)
 
 
-def membership_score(train, heldout, synthetic, random_state=None):
-    """Membership-inference AUC of an attacker holding the synthetic set.
+def privacy_report_scores(members, nonmembers, synthetic, random_state=None):
+    """The four same-pool privacy scores of a synthetic set, as :class:`MetricScore` objects.
 
-    The synthetic value is :func:`~mne_dualdiv.metrics.membership_inference_auc` (training vs
-    held-out samples, told apart by their distance to the synthetic set, in robust-scaled
-    units): 1.0 for copies of the training set, 0.5 when nothing leaks. The reference releases
-    real data instead: the held-out set is split in two random halves, one released and the
-    other used as the non-members (0.5 up to sampling noise).
+    Channels are scaled with the members' robust statistics before the Euclidean distances of
+    :func:`~mne_dualdiv.metrics.privacy_scores` are taken. Members and non-members must come
+    from the same pool of real samples: the generator was fitted on the members and never saw
+    the non-members (``docs/metrics.md``, "Privacy").
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out (at least 4) and synthetic samples.
+    members : array-like, shape (n_members, n_channels, n_times) | mne.Epochs
+        The real samples the generator was fitted on.
+    nonmembers : array-like, shape (n_nonmembers, n_channels, n_times) | mne.Epochs
+        Real samples from the same pool that the generator never saw (at least 4).
+    synthetic : array-like, shape (n_synthetic, n_channels, n_times) | mne.Epochs
+        Generated samples.
     random_state : None | int | numpy.random.Generator
-        Seed of the split of the held-out set.
+        Seed of the subsampling to equal sizes and of the reference's split.
 
     Returns
     -------
-    score : MetricScore
-        ``'membership_inference_auc'`` (lower is better, 0.5 is no leak).
+    scores : list of MetricScore
+        ``'median_dcr'`` (scaled units, higher is more private; reference: the non-members'
+        median distance to the closest member), ``'membership_inference_auc'`` (lower is
+        better, reference about 0.5), ``'nndr'`` (higher is better, reference about 1) and
+        ``'share_closer_to_members'`` (lower is better, reference about 0.5). The references
+        of the last three release real non-members instead of synthetic samples. Every
+        ``details`` is the full :func:`~mne_dualdiv.metrics.privacy_scores` dict.
     """
-    train, heldout, synthetic, _ = prepare_sets(train, heldout, synthetic, min_samples=1)
-    if len(heldout) < 4:
-        raise ValueError(f"heldout must have at least 4 samples for membership_score, got "
-                         f"{len(heldout)}.")
-    train_flat, heldout_flat, synthetic_flat = scaled_flat(train, heldout, synthetic)
-    order = check_random_state(random_state).permutation(len(heldout))
-    half = len(order) // 2
-    reference = membership_inference_auc(train_flat, heldout_flat[order[:half]],
-                                          heldout_flat[order[half:]])
-    return MetricScore("membership_inference_auc", "privacy",
-                       membership_inference_auc(train_flat, heldout_flat, synthetic_flat),
-                       reference, "lower")
+    d = _privacy_details(members, nonmembers, synthetic, random_state)
+    return [
+        MetricScore("median_dcr", "privacy", d["median_dcr_synthetic"],
+                    d["median_dcr_nonmembers"], "higher", unit="scaled", details=d),
+        MetricScore("membership_inference_auc", "privacy", d["membership_inference_auc"],
+                    d["reference_membership_inference_auc"], "lower", details=d),
+        MetricScore("nndr", "privacy", d["nndr"], d["reference_nndr"], "higher", details=d),
+        MetricScore("share_closer_to_members", "privacy", d["share_closer_to_members"],
+                    d["reference_share_closer_to_members"], "lower", details=d),
+    ]
 
 
 class EvaluationReport:
@@ -343,8 +333,8 @@ def _resolve_metrics(metrics):
 
 def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None,
              y_synthetic=None, generator=None, metrics="all", fit_estimators=False,
-             estimator_params=None, classifier=None, n_components=10, random_state=None,
-             verbose=None):
+             estimator_params=None, classifier=None, n_components=10, nonmembers=None,
+             random_state=None, verbose=None):
     """Score a synthetic set against real held-out data, next to real training data.
 
     Every metric compares the synthetic set with the real held-out set and gives the same
@@ -384,6 +374,12 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
         The classifier of the utility metrics (None: :func:`default_classifier`).
     n_components : int
         Principal components of the entropy and cluster-divergence space.
+    nonmembers : array-like, shape (n_nonmembers, n_channels, n_times) | mne.Epochs | None
+        Real samples from the same pool as ``train`` that the generator never saw (at least
+        4): the privacy metrics compare members (``train``) with them, so that they measure
+        membership and not a shift between ``train`` and ``heldout`` (``docs/metrics.md``,
+        "Privacy"). Without them the privacy metrics are skipped. When ``heldout`` comes from
+        the same pool as ``train``, pass it here too.
     random_state : None | int | numpy.random.Generator
         Seed of all subsampling, cross-validation, clustering and estimator fits; each metric
         gets its own seed, so a metric's value does not depend on which others are computed.
@@ -413,6 +409,10 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
             "augmentation_score": None if have_labels else
             "y_train, y_heldout and y_synthetic needed",
         }
+        if nonmembers is None:
+            for name in PRIVACY_METRICS:
+                missing[name] = ("nonmembers needed: real samples from the same pool as train "
+                                 "that the generator never saw")
         if not (fit_estimators or wanted.get("sample_divergence")):
             missing["sample_divergence"] = "fit_estimators=False"
         elif n_min < MIN_DIVERGENCE_SAMPLES:
@@ -435,9 +435,15 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
             "tstr_score": lambda s: tstr_score(*data, classifier=classifier, **labels),
             "augmentation_score": lambda s: augmentation_score(*data, classifier=classifier,
                                                                **labels),
-            "median_dcr": lambda s: dcr_score(*data),
-            "membership_inference_auc": lambda s: membership_score(*data, random_state=s),
         }
+        privacy = {}
+        for name in PRIVACY_METRICS:
+            def compute(_seed, name=name):
+                if not privacy:  # the four scores come from one computation
+                    privacy.update((score.name, score) for score in privacy_report_scores(
+                        train_data, nonmembers, synthetic_data, random_state=seeds["median_dcr"]))
+                return privacy[name]
+            computers[name] = compute
         scores, skipped = [], {}
         for name, required in wanted.items():
             reason = missing.get(name)

@@ -1,0 +1,167 @@
+"""The data-shaped Gaussian that the walks start from and diffuse with (walk v2)."""
+
+import numpy as np
+import torch
+
+
+
+def stationary_correlation(centred):
+    """Temporal autocorrelation shared by all channels, from the biased autocovariance.
+
+    The biased estimator (each lag divided by ``n_times``, not by the number of products) is a
+    positive semi-definite sequence, so its Toeplitz matrix is a valid correlation matrix.
+
+    Parameters
+    ----------
+    centred : ndarray, shape (n_samples, n_channels, n_times)
+        Images minus the pixel means.
+
+    Returns
+    -------
+    rho : ndarray of float64, shape (n_times,)
+        ``rho[0] = 1``; ``rho[lag]`` is the correlation at that lag.
+    """
+    n_times = centred.shape[-1]
+    spectrum = np.fft.rfft(centred, n=2 * n_times, axis=-1)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).sum(axis=(0, 1))
+    autocovariance = np.fft.irfft(power, n=2 * n_times)[:n_times]
+    if autocovariance[0] <= 0:  # constant data: no temporal structure to copy
+        return np.r_[1.0, np.zeros(n_times - 1)]
+    return autocovariance / autocovariance[0]
+
+
+def kronecker_shrinkage(centred, spatial, temporal):
+    """Ledoit-Wolf shrinkage intensity of the pixel covariance towards ``spatial (x) temporal``.
+
+    With ``S = X^T X / n`` the sample covariance of the ``n`` flattened centred images and
+    ``T = A (x) B`` the structured target, the intensity is ``min(1, beta / delta)`` with
+    ``beta = (1/n^2) sum_i ||x_i x_i^T - S||_F^2`` (the estimation variance of ``S``) and
+    ``delta = ||S - T||_F^2`` (Ledoit & Wolf 2004, with a general target as in Schafer &
+    Strimmer 2005). Every term is computed from the ``n x n`` Gram matrix and from
+    ``x_i^T T x_i = trace(D_i^T A D_i B)``, so the ``d x d`` matrices are never formed.
+
+    Parameters
+    ----------
+    centred : ndarray, shape (n_samples, n_channels, n_times)
+        Images minus the pixel means.
+    spatial : ndarray, shape (n_channels, n_channels)
+        ``A``, the spatial covariance.
+    temporal : ndarray, shape (n_times, n_times)
+        ``B``, the temporal correlation (unit diagonal).
+
+    Returns
+    -------
+    alpha : float
+        Shrinkage intensity in [0, 1].
+    """
+    n = len(centred)
+    flat = centred.reshape(n, -1)
+    gram = flat @ flat.T
+    gram_sq = float((gram ** 2).sum())
+    beta = (float((np.diag(gram) ** 2).sum()) - gram_sq / n) / n ** 2
+    cross = float(np.einsum("ict,ict->", np.einsum("cd,idt->ict", spatial, centred) @ temporal,
+                            centred)) / n
+    delta = gram_sq / n ** 2 - 2 * cross + float((spatial ** 2).sum() * (temporal ** 2).sum())
+    if delta <= 0:
+        return 1.0
+    return float(np.clip(beta / delta, 0.0, 1.0))
+
+
+class DataGaussian:
+    """Gaussian with the training images' mean and a shrunk, structured covariance.
+
+    The covariance is ``(1 - alpha) S + alpha A (x) B``: the sample covariance ``S`` of all
+    ``d = n_channels * n_times`` pixels, shrunk towards a separable target whose spatial factor
+    ``A`` is the channel covariance (pooled over samples and times) and whose temporal factor
+    ``B`` is a stationary (Toeplitz) correlation shared by the channels. ``alpha`` is the
+    Ledoit-Wolf intensity for that target (:func:`kronecker_shrinkage`). ``S`` alone has rank
+    ``n - 1`` and would keep every draw in the span of the training images; the white target
+    of plain Ledoit-Wolf (``trace(S)/d I``) fills the other directions with white noise, which
+    flattens the power spectrum and the spatial covariance of every draw. The separable target
+    keeps both (``docs/method.md``, section 5). A draw costs three small matrix products and never
+    forms a ``d x d`` matrix.
+
+    Parameters
+    ----------
+    train : ndarray, shape (n_samples, n_channels, n_times)
+        Scaled training images (float32).
+
+    Attributes
+    ----------
+    mean : torch.Tensor, shape (n_channels, n_times)
+        Pixel means.
+    shrinkage : float
+        ``alpha``.
+    """
+
+    def __init__(self, train):
+        train = np.asarray(train, dtype=np.float64)
+        n, n_channels, n_times = train.shape
+        mean = train.mean(0)
+        centred = train - mean
+        spatial = np.einsum("ict,idt->cd", centred, centred) / (n * n_times)
+        temporal = _toeplitz(stationary_correlation(centred))
+        self.shrinkage = kronecker_shrinkage(centred, spatial, temporal)
+        self.mean = torch.from_numpy(mean.astype(np.float32))
+        self._factor = torch.from_numpy((centred / np.sqrt(n)).astype(np.float32))
+        self._spatial = torch.from_numpy(spatial.astype(np.float32))
+        self._temporal = torch.from_numpy(temporal.astype(np.float32))
+        self._spatial_factor = torch.from_numpy(_psd_factor(spatial).astype(np.float32))
+        self._temporal_factor = torch.from_numpy(_psd_factor(temporal).astype(np.float32))
+
+    def draw_centred(self, n, generator):
+        """``n`` zero-mean draws with the model's covariance (scaled units).
+
+        Parameters
+        ----------
+        n : int
+            Number of draws.
+        generator : torch.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        noise : torch.Tensor, shape (n, n_channels, n_times)
+        """
+        weights = torch.randn((n, len(self._factor)), generator=generator)
+        sample_part = torch.einsum("bn,nct->bct", weights, self._factor)
+        white = torch.randn((n,) + tuple(self.mean.shape), generator=generator)
+        structured = self._spatial_factor @ white @ self._temporal_factor.T
+        return ((1 - self.shrinkage) ** 0.5 * sample_part
+                + self.shrinkage ** 0.5 * structured)
+
+    def covariance_times(self, v):
+        """``Sigma v`` for a batch of images ``v`` (the walk's preconditioner).
+
+        Parameters
+        ----------
+        v : torch.Tensor, shape (n, n_channels, n_times)
+
+        Returns
+        -------
+        product : torch.Tensor, shape (n, n_channels, n_times)
+        """
+        weights = torch.einsum("bct,nct->bn", v, self._factor)
+        sample_part = torch.einsum("bn,nct->bct", weights, self._factor)
+        structured = self._spatial @ v @ self._temporal
+        return (1 - self.shrinkage) * sample_part + self.shrinkage * structured
+
+    def draw(self, n, generator):
+        """``n`` draws of the Gaussian (scaled units), shape (n, n_channels, n_times)."""
+        return self.mean + self.draw_centred(n, generator)
+
+
+def _toeplitz(first_column):
+    lags = np.abs(np.arange(len(first_column))[:, None] - np.arange(len(first_column))[None, :])
+    return first_column[lags]
+
+
+def _psd_factor(matrix):
+    """``L`` with ``L @ L.T == matrix`` for a positive semi-definite matrix.
+
+    From the eigendecomposition with negative round-off eigenvalues set to 0: a Cholesky
+    decomposition fails on the nearly singular temporal correlations of smooth (low-passed)
+    signals, whose smallest eigenvalues are at the level of float round-off.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    return eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
