@@ -58,6 +58,9 @@ if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO_ROOT))
 
 ENGINE = "dual_divergence"
+#: The engine at its defaults, and at its privacy setting (``walk_shrinkage=1``: the walks'
+#: Gaussian keeps only the separable spatial x temporal covariance, see docs/method.md §5).
+ENGINE_VARIANTS = {ENGINE: {}, "dual_divergence_private": dict(walk_shrinkage=1.0)}
 #: Fewest samples per fit: the engine's minimum (15 training + 5 held out).
 MIN_SAMPLES_PER_FIT = 20
 #: Training sizes per class; "all" is the whole pool minus its non-members.
@@ -227,7 +230,7 @@ def training_subset(y, size, seed):
 def method_names():
     from mne_dualdiv.baselines import BASELINES
 
-    return [ENGINE, *BASELINES]
+    return [*ENGINE_VARIANTS, *BASELINES]
 
 
 def make_method(name, budget, seed):
@@ -237,8 +240,8 @@ def make_method(name, budget, seed):
 
     shared = dict(max_steps=budget["max_steps"], batch_size=budget["batch_size"],
                   random_state=seed)
-    if name == ENGINE:
-        return DualDivergenceGenerator(**shared, **budget["engine"])
+    if name in ENGINE_VARIANTS:
+        return DualDivergenceGenerator(**shared, **budget["engine"], **ENGINE_VARIANTS[name])
     if name in DEEP_BASELINES:
         return BASELINES[name](**shared)
     return BASELINES[name](random_state=seed)
@@ -334,7 +337,7 @@ def sample_models(name, models, groups, budget, seed):
     sample_time, sample_cpu : float
         Wall-clock and CPU seconds spent in ``sample``.
     """
-    extra = dict(max_rounds=budget["engine_max_rounds"]) if name == ENGINE else {}
+    extra = dict(max_rounds=budget["engine_max_rounds"]) if name in ENGINE_VARIANTS else {}
     synthetic, labels, sample_time, sample_cpu = [], [], 0.0, 0.0
     for index, ((label, X), model) in enumerate(zip(groups, models)):
         n_synthetic = min(len(X), budget["max_synthetic_per_fit"])
@@ -351,7 +354,7 @@ def sample_models(name, models, groups, budget, seed):
 
 def n_parameters(name, model):
     """Trained parameters of a fitted model (the engine's dual network)."""
-    if name == ENGINE:
+    if name in ENGINE_VARIANTS:
         return int(sum(p.numel() for p in model.network_.parameters()))
     return int(model.n_parameters_)
 

@@ -1,7 +1,7 @@
 """Synthetic EEG, MEG and extracellular data from small cohorts by dual-divergence sampling."""
 
-__version__ = "0.1.0.dev0"
-
+from ._version import __version__
+from ._io import InvalidFileError
 from .engine import DualDivergenceGenerator, read_generator  # noqa: E402
 from . import datasets  # noqa: E402
 from . import baselines  # noqa: E402
@@ -10,7 +10,7 @@ from .adapters.epochs import EpochsSynthesizer, augment, read_epochs_synthesizer
 from .adapters.sampler import DualDivergenceSampler  # noqa: E402
 
 __all__ = ["DualDivergenceGenerator", "read_generator", "datasets", "baselines", "evaluate",
-           "__version__",
+           "__version__", "InvalidFileError",
            "EpochsSynthesizer", "augment", "read_epochs_synthesizer", "DualDivergenceSampler"]
 
 #: The SpikeInterface and neo adapters need the optional 'ephys' dependencies: imported on first

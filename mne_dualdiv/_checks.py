@@ -19,9 +19,19 @@ def check_random_state(random_state):
     -------
     rng : numpy.random.Generator
         A generator; a Generator passed in is returned as is (and advanced by its users).
+
+    Notes
+    -----
+    A negative int is refused with a ValueError (numpy cannot seed from it); a bool, a float
+    and a legacy ``numpy.random.RandomState`` are refused with a TypeError.
     """
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
-        return np.random.default_rng(random_state)
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(
+            random_state, (bool, np.bool_)):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int, got {random_state}.")
+        return np.random.default_rng(int(random_state))
     if isinstance(random_state, np.random.Generator):
         return random_state
     raise TypeError(
@@ -141,15 +151,60 @@ def check_array_3d(X, name="X", n_channels=None, n_times=None):
     return X
 
 
+def check_array_2d(X, name="X"):
+    """Validate a non-empty ``(n_samples, n_features)`` array of finite reals (a float64 copy)."""
+    try:
+        X = np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if X.ndim != 2:
+        raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features), got "
+                         f"{X.ndim} dimension(s) with shape {X.shape}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {X.shape}.")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        raise ValueError(f"{name} contains NaN or Inf values ({int(bad.sum())} of {X.size}).")
+    return X
+
+
+def check_labels(name, y, n_samples):
+    """Validate one label per sample: a 1-D array of length ``n_samples`` without missing values.
+
+    NaN (float labels) and None (object labels) are refused: they would make classes of their
+    own, or none at all, without an error.
+    """
+    if y is None:
+        raise ValueError(f"{name} is required: one label per sample ({n_samples}).")
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(f"{name} must be a 1-D array with one label per sample ({n_samples}), "
+                         f"got shape {y.shape}.")
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or Inf labels.")
+    if y.dtype.kind == "O" and any(label is None or (isinstance(label, float) and label != label)
+                                   for label in y.tolist()):
+        raise ValueError(f"{name} contains missing labels (None or NaN).")
+    return y
+
+
 def check_fname_for_writing(fname, overwrite, name="fname"):
-    """Return ``fname`` as a Path, refusing to overwrite an existing file unless asked."""
+    """Return ``fname`` as a Path in an existing, writable folder; refuse to overwrite unless asked.
+
+    Call it before the work whose result is written, so that a bad path fails at once.
+    """
     if not isinstance(fname, (str, Path)):
         raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
+    check_bool("overwrite", overwrite)
     fname = Path(fname)
+    if fname.is_dir():
+        raise IsADirectoryError(f"{name} must be a file name, but {fname} is a folder.")
     if fname.exists() and not overwrite:
         raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to replace it.")
-    if not fname.parent.exists():
+    if not fname.parent.is_dir():
         raise FileNotFoundError(f"The folder of {name} does not exist: {fname.parent}.")
+    if not os.access(fname.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"The folder of {name} is not writable: {fname.parent}.")
     return fname
 
 

@@ -173,12 +173,29 @@ def test_near_copy_guard_holds_for_every_sample(path_generator, gaussian_data, s
     assert distances.min() >= path_generator.near_copy_threshold_ > 0
 
 
-def test_delta_is_the_change_from_a_training_sample(path_generator, gaussian_data, samples):
-    X_new, delta = samples
+def test_delta_is_the_change_from_the_walks_start(path_generator, gaussian_data):
+    # With start='training' a walk starts from a training sample, so x - delta is one.
+    path_generator.set_params(start="training")
+    try:
+        X_new, delta = path_generator.sample(30, random_state=1, return_delta=True)
+    finally:
+        path_generator.set_params(start="gaussian")
     starts = (X_new - delta).reshape(len(X_new), -1)
     train = gaussian_data[path_generator.train_indices_].reshape(-1, starts.shape[1])
     gap = nearest_distances(train, starts)
     assert gap.max() < 1e-4 * AMPLITUDE * np.sqrt(starts.shape[1])
+
+
+def test_gaussian_starts_tie_no_sample_to_a_training_sample(path_generator, gaussian_data,
+                                                            samples):
+    # The default walks start from draws of the data-shaped Gaussian: no start is a training
+    # sample, and starts lie as far from the training set as fresh real samples do.
+    X_new, delta = samples
+    starts = (X_new - delta).reshape(len(X_new), -1)
+    train = gaussian_data[path_generator.train_indices_].reshape(-1, starts.shape[1])
+    fresh = draw_gaussian(300, seed=11).reshape(300, -1)
+    ratio = np.median(nearest_distances(train, starts)) / np.median(nearest_distances(train, fresh))
+    assert 0.85 < ratio < 1.2
 
 
 def test_same_random_state_gives_identical_samples(path_generator):
@@ -248,7 +265,7 @@ def test_wrong_number_of_dimensions_is_refused(shape):
 
 
 def test_too_few_samples_names_the_minimum():
-    with pytest.raises(ValueError, match=r"X has 12 samples.*at least 20"):
+    with pytest.raises(ValueError, match=r"X has 12 distinct samples.*at least 20"):
         DualDivergenceGenerator(**SMALL).fit(draw_gaussian(12, seed=4))
 
 

@@ -18,7 +18,6 @@ from mne_dualdiv.metrics import (
     augmentation_score,
     cluster_divergence,
     covariance_distance,
-    dcr_score,
     discriminative_score,
     entropy_score,
     evaluate,
@@ -26,8 +25,8 @@ from mne_dualdiv.metrics import (
     gaussian_total_correlation,
     knn_entropy,
     knn_kl_divergence,
-    membership_score,
     ood_rate,
+    privacy_report_scores,
     psd_distance,
     sample_divergence,
     total_correlation,
@@ -332,23 +331,52 @@ def test_utility_refuses_missing_or_unknown_labels(two_classes):
 
 
 # ----------------------------------------------------------------------------- privacy
-def test_copies_of_the_training_set_are_flagged(finger):
-    train, heldout = finger[:2]
-    dcr = dcr_score(train, heldout, train.copy())
-    assert dcr.synthetic == 0.0
-    assert dcr.details["dcr_ratio"] == 0.0
-    assert dcr.as_good_as_reference is False
-    membership = membership_score(train, heldout, train.copy(), random_state=0)
-    assert membership.synthetic > 0.95
-    assert membership.reference == pytest.approx(0.5, abs=0.2)
+def _privacy(members, nonmembers, released):
+    return {score.name: score for score in privacy_report_scores(members, nonmembers, released,
+                                                                 random_state=0)}
 
 
-def test_independent_real_samples_do_not_leak_membership(finger):
-    train, heldout = finger[:2]
-    X, _ = load_finger_movements("test", return_epochs=False)
-    membership = membership_score(train, heldout, X[:60], random_state=0)
-    assert membership.synthetic == pytest.approx(0.5, abs=0.15)
-    assert dcr_score(train, heldout, X[:60]).details["dcr_ratio"] > 0.8
+def test_copies_of_the_members_are_flagged(finger):
+    # As many members as non-members: none is left out of the comparison.
+    members, nonmembers = finger[0][:60], finger[1]  # a random split of one pool
+    scores = _privacy(members, nonmembers, members.copy())
+    assert scores["median_dcr"].synthetic == 0.0
+    assert scores["median_dcr"].details["dcr_ratio"] == 0.0
+    assert scores["median_dcr"].as_good_as_reference is False
+    assert scores["membership_inference_auc"].synthetic > 0.95
+    assert scores["nndr"].synthetic == 0.0
+    assert scores["share_closer_to_members"].synthetic == 1.0
+
+
+def test_references_read_no_leak_by_construction(finger):
+    members, nonmembers = finger[:2]
+    scores = _privacy(members, nonmembers, members.copy())
+    assert scores["membership_inference_auc"].reference == pytest.approx(0.5, abs=0.15)
+    assert scores["nndr"].reference == pytest.approx(1.0, abs=0.15)
+    assert scores["share_closer_to_members"].reference == pytest.approx(0.5, abs=0.2)
+
+
+def test_unseen_samples_of_the_same_pool_do_not_leak_membership(finger):
+    members, unseen = finger[0][:100], finger[0][100:]
+    scores = _privacy(members, finger[1], unseen)
+    assert scores["membership_inference_auc"].synthetic == pytest.approx(0.5, abs=0.15)
+    assert scores["nndr"].synthetic == pytest.approx(1.0, abs=0.15)
+    assert scores["median_dcr"].details["dcr_ratio"] > 0.8
+
+
+def test_a_shifted_release_does_not_read_as_membership(finger):
+    # The protocol's reason: members and non-members come from one pool, so a release that
+    # differs from both alike (another session, here a DC offset) tells them apart no better.
+    members, unseen = finger[0][:100], finger[0][100:]
+    shifted = unseen + 0.5 * unseen.std()
+    scores = _privacy(members, finger[1], shifted)
+    assert scores["membership_inference_auc"].synthetic == pytest.approx(0.5, abs=0.15)
+
+
+def test_too_few_nonmembers_are_refused_by_name(finger):
+    members, nonmembers = finger[:2]
+    with pytest.raises(ValueError, match="nonmembers must have at least 4"):
+        privacy_report_scores(members, nonmembers[:3], members)
 
 
 # ----------------------------------------------------------------------------- evaluate
@@ -356,7 +384,8 @@ def test_independent_real_samples_do_not_leak_membership(finger):
 def report(finger, finger_shuffled):
     train, heldout, y_train, y_heldout = finger
     return evaluate(train, heldout, finger_shuffled, sfreq=SFREQ, y_train=y_train,
-                    y_heldout=y_heldout, y_synthetic=y_train[:60], random_state=0)
+                    y_heldout=y_heldout, y_synthetic=y_train[:60], nonmembers=heldout,
+                    random_state=0)
 
 
 def test_evaluate_runs_every_metric_its_inputs_allow(report):
@@ -425,8 +454,19 @@ def test_a_plot_without_its_metric_says_what_is_missing(report):
         report.plot_dual_histogram()
 
 
+def test_evaluate_skips_privacy_without_nonmembers(finger, finger_shuffled):
+    train, heldout = finger[:2]
+    report = evaluate(train, heldout, finger_shuffled, metrics="privacy", random_state=0)
+    assert len(report) == 0
+    assert set(report.skipped) == {"median_dcr", "membership_inference_auc", "nndr",
+                                   "share_closer_to_members"}
+    assert all("nonmembers needed" in reason for reason in report.skipped.values())
+
+
 def test_evaluate_refuses_an_explicit_metric_without_its_inputs(finger):
     train, heldout = finger[:2]
+    with pytest.raises(ValueError, match="'nndr' was asked for.*nonmembers"):
+        evaluate(train, heldout, train, metrics="nndr")
     with pytest.raises(ValueError, match="'tstr_score' was asked for"):
         evaluate(train, heldout, train, metrics="tstr_score")
     with pytest.raises(ValueError, match="'ood_rate' was asked for"):

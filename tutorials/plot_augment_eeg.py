@@ -55,7 +55,7 @@ real = augmented[~augmented.metadata["synthetic"].to_numpy(bool)]
 # %%
 # Compare real and synthetic averages and spectra
 # -----------------------------------------------
-evokeds = {f"{kind} {condition}": data[condition].average()
+evokeds = {f"{kind}/{condition}": data[condition].average()
            for kind, data in (("real", real), ("synthetic", synthetic))
            for condition in ("left", "right")}
 mne.viz.plot_compare_evokeds(evokeds, picks="C3", show=False,

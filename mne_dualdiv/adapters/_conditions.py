@@ -13,6 +13,8 @@ from ..engine.dualspace import knn_indices
 
 #: Key of the single generator fitted on all samples when conditions are pooled.
 POOLED = "__all__"
+#: Synthetic samples matched to their walk's start at once in :func:`sample_pooled`.
+_QUERY_BATCH_SIZE = 1024
 
 
 def check_template(generator, name="generator"):
@@ -227,7 +229,11 @@ def sample_pooled(generator, train_labels, n_samples, random_state):
         Condition of each sample (that of its walk's start).
     """
     X_new, delta = generator.sample(n_samples, random_state=random_state, return_delta=True)
-    starts_scaled = generator.scaler_.transform(X_new - delta)
-    nearest = knn_indices(generator._train_scaled, starts_scaled, 1)[:, 0]
+    # In blocks of queries: knn_indices forms a (queries x training samples) distance matrix.
+    nearest = np.concatenate([
+        knn_indices(generator._train_scaled,
+                    generator.scaler_.transform(X_new[rows] - delta[rows]), 1)[:, 0]
+        for rows in (slice(start, start + _QUERY_BATCH_SIZE)
+                     for start in range(0, len(X_new), _QUERY_BATCH_SIZE))])
     labels = np.asarray(train_labels)[generator.train_indices_][nearest]
     return X_new, labels.tolist()

@@ -20,9 +20,11 @@ event codes          each synthetic epoch gets the code of its condition
 event samples        unique: synthetic events follow the last real one, one epoch length
                      apart
 ``metadata``         real epochs keep their rows; every epoch gets a boolean column
-                     ``synthetic``; a synthetic row carries its condition in the columns that
-                     hold the event name (``condition``, added when there is none) and
-                     missing values (NaN, None, ``pd.NA``) everywhere else
+                     ``synthetic`` (an existing boolean one, from an earlier ``augment``, is
+                     kept; any other existing ``synthetic`` column is refused); a synthetic
+                     row carries its condition in the columns that hold the event name
+                     (``condition``, added when there is none) and missing values (NaN,
+                     None, ``pd.NA``) everywhere else
 ``drop_log``         :func:`augment` keeps the real epochs' ``drop_log`` and ``selection``
 ===================  ===================================================================
 
@@ -39,16 +41,17 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .. import __version__
-from .._checks import (check_fname_for_reading, check_fname_for_writing, check_n_jobs,
-                       check_random_state)
+from .._version import __version__
+from .._checks import check_fname_for_writing, check_n_jobs, check_random_state
+from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
 from ._conditions import (POOLED, check_template, fit_generators, resolve_counts,
                           sample_generators, sample_pooled)
 
 _FORMAT = "mne_dualdiv.EpochsSynthesizer"
-_FORMAT_VERSION = 1
+#: 2: the state is wrapped with a SHA-256 digest (``mne_dualdiv._io``); 1 is no longer read.
+_FORMAT_VERSION = 2
 #: Channel types that carry triggers or system states, not signals: zero in synthetic epochs.
 _NOT_SYNTHESIZED = ("stim", "syst", "chpi", "exci", "ias")
 #: Column added to the metadata when none holds the event name.
@@ -123,6 +126,34 @@ def _check_counts(n_synthetic, n_real, per_condition, name):
             f"{name} must be an int or a float, got {n_synthetic!r} instead."
         )
     return resolve_counts(n_synthetic, n_real, name)
+
+
+def _check_not_empty(n_per_condition, name):
+    """Refuse counts that ask for no synthetic epoch at all."""
+    if sum(n_per_condition.values()) == 0:
+        raise ValueError(
+            f"{name} asks for no synthetic epochs ({n_per_condition}); ask for at least one "
+            "(an EpochsArray cannot be empty)."
+        )
+
+
+def _check_synthetic_column(metadata):
+    """Accept an existing ``synthetic`` column only as booleans without missing values.
+
+    Such a column comes from an earlier :func:`augment` and is kept as is; any other (strings
+    such as ``'no'``, numbers, missing values) would silently mark real epochs as synthetic.
+    """
+    import pandas as pd
+
+    if metadata is None or SYNTHETIC_COLUMN not in metadata.columns:
+        return
+    column = metadata[SYNTHETIC_COLUMN]
+    if not pd.api.types.is_bool_dtype(column.dtype) or column.isna().any():
+        raise ValueError(
+            f"epochs.metadata has a column {SYNTHETIC_COLUMN!r} of dtype {column.dtype} that is "
+            "not a boolean without missing values; this package marks synthetic epochs in that "
+            "column: rename or drop it first."
+        )
 
 
 def _synthesized_picks(info):
@@ -310,6 +341,7 @@ class EpochsSynthesizer(BaseEstimator):
                 "of each epoch; rename it, so that the synthetic epochs can carry their "
                 "condition there."
             )
+        _check_synthetic_column(metadata)
         self._added_condition = not self._condition_columns
         template = (None if metadata is None else _nullable(metadata.iloc[:0]))
         self._metadata_dtypes = ([] if template is None else
@@ -331,7 +363,10 @@ class EpochsSynthesizer(BaseEstimator):
             ratio of each condition's real count (``1.0``: as many as the real ones); a dict
             maps condition names to counts; ``'balance'`` tops every condition up to the
             largest. With ``per_condition=False`` only an int or a float is allowed and the
-            conditions follow the walks' starting epochs.
+            conditions follow the walks' starting epochs. It must ask for at least one epoch
+            in total: ``0``, a ratio that rounds to 0 for every condition, a dict of zeros or
+            ``'balance'`` on balanced conditions raise a ``ValueError`` naming ``n_epochs``
+            (an ``EpochsArray`` cannot be empty).
         random_state : None | int | numpy.random.Generator
             Seed of the walks; the same seed gives the same epochs.
         verbose : None | bool | str | int
@@ -346,6 +381,8 @@ class EpochsSynthesizer(BaseEstimator):
         """
         self._check_fitted("sample")
         rng = check_random_state(random_state)
+        _check_not_empty(_check_counts(n_epochs, self.n_epochs_, self.per_condition, "n_epochs"),
+                         "n_epochs")
         with use_verbose(self.verbose if verbose is None else verbose):
             data, names = self._sample_arrays(n_epochs, rng)
             metadata = self._synthetic_metadata(names)
@@ -464,10 +501,17 @@ class EpochsSynthesizer(BaseEstimator):
         if state["format_version"] > _FORMAT_VERSION:
             raise ValueError(f"This file was written by a newer mne_dualdiv "
                              f"({state['package_version']}); upgrade to read it.")
-        params = json.loads(state["params"])
-        template = DualDivergenceGenerator(**json.loads(state["template"]))
+        params = state_json(state, "params", dict)
+        template = DualDivergenceGenerator(**state_json(state, "template", dict))
         self = cls(generator=template, **params)
-        fields = json.loads(state["epochs"])
+        fields = state_json(state, "epochs", dict)
+        names = state_json(state, "generator_names", list)
+        if not isinstance(state["generators"], list) or len(state["generators"]) != len(names):
+            raise ValueError(f"it names {len(names)} generators but holds "
+                             f"{len(state['generators'])}.")
+        info_fif = state["info_fif"]
+        if not isinstance(info_fif, torch.Tensor) or info_fif.dtype != torch.uint8:
+            raise TypeError("entry 'info_fif' must be a uint8 tensor.")
         with tempfile.TemporaryDirectory() as folder:
             fname = os.path.join(folder, "info.fif")
             with open(fname, "wb") as fid:
@@ -486,17 +530,40 @@ class EpochsSynthesizer(BaseEstimator):
         self._labels = None if fields["labels"] is None else np.array(fields["labels"])
         self.generators_ = {
             name: DualDivergenceGenerator._from_state(generator_state)
-            for name, generator_state in zip(json.loads(state["generator_names"]),
-                                             state["generators"])
+            for name, generator_state in zip(names, state["generators"])
         }
+        self._check_layout()
         return self
+
+    def _check_layout(self):
+        """Refuse a read state whose parts disagree (channels, times, conditions)."""
+        n_channels = self.info_["nchan"]
+        if self.picks_.ndim != 1 or np.any((self.picks_ < 0) | (self.picks_ >= n_channels)):
+            raise ValueError(f"its channel picks are not indices of the {n_channels} channels "
+                             "of its info.")
+        unknown = [c for c in list(self.conditions_) + list(self.n_epochs_)
+                   if c not in self.event_id_]
+        if unknown:
+            raise ValueError(f"conditions {unknown} are not in its event_id {self.event_id_}.")
+        expected = set(self.conditions_) if self.per_condition else {POOLED}
+        if set(self.generators_) != expected:
+            raise ValueError(f"it holds generators for {sorted(self.generators_)} instead of "
+                             f"{sorted(expected)}.")
+        for name, generator in self.generators_.items():
+            if (generator.n_channels_, generator.n_times_) != (len(self.picks_), self.n_times_):
+                raise ValueError(
+                    f"the generator of {name!r} makes {generator.n_channels_} x "
+                    f"{generator.n_times_} images, not {len(self.picks_)} x {self.n_times_}.")
 
     def save(self, fname, overwrite=False):
         """Write the fitted synthesizer to a file that reading never executes.
 
         One ``torch.save`` archive holds every condition's generator, the input's ``info``
-        (as FIF bytes) and the epoch layout, as tensors and JSON strings only; read it back with
-        :func:`read_epochs_synthesizer` (``torch.load(weights_only=True)``).
+        (as FIF bytes) and the epoch layout, as tensors and JSON strings only, with a SHA-256
+        digest of them; read it back with :func:`read_epochs_synthesizer`
+        (``torch.load(weights_only=True)``, digest verified). The file is written to a
+        temporary name in the destination's folder and renamed when complete: an error never
+        leaves a partial file, nor touches an existing one.
 
         Parameters
         ----------
@@ -506,7 +573,7 @@ class EpochsSynthesizer(BaseEstimator):
             Replace an existing file.
         """
         fname = check_fname_for_writing(fname, overwrite)
-        torch.save(self._get_state(), fname)
+        save_state(self._get_state(), fname, overwrite=overwrite)
 
 
 def read_epochs_synthesizer(fname):
@@ -522,10 +589,14 @@ def read_epochs_synthesizer(fname):
     synthesizer : EpochsSynthesizer
         The fitted synthesizer; ``sample`` with the same seed gives the same epochs as the
         saved one.
+
+    Raises
+    ------
+    mne_dualdiv.InvalidFileError
+        When the file is empty, truncated, damaged (its digest does not match), not a saved
+        synthesizer, written by a newer version, or inconsistent.
     """
-    fname = check_fname_for_reading(fname)
-    state = torch.load(fname, weights_only=True, map_location="cpu")
-    return EpochsSynthesizer._from_state(state)
+    return load_state(fname, _FORMAT, _FORMAT_VERSION, rebuild=EpochsSynthesizer._from_state)
 
 
 # ---------------------------------------------------------------------------------- augment
@@ -545,7 +616,10 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
         How many synthetic epochs: a float is a ratio of each condition's count (``1.0``, the
         default, doubles every condition); an int a total split like the condition
         proportions; a dict a count per condition name; ``'balance'`` tops every condition up
-        to the largest.
+        to the largest. When it asks for no epoch at all (``0``, a ratio that rounds to 0,
+        a dict of zeros, ``'balance'`` on balanced conditions), nothing is fitted and the real
+        epochs are returned alone (with ``metadata["synthetic"]`` all False); with
+        ``include_original=False`` that is a ``ValueError`` naming ``n_synthetic``.
     include_original : bool
         Return the real epochs followed by the synthetic ones (True), or the synthetic ones
         only.
@@ -587,10 +661,20 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
         # Check the count (and the engine settings) before the long fit.
         counts = {name: int(np.sum(real_names == name)) for name in real.event_id
                   if np.any(real_names == name)}
-        _check_counts(n_synthetic, counts, per_condition, "n_synthetic")
+        n_per_condition = _check_counts(n_synthetic, counts, per_condition, "n_synthetic")
         synthesizer.generator._check_params()
-        synthesizer.fit(real)
-        data, names = synthesizer._sample_arrays(n_synthetic, rng, "n_synthetic")
+        if not include_original:
+            _check_not_empty(n_per_condition, "n_synthetic")
+        if sum(n_per_condition.values()) == 0:
+            # Nothing to synthesize (say 'balance' on balanced conditions): no fit is needed.
+            logger.info("n_synthetic=%r asks for no synthetic epochs: returning the real "
+                        "epochs only", n_synthetic)
+            synthesizer.event_id_ = dict(real.event_id)
+            synthesizer._remember_epochs(real, real_names)
+            data, names = np.empty((0, real.info["nchan"], len(real.times))), []
+        else:
+            synthesizer.fit(real)
+            data, names = synthesizer._sample_arrays(n_synthetic, rng, "n_synthetic")
         synthetic_metadata = synthesizer._synthetic_metadata(names)
         if not include_original:
             return synthesizer._to_epochs(data, names, synthetic_metadata,

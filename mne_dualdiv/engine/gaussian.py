@@ -67,6 +67,41 @@ def kronecker_shrinkage(centred, spatial, temporal):
     return float(np.clip(beta / delta, 0.0, 1.0))
 
 
+def james_stein_mean(train):
+    """Pixel means shrunk towards each channel's constant mean (positive-part James-Stein).
+
+    The mean image of ``n`` samples carries, besides the signal (an evoked response, a spike
+    template), estimation noise of variance ``sigma^2 / n`` per pixel, and that noise is
+    specific to the training samples: draws centred on it sit measurably closer to them than
+    to unseen samples in high dimensions (``docs/method.md``, section 5). Shrinking the
+    deviation from the channel means by ``min(1, (d - 2) v / ||r||^2)``, with ``v`` the average
+    noise variance of a pixel mean and ``r`` the deviation, removes it where there is no signal
+    and keeps a mean that stands out of the noise.
+
+    Parameters
+    ----------
+    train : ndarray, shape (n_samples, n_channels, n_times)
+        Training images.
+
+    Returns
+    -------
+    mean : ndarray, shape (n_channels, n_times)
+        The shrunk pixel means.
+    shrinkage : float
+        The fraction of the deviation removed, in [0, 1].
+    """
+    n = len(train)
+    pixel_mean = train.mean(0)
+    channel_mean = pixel_mean.mean(1, keepdims=True)
+    deviation = pixel_mean - channel_mean
+    noise_variance = float(train.var(0, ddof=1).mean()) / n if n > 1 else 0.0
+    energy = float((deviation ** 2).sum())
+    if energy <= 0:
+        return pixel_mean, 1.0
+    shrinkage = min(1.0, (deviation.size - 2) * noise_variance / energy)
+    return channel_mean + (1.0 - shrinkage) * deviation, float(shrinkage)
+
+
 class DataGaussian:
     """Gaussian with the training images' mean and a shrunk, structured covariance.
 
@@ -85,6 +120,10 @@ class DataGaussian:
     ----------
     train : ndarray, shape (n_samples, n_channels, n_times)
         Scaled training images (float32).
+    shrinkage : None | float
+        ``alpha`` in [0, 1]; None estimates it (:func:`kronecker_shrinkage`). 1 keeps only the
+        separable target, which depends on the training images through the pixel means, the
+        ``n_channels x n_channels`` spatial covariance and ``n_times`` lag correlations alone.
 
     Attributes
     ----------
@@ -94,14 +133,15 @@ class DataGaussian:
         ``alpha``.
     """
 
-    def __init__(self, train):
+    def __init__(self, train, shrinkage=None):
         train = np.asarray(train, dtype=np.float64)
         n, n_channels, n_times = train.shape
-        mean = train.mean(0)
-        centred = train - mean
+        mean, self.mean_shrinkage = james_stein_mean(train)
+        centred = train - train.mean(0)
         spatial = np.einsum("ict,idt->cd", centred, centred) / (n * n_times)
         temporal = _toeplitz(stationary_correlation(centred))
-        self.shrinkage = kronecker_shrinkage(centred, spatial, temporal)
+        self.shrinkage = (kronecker_shrinkage(centred, spatial, temporal) if shrinkage is None
+                          else float(shrinkage))
         self.mean = torch.from_numpy(mean.astype(np.float32))
         self._factor = torch.from_numpy((centred / np.sqrt(n)).astype(np.float32))
         self._spatial = torch.from_numpy(spatial.astype(np.float32))

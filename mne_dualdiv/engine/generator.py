@@ -91,15 +91,21 @@ class DualDivergenceGenerator(BaseEstimator):
         covariance of the training samples, :class:`~mne_dualdiv.engine.gaussian.DataGaussian`),
         so that no synthetic sample is tied to one training sample, or (the paper's walk)
         training samples whose dual values are near the target.
+    walk_shrinkage : None | float
+        Shrinkage in [0, 1] of the data-shaped Gaussian's covariance towards its separable
+        spatial x temporal target; None estimates it (Ledoit-Wolf). Larger values tie
+        samples less to individual training samples.
     walk_metric : 'data' | 'euclidean'
         Geometry of the walk: ``'data'`` moves along ``Sigma grad F`` (the gradient
         preconditioned by the data-shaped Gaussian's covariance, so that every step has the
         data's spectra and spatial covariance) and projects the noise orthogonally to
         ``grad F`` in that metric; ``'euclidean'`` moves along ``grad F`` itself.
-    target : 'density' | 'between_clusters'
-        Where walk targets come from: a kernel density of the training dual values, or the gaps
-        between adjacent clusters (with ``start='training'``, walks start from the lower
-        cluster's members nearest the gap).
+    target : 'nearest' | 'density' | 'between_clusters'
+        Where walk targets come from: ``'nearest'``, the start's own dual value clipped to the
+        end points (a walk then only moves out-of-distribution starts into them, and along
+        their level set); ``'density'``, draws from a kernel density of the training dual
+        values; ``'between_clusters'``, the gaps between adjacent clusters (with
+        ``start='training'``, walks start from the lower cluster's members nearest the gap).
     local_check : bool
         Also require a sample's localized value to lie within the training samples' range.
     guard : bool
@@ -164,10 +170,10 @@ class DualDivergenceGenerator(BaseEstimator):
                  hidden=128, temporal_kernel=5, max_steps=1500, batch_size=128,
                  learning_rate=2e-3, weight_decay=1e-2, validation_fraction=0.2, eval_every=250,
                  patience=6, n_eval_draws=5, n_final_draws=2000, n_neighbors=10,
-                 n_local_draws=16, walk_steps=25,
-                 walk_step_size=1.0, walk_noise=0.5, start="gaussian", walk_metric="data", target="density",
-                 local_check=True,
-                 guard=True, guard_percentile=5.0, random_state=None, verbose=None):
+                 n_local_draws=16, walk_steps=25, walk_step_size=1.0, walk_noise=0.5,
+                 start="gaussian", walk_metric="data", walk_shrinkage=None, target="nearest",
+                 local_check=True, guard=True, guard_percentile=5.0, random_state=None,
+                 verbose=None):
         self.method = method
         self.n_bridges = n_bridges
         self.pixel_order = pixel_order
@@ -190,6 +196,7 @@ class DualDivergenceGenerator(BaseEstimator):
         self.walk_noise = walk_noise
         self.start = start
         self.walk_metric = walk_metric
+        self.walk_shrinkage = walk_shrinkage
         self.target = target
         self.local_check = local_check
         self.guard = guard
@@ -201,9 +208,11 @@ class DualDivergenceGenerator(BaseEstimator):
     def _check_params(self):
         check_option("method", self.method, ("path", "direct"))
         check_option("pixel_order", self.pixel_order, ("channel", "time", "random"))
-        check_option("target", self.target, ("density", "between_clusters"))
+        check_option("target", self.target, ("nearest", "density", "between_clusters"))
         check_option("start", self.start, ("gaussian", "training"))
         check_option("walk_metric", self.walk_metric, ("data", "euclidean"))
+        if self.walk_shrinkage is not None:
+            check_float("walk_shrinkage", self.walk_shrinkage, low=0, high=1)
         for name in ("n_bridges", "n_filters", "hidden", "temporal_kernel", "max_steps",
                      "batch_size", "eval_every", "patience", "n_eval_draws", "n_final_draws",
                      "n_neighbors", "n_local_draws"):
@@ -283,8 +292,7 @@ class DualDivergenceGenerator(BaseEstimator):
         train, heldout = scaled[self.train_indices_], scaled[self.heldout_indices_]
         self._train_scaled = train
         self.pixel_lower_, self.pixel_upper_ = walk_bounds(train)
-        self._gaussian = DataGaussian(train)
-        self.walk_shrinkage_ = self._gaussian.shrinkage
+        self.walk_shrinkage_ = self._data_gaussian().shrinkage
 
         n_bridges = 1 if self.method == "direct" else self.n_bridges
         order = pixel_order(n_channels, n_times, self.pixel_order, rng)
@@ -476,10 +484,19 @@ class DualDivergenceGenerator(BaseEstimator):
         starts = order[np.clip(position + offset, 0, len(values) - 1)]
         return targets, starts
 
+    def _data_gaussian(self):
+        """The walk's Gaussian: a deterministic function of the training images and
+        ``walk_shrinkage``, so it is rebuilt (and cached) rather than stored in files."""
+        cached = getattr(self, "_gaussian_cache", None)
+        if cached is None or cached[0] != self.walk_shrinkage:
+            cached = (self.walk_shrinkage, DataGaussian(self._train_scaled, self.walk_shrinkage))
+            self._gaussian_cache = cached
+        return cached[1]
+
     def _start_images(self, starts, torch_gen):
         if self.start == "training":
             return torch.from_numpy(self._train_scaled[starts])
-        return self._gaussian.draw(len(starts), torch_gen)
+        return self._data_gaussian().draw(len(starts), torch_gen)
 
     def _walk(self, x_from, targets, torch_gen):
         """Walk ``x_from`` to ``targets`` in batches of at most ``WALK_BATCH``."""
@@ -491,7 +508,7 @@ class DualDivergenceGenerator(BaseEstimator):
                 torch.as_tensor(targets[begin:begin + WALK_BATCH], dtype=torch.float32),
                 n_steps=self.walk_steps, step_size=self.walk_step_size, noise=self.walk_noise,
                 n_final_steps=10, lower=lower, upper=upper, generator=torch_gen,
-                gaussian=self._gaussian, precondition=self.walk_metric == "data")
+                gaussian=self._data_gaussian(), precondition=self.walk_metric == "data")
             out.append(x.numpy())
         return np.concatenate(out) if out else np.empty((0,) + self._train_scaled.shape[1:],
                                                           np.float32)
@@ -518,6 +535,9 @@ class DualDivergenceGenerator(BaseEstimator):
             n_walks = max(n_walks - len(going_on[0]), 0)
             targets, starts = self._targets(n_walks, rng)
             new_from = self._start_images(starts, torch_gen).numpy()
+            if self.target == "nearest":
+                margin = 1e-3 * (high - low)
+                targets = np.clip(self._dual_values_scaled(new_from), low + margin, high - margin)
             x_from = np.concatenate([going_on[0], new_from])
             targets = np.concatenate([going_on[1], targets])
             origins = np.concatenate([going_on[2], new_from])
@@ -640,9 +660,7 @@ class DualDivergenceGenerator(BaseEstimator):
         self.near_copy_threshold_ = scalars["near_copy_threshold"]
         self.n_duplicates_ = scalars["n_duplicates"]
         self.divergence_certified_ = scalars["divergence_certified"]
-        # A deterministic function of the training images: rebuilt, not stored.
-        self._gaussian = DataGaussian(self._train_scaled)
-        self.walk_shrinkage_ = self._gaussian.shrinkage
+        self.walk_shrinkage_ = self._data_gaussian().shrinkage
         self.n_channels_, self.n_times_ = scalars["n_channels"], scalars["n_times"]
         self.history_ = json.loads(state["history"])
         masks = state["network"]["masks"]

@@ -2,18 +2,28 @@
 
 import numpy as np
 from scipy.signal import welch
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._checks import check_int, check_random_state
+from .._checks import check_array_3d, check_int, check_random_state
 from ._base import MetricScore, check_sfreq, matched_sizes, prepare_sets, seed_from, subsample
 
 # Relative floor of eigenvalues and spectra before a logarithm: keeps rank-deficient inputs finite.
 _RELATIVE_LOG_FLOOR = 1e-10
+# Samples processed at once by the spectra, covariances and features: the temporary arrays of
+# Welch's segments and of the channel correlations stay a fixed size for any number of samples.
+_BATCH_SIZE = 256
+
+
+def _batches(n_samples):
+    """Slices of at most ``_BATCH_SIZE`` consecutive samples covering ``range(n_samples)``."""
+    batch_size = _BATCH_SIZE
+    return [slice(start, min(start + batch_size, n_samples))
+            for start in range(0, n_samples, batch_size)]
 
 
 def welch_psd(X, sfreq=None, n_per_seg=None):
@@ -21,13 +31,14 @@ def welch_psd(X, sfreq=None, n_per_seg=None):
 
     Parameters
     ----------
-    X : ndarray, shape (n_samples, n_channels, n_times)
-        The data.
+    X : array-like, shape (n_samples, n_channels, n_times)
+        The data: finite real values (NaN or Inf raise a ValueError). Not modified.
     sfreq : float | None
         Sampling frequency in Hz. None gives frequencies in cycles per sample (sfreq = 1).
     n_per_seg : int | None
-        Welch segment length in samples; None uses ``min(n_times, 256)``. Hann window, 50 %
-        overlap, constant detrending (scipy's defaults).
+        Welch segment length in samples, from 2 to ``n_times``; None uses
+        ``min(n_times, 256)``. Hann window, 50 % overlap, constant detrending (scipy's
+        defaults).
 
     Returns
     -------
@@ -36,8 +47,12 @@ def welch_psd(X, sfreq=None, n_per_seg=None):
     psd : ndarray, shape (n_samples, n_channels, n_freqs)
         Power spectral density in the data's units squared per Hz.
     """
+    return _welch(check_array_3d(X, "X"), sfreq, n_per_seg)
+
+
+def _welch(X, sfreq, n_per_seg):
+    """:func:`welch_psd` of a validated float64 array."""
     sfreq = check_sfreq(sfreq)
-    X = np.asarray(X, dtype=np.float64)
     n_times = X.shape[-1]
     if n_per_seg is None:
         n_per_seg = min(n_times, 256)
@@ -78,6 +93,13 @@ class BandPowerCorrelationFeatures(TransformerMixin, BaseEstimator):
     ----------
     n_features_out_ : int
         Number of features: ``n_channels * n_bands_used + n_channels * (n_channels - 1) / 2``.
+    n_channels_, n_times_ : int
+        Image size seen in ``fit``; ``transform`` of a fitted map refuses other sizes.
+
+    Notes
+    -----
+    The features are computed in batches of 256 samples, so the temporary arrays (Welch
+    segments, correlation matrices) do not grow with the number of samples.
     """
 
     def __init__(self, sfreq=None, n_bands=6, n_per_seg=None):
@@ -90,8 +112,8 @@ class BandPowerCorrelationFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray, shape (n_samples, n_channels, n_times)
-            The data.
+        X : array-like, shape (n_samples, n_channels, n_times)
+            The data: finite real values. Not modified.
         y : None
             Ignored.
 
@@ -99,7 +121,11 @@ class BandPowerCorrelationFeatures(TransformerMixin, BaseEstimator):
         -------
         self : BandPowerCorrelationFeatures
         """
-        self.n_features_out_ = self.transform(X[:1]).shape[1]
+        X = check_array_3d(X, "X")
+        for name in ("n_channels_", "n_times_"):  # a refit accepts any size
+            self.__dict__.pop(name, None)
+        self.n_features_out_ = self._features(X[:1]).shape[1]
+        self.n_channels_, self.n_times_ = X.shape[1:]
         return self
 
     def transform(self, X):
@@ -107,19 +133,26 @@ class BandPowerCorrelationFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray, shape (n_samples, n_channels, n_times)
-            The data.
+        X : array-like, shape (n_samples, n_channels, n_times)
+            The data: finite real values, of the size seen in ``fit`` when fitted. Not
+            modified.
 
         Returns
         -------
         features : ndarray, shape (n_samples, n_features)
         """
+        X = check_array_3d(X, "X", *self._fitted_size)
+        parts = [self._features(X[rows]) for rows in _batches(len(X))]
+        return np.concatenate(parts)
+
+    @property
+    def _fitted_size(self):
+        return (self.n_channels_, self.n_times_) if hasattr(self, "n_channels_") else (None, None)
+
+    def _features(self, X):
+        """The features of a validated float64 array (one batch)."""
         check_int("n_bands", self.n_bands, minimum=1)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 3:
-            raise ValueError(f"X must have 3 dimensions (n_samples, n_channels, n_times), got "
-                             f"shape {X.shape}.")
-        _, psd = welch_psd(X, self.sfreq, self.n_per_seg)
+        _, psd = _welch(X, self.sfreq, self.n_per_seg)
         edges = _band_edges(psd.shape[-1], self.n_bands)
         powers = np.stack([psd[..., lo:hi].mean(-1) for lo, hi in zip(edges[:-1], edges[1:])],
                           axis=-1)
@@ -147,13 +180,17 @@ def default_discriminator(sfreq=None):
         :class:`BandPowerCorrelationFeatures` → ``StandardScaler`` → ``LogisticRegression``
         (L2, ``C=1``, liblinear solver), taking arrays (n_samples, n_channels, n_times).
     """
-    return make_pipeline(BandPowerCorrelationFeatures(sfreq=sfreq), StandardScaler(),
-                         LogisticRegression(C=1.0, solver="liblinear"))
+    return make_pipeline(BandPowerCorrelationFeatures(sfreq=check_sfreq(sfreq)),
+                         StandardScaler(), LogisticRegression(C=1.0, solver="liblinear"))
 
 
 def _mean_log_psd(X, sfreq, n_per_seg):
-    freqs, psd = welch_psd(X, sfreq, n_per_seg)
-    mean = psd.mean(0)
+    """Mean Welch PSD over samples, in dB, accumulated batch by batch."""
+    total = 0.0
+    for rows in _batches(len(X)):
+        freqs, psd = _welch(X[rows], sfreq, n_per_seg)
+        total = total + psd.sum(0)
+    mean = total / len(X)
     return freqs, 10 * np.log10(np.maximum(mean, _RELATIVE_LOG_FLOOR * mean.max()))
 
 
@@ -204,15 +241,40 @@ def mean_covariance(X):
 
     Parameters
     ----------
-    X : ndarray, shape (n_samples, n_channels, n_times)
-        The data.
+    X : array-like, shape (n_samples, n_channels, n_times)
+        The data: finite real values. Not modified.
 
     Returns
     -------
     covariance : ndarray, shape (n_channels, n_channels)
     """
-    centered = X - X.mean(-1, keepdims=True)
-    return np.einsum("nct,ndt->cd", centered, centered) / (len(X) * max(X.shape[-1] - 1, 1))
+    return _mean_covariance(check_array_3d(X, "X"))
+
+
+def _mean_covariance(X):
+    """:func:`mean_covariance` of a validated array, accumulated batch by batch."""
+    total = 0.0
+    for rows in _batches(len(X)):
+        centered = X[rows] - X[rows].mean(-1, keepdims=True)
+        total = total + np.einsum("nct,ndt->cd", centered, centered)
+    return total / (len(X) * max(X.shape[-1] - 1, 1))
+
+
+def _check_covariance(matrix, name):
+    """A finite, square, symmetric float64 matrix (symmetric up to rounding), or a clear error."""
+    try:
+        matrix = np.array(matrix, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix (n_channels, n_channels), "
+                         f"got shape {matrix.shape}.")
+    if not np.isfinite(matrix).all():
+        raise ValueError(f"{name} contains NaN or Inf values.")
+    scale = max(np.abs(matrix).max(), np.finfo(float).tiny)
+    if np.abs(matrix - matrix.T).max() > 1e-8 * scale:
+        raise ValueError(f"{name} must be symmetric (a covariance matrix).")
+    return matrix
 
 
 def _spd_log(matrix):
@@ -229,13 +291,17 @@ def log_euclidean_distance(A, B):
 
     Parameters
     ----------
-    A, B : ndarray, shape (n_channels, n_channels)
-        Symmetric positive (semi-)definite matrices.
+    A, B : array-like, shape (n_channels, n_channels)
+        Symmetric positive (semi-)definite matrices of the same size, finite (symmetric up to
+        a relative ``1e-8``; otherwise a ValueError). Not modified.
 
     Returns
     -------
     distance : float
     """
+    A, B = _check_covariance(A, "A"), _check_covariance(B, "B")
+    if A.shape != B.shape:
+        raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}.")
     return float(np.linalg.norm(_spd_log(A) - _spd_log(B)))
 
 
@@ -262,11 +328,11 @@ def covariance_distance(train, heldout, synthetic, random_state=None):
     """
     train, heldout, synthetic, _ = prepare_sets(train, heldout, synthetic)
     train, synthetic = matched_sizes(train, synthetic, check_random_state(random_state))
-    cov_heldout = mean_covariance(heldout)
+    cov_heldout = _mean_covariance(heldout)
     return MetricScore(
         "covariance_distance", "fidelity",
-        log_euclidean_distance(mean_covariance(synthetic), cov_heldout),
-        log_euclidean_distance(mean_covariance(train), cov_heldout), "lower",
+        log_euclidean_distance(_mean_covariance(synthetic), cov_heldout),
+        log_euclidean_distance(_mean_covariance(train), cov_heldout), "lower",
         details=dict(n_samples=len(synthetic)))
 
 
@@ -328,6 +394,9 @@ def discriminative_score(train, heldout, synthetic, sfreq=None, classifier=None,
                          f"every set, but the smallest set has {n}.")
     if classifier is None:
         classifier = default_discriminator(sfreq)
+    elif not is_classifier(classifier):
+        raise TypeError("classifier must be None or a scikit-learn classifier (or a Pipeline "
+                        f"ending in one), got {type(classifier).__name__}.")
     heldout_a, train_n, synthetic_n = (subsample(X, n, rng) for X in (heldout, train, synthetic))
     seed = seed_from(rng)
     score_syn, acc_syn = _discrimination(heldout_a, synthetic_n, classifier, n_splits, seed)

@@ -8,28 +8,18 @@ from scipy.special import digamma, gammaln
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from .._checks import check_int, check_random_state
+from .._checks import check_array_2d, check_bool, check_int, check_random_state
 from .._logging import logger
 from ..engine.generator import MIN_HELDOUT_SAMPLES, MIN_TRAIN_SAMPLES
 from ._base import (MetricScore, matched_sizes, prepare_sets, scaled_flattener, seed_from,
                     subsample)
-from .fidelity import mean_covariance
+from .fidelity import _check_covariance, _mean_covariance
 
 #: Budget of the fresh path estimators of :func:`sample_divergence` (a small one: three fits).
 DEFAULT_DIVERGENCE_PARAMS = dict(method="path", n_bridges=16, max_steps=1500, batch_size=128,
                                  eval_every=250, patience=3, n_local_draws=4, walk_steps=0)
 #: Fewest samples a fresh path estimator is fitted on (the engine's own minimum, 20).
 MIN_DIVERGENCE_SAMPLES = MIN_TRAIN_SAMPLES + MIN_HELDOUT_SAMPLES
-
-
-def _check_2d(X, name):
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features), got shape "
-                         f"{X.shape}.")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or Inf values.")
-    return X
 
 
 def _kth_distances(tree, points, k, skip_self):
@@ -64,7 +54,7 @@ def knn_entropy(X, n_neighbors=3):
     .. [2] Kraskov A, Stögbauer H, Grassberger P (2004). Estimating mutual information.
            Physical Review E 69:066138.
     """
-    X = _check_2d(X, "X")
+    X = check_array_2d(X, "X")
     n_neighbors = check_int("n_neighbors", n_neighbors, minimum=1)
     n, d = X.shape
     if n <= n_neighbors:
@@ -100,7 +90,7 @@ def knn_kl_divergence(X, Y, n_neighbors=1):
     .. [1] Wang Q, Kulkarni SR, Verdú S (2009). Divergence estimation for multidimensional
            densities via k-nearest-neighbor distances. IEEE Trans Inf Theory 55(5):2392-2405.
     """
-    X, Y = _check_2d(X, "X"), _check_2d(Y, "Y")
+    X, Y = check_array_2d(X, "X"), check_array_2d(Y, "Y")
     n_neighbors = check_int("n_neighbors", n_neighbors, minimum=1)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same number of features, got {X.shape[1]} and "
@@ -124,16 +114,17 @@ def gaussian_total_correlation(covariance):
     Parameters
     ----------
     covariance : array-like, shape (n_variables, n_variables)
-        A covariance matrix.
+        A covariance matrix: finite, symmetric (up to a relative ``1e-8``), with a
+        non-negative diagonal; otherwise a ValueError naming ``covariance``. Not modified.
 
     Returns
     -------
     total_correlation : float
         ``sum_j H(x_j) - H(x)`` for a Gaussian; 0 for independent variables.
     """
-    covariance = _check_2d(covariance, "covariance")
-    if covariance.shape[0] != covariance.shape[1]:
-        raise ValueError(f"covariance must be square, got shape {covariance.shape}.")
+    covariance = _check_covariance(covariance, "covariance")
+    if (np.diag(covariance) < 0).any():
+        raise ValueError("covariance has negative variances on its diagonal.")
     std = np.sqrt(np.clip(np.diag(covariance), 0, None))
     scale = np.where(std > 0, std, 1.0)
     correlation = covariance / np.outer(scale, scale)
@@ -226,8 +217,9 @@ def max_cluster_divergence(X, n_clusters=4, n_neighbors=3, random_state=None):
         ``max_{a != b} KL(cluster a || cluster b)`` in nats; NaN when fewer than two clusters
         are large enough.
     """
-    X = _check_2d(X, "X")
+    X = check_array_2d(X, "X")
     n_clusters = check_int("n_clusters", n_clusters, minimum=2)
+    n_neighbors = check_int("n_neighbors", n_neighbors, minimum=1)
     seed = seed_from(check_random_state(random_state))
     if len(X) < n_clusters:
         raise ValueError(f"X needs at least n_clusters={n_clusters} samples, got {len(X)}.")
@@ -313,14 +305,29 @@ def total_correlation(train, heldout, synthetic, random_state=None):
     train, heldout, synthetic, _ = prepare_sets(train, heldout, synthetic, min_samples=1)
 
     def value(X):
-        return gaussian_total_correlation(mean_covariance(X))
+        return gaussian_total_correlation(_mean_covariance(X))
 
     return _property_score("channel_total_correlation", value, train, heldout, synthetic,
                            check_random_state(random_state), "nats", {})
 
 
+def _check_endpoints(endpoints):
+    """``(low, high)``: two finite numbers with ``low <= high``."""
+    try:
+        values = np.array(endpoints, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != (2,):
+        raise ValueError(f"endpoints must be a pair of numbers (low, high), got {endpoints!r}.")
+    low, high = values
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise ValueError(f"endpoints must be finite with low <= high, got ({low}, {high}).")
+    return float(low), float(high)
+
+
 def _dual_space(generator, robust, endpoints):
     """The dual-value function and the end points of a fitted generator or of a callable."""
+    robust = check_bool("robust", robust)
     if callable(generator) and not hasattr(generator, "dual_values"):
         if endpoints is None:
             raise ValueError("endpoints=(low, high) is required when generator is a dual-value "
@@ -328,7 +335,7 @@ def _dual_space(generator, robust, endpoints):
         if robust:
             raise ValueError("robust=True needs a fitted generator (robust_endpoints_); pass the "
                              "robust end points as endpoints instead.")
-        low, high = np.asarray(endpoints, dtype=float).reshape(2)
+        low, high = _check_endpoints(endpoints)
         return generator, low, high
     missing = [name for name in ("dual_values", "endpoints_") if not hasattr(generator, name)]
     if missing:
@@ -338,10 +345,20 @@ def _dual_space(generator, robust, endpoints):
             f"{', '.join(missing)}."
         )
     if endpoints is not None:
-        low, high = np.asarray(endpoints, dtype=float).reshape(2)
+        low, high = _check_endpoints(endpoints)
     else:
         low, high = generator.robust_endpoints_ if robust else generator.endpoints_
     return generator.dual_values, low, high
+
+
+def _check_dual_values(values, n_samples, name):
+    values = np.asarray(values, dtype=float)
+    if values.shape != (n_samples,):
+        raise ValueError(f"generator must give one dual value per sample of {name} "
+                         f"({n_samples}), got shape {values.shape}.")
+    if not np.isfinite(values).all():
+        raise ValueError(f"generator gave NaN or Inf dual values for {name}.")
+    return values
 
 
 def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
@@ -358,7 +375,13 @@ def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
     robust : bool
         Use the generator's 2.5-97.5 percentile end points instead of the minimum and maximum.
     endpoints : None | (float, float)
-        Lowest and highest in-distribution value; overrides the generator's.
+        Lowest and highest in-distribution value, finite with ``low <= high``; overrides the
+        generator's.
+
+    Notes
+    -----
+    A dual-value function must return one finite value per sample: NaN would count as inside
+    the end points (every comparison with NaN is False), so it raises a ValueError instead.
 
     Returns
     -------
@@ -368,8 +391,8 @@ def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
     """
     dual_values, low, high = _dual_space(generator, robust, endpoints)
     _, heldout, synthetic, _ = prepare_sets(None, heldout, synthetic, min_samples=1)
-    values_heldout = np.asarray(dual_values(heldout), dtype=float)
-    values_synthetic = np.asarray(dual_values(synthetic), dtype=float)
+    values_heldout = _check_dual_values(dual_values(heldout), len(heldout), "heldout")
+    values_synthetic = _check_dual_values(dual_values(synthetic), len(synthetic), "synthetic")
 
     def rate(values):
         return float(np.mean((values < low) | (values > high)))
@@ -396,7 +419,9 @@ def sample_divergence(train, heldout, synthetic, estimator_params=None, random_s
         Real training, real held-out and synthetic samples (at least 20 in each).
     estimator_params : dict | None
         Parameters of the estimators; None uses :data:`DEFAULT_DIVERGENCE_PARAMS`. Entries given
-        replace the defaults; ``random_state`` is set from ``random_state``.
+        replace the defaults; a name that is not a parameter of
+        :class:`~mne_dualdiv.DualDivergenceGenerator` raises a ValueError, and
+        ``random_state`` is refused (it is set from ``random_state``).
     random_state : None | int | numpy.random.Generator
         Seed of the subsampling and of the three fits.
 
@@ -414,6 +439,13 @@ def sample_divergence(train, heldout, synthetic, estimator_params=None, random_s
     if estimator_params is not None and not isinstance(estimator_params, dict):
         raise TypeError("estimator_params must be None or a dict, got "
                         f"{type(estimator_params).__name__} instead.")
+    unknown = sorted(set(estimator_params or {}) - set(DualDivergenceGenerator().get_params()))
+    if unknown:
+        raise ValueError(f"estimator_params has entries that are not DualDivergenceGenerator "
+                         f"parameters: {unknown}.")
+    if "random_state" in (estimator_params or {}):
+        raise ValueError("estimator_params must not hold random_state: the fits are seeded "
+                         "from the random_state argument.")
     params = dict(DEFAULT_DIVERGENCE_PARAMS, **(estimator_params or {}))
     rng = check_random_state(random_state)
     params["random_state"] = seed_from(rng)

@@ -308,6 +308,58 @@ class EvaluationReport:
             plt.show()
         return fig
 
+    def save(self, fname, overwrite=False):
+        """Write the report as one self-contained HTML page (an :class:`mne.Report`).
+
+        The page holds the metric table (with the skipped metrics and why), the bar chart of
+        :meth:`plot_metrics`, and, where their metrics were computed, the spectra of
+        :meth:`plot_psd` and the dual-space histogram of :meth:`plot_dual_histogram`. Figures
+        are embedded as images, so the file can be shared on its own.
+
+        Parameters
+        ----------
+        fname : path-like
+            The HTML file to write (``.html`` or ``.htm``).
+        overwrite : bool
+            Replace ``fname`` if it exists; otherwise an existing file is an error.
+
+        Returns
+        -------
+        fname : pathlib.Path
+            The file written.
+        """
+        import matplotlib.pyplot as plt
+        import mne
+
+        from .._checks import check_fname_for_writing
+
+        fname = check_fname_for_writing(fname, overwrite)
+        if fname.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"fname must end in .html or .htm, got {str(fname)!r}.")
+        if not len(self):
+            raise RuntimeError("save() needs at least one metric in the report.")
+        html = mne.Report(title="mne_dualdiv evaluation", verbose="error")
+        sizes = ", ".join(f"{count} {name}" for name, count in self.n_samples.items())
+        table = self.to_dataframe().to_html(index=False, float_format="{:.4g}".format,
+                                            na_rep="-")
+        skipped = "".join(f"<li><code>{name}</code>: {reason}</li>"
+                          for name, reason in self.skipped.items())
+        skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
+        html.add_html(f"<p>Samples: {sizes}.</p>{table}{skipped}", title="Scores")
+        figures = [("Metrics: synthetic against real", self.plot_metrics)]
+        if "psd_distance" in self.scores:
+            figures.append(("Power spectra", self.plot_psd))
+        if "ood_rate" in self.scores:
+            figures.append(("Dual space", self.plot_dual_histogram))
+        for title, plot in figures:
+            fig = plot()
+            try:
+                html.add_figure(fig, title=title)
+            finally:
+                plt.close(fig)
+        html.save(fname, overwrite=overwrite, open_browser=False, verbose="error")
+        return fname
+
 
 def _resolve_metrics(metrics):
     """Return ``{name: required}``: names asked for explicitly are required."""

@@ -8,6 +8,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .._checks import check_labels
 from ._base import MetricScore, prepare_sets
 
 
@@ -30,11 +31,7 @@ def default_classifier():
 def _check_labels(name, y, n_samples):
     if y is None:
         raise ValueError(f"{name} is required by the utility scores (labels of the samples).")
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n_samples:
-        raise ValueError(f"{name} must be a 1-D array with one label per sample ({n_samples}), "
-                         f"got shape {y.shape}.")
-    return y
+    return check_labels(name, y, n_samples)
 
 
 def _check_utility_inputs(train, heldout, synthetic, y_train, y_heldout, y_synthetic,
@@ -58,7 +55,10 @@ def _check_utility_inputs(train, heldout, synthetic, y_train, y_heldout, y_synth
                         f"ending in one), got {type(classifier).__name__}.")
     if not isinstance(scoring, str):
         raise TypeError(f"scoring must be a scikit-learn scorer name, got {scoring!r}.")
-    scorer = get_scorer(scoring)  # raises a ValueError naming the valid scorers
+    try:
+        scorer = get_scorer(scoring)
+    except ValueError as err:
+        raise ValueError(f"Invalid value for the 'scoring' parameter: {err}") from None
     return train, heldout, synthetic, y_train, y_heldout, y_synthetic, classifier, scorer
 
 
@@ -79,7 +79,8 @@ def tstr_score(train, heldout, synthetic, y_train, y_heldout, y_synthetic, class
     train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
         Real training, real held-out and synthetic samples.
     y_train, y_heldout, y_synthetic : array-like, shape (n,)
-        Their class labels (the synthetic labels are those the samples were generated for).
+        Their class labels (the synthetic labels are those the samples were generated for);
+        NaN or None labels raise a ValueError.
     classifier : None | sklearn classifier
         Takes arrays (n_samples, n_channels, n_times); cloned before each fit. None uses
         :func:`default_classifier`.
@@ -113,7 +114,7 @@ def augmentation_score(train, heldout, synthetic, y_train, y_heldout, y_syntheti
     train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
         Real training, real held-out and synthetic samples.
     y_train, y_heldout, y_synthetic : array-like, shape (n,)
-        Their class labels.
+        Their class labels; NaN or None labels raise a ValueError.
     classifier : None | sklearn classifier
         Takes arrays (n_samples, n_channels, n_times); cloned before each fit. None uses
         :func:`default_classifier`.
