@@ -11,6 +11,9 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/walk_probe.py scp1 50 0
     .venv/bin/python benchmarks/walk_probe.py finger_movements 25 0 --variants gaussian,v2
+    .venv/bin/python benchmarks/walk_probe.py ephys 25 1 --markdown docs/walk_probe/ephys.md
+
+``--markdown`` writes the table (with the command, date and machine) to a file.
 """
 
 import argparse
@@ -28,32 +31,21 @@ from compare import BUDGETS, cached_dataset, split_pool  # noqa: E402
 import mne_dualdiv as mdd  # noqa: E402
 from mne_dualdiv.engine.gaussian import DataGaussian  # noqa: E402
 
-#: Sampler settings tried; every one keeps the fit.
+#: The engine's sampler defaults; every variant below changes some of them.
+DEFAULT = dict(start="gaussian", target="nearest", walk_steps=25, walk_noise=0.5,
+               walk_metric="data", walk_shrinkage=None)
+#: Sampler settings tried; every one keeps the fit. ``None``: no walk at all.
 VARIANTS = {
-    "training_start": dict(start="training", target="density", walk_noise=0.2, walk_steps=25,
-                           walk_metric="euclidean"),
-    "gaussian": None,
-    "euclidean": dict(start="gaussian", target="density", walk_noise=0.5, walk_steps=25,
-                      walk_metric="euclidean"),
-    "density": dict(start="gaussian", target="density", walk_noise=0.5, walk_steps=25),
-    "density_training_start": dict(start="training", target="density", walk_noise=0.5,
-                                   walk_steps=25),
-    "nearest_25": dict(start="gaussian", target="nearest", walk_noise=0.5, walk_steps=25),
-    "nearest_0": dict(start="gaussian", target="nearest", walk_noise=0.0, walk_steps=0),
-    "nearest_0_shrink05": dict(start="gaussian", target="nearest", walk_noise=0.0,
-                               walk_steps=0, walk_shrinkage=0.5),
-    "nearest_0_shrink1": dict(start="gaussian", target="nearest", walk_noise=0.0,
-                              walk_steps=0, walk_shrinkage=1.0),
-    "nearest_25_shrink08": dict(start="gaussian", target="nearest", walk_noise=0.5,
-                                walk_shrinkage=0.8),
-    "nearest_25_shrink09": dict(start="gaussian", target="nearest", walk_noise=0.5,
-                                walk_shrinkage=0.9),
-    "nearest_25_shrink095": dict(start="gaussian", target="nearest", walk_noise=0.5,
-                                 walk_shrinkage=0.95),
-    "nearest_25_shrink1": dict(start="gaussian", target="nearest", walk_noise=0.5,
-                               walk_shrinkage=1.0),
-    "density_shrink1": dict(start="gaussian", target="density", walk_noise=0.5,
-                            walk_shrinkage=1.0),
+    "default": dict(DEFAULT),
+    "gaussian_only": None,
+    "newton_only": dict(DEFAULT, walk_steps=0, walk_noise=0.0),
+    "density_targets": dict(DEFAULT, target="density"),
+    "training_starts": dict(DEFAULT, start="training"),
+    "euclidean_metric": dict(DEFAULT, walk_metric="euclidean"),
+    "v1_like": dict(DEFAULT, start="training", target="density", walk_noise=0.2,
+                    walk_metric="euclidean", walk_shrinkage=None),
+    "private": dict(DEFAULT, walk_shrinkage=1.0),
+    "shrinkage_0.9": dict(DEFAULT, walk_shrinkage=0.9),
 }
 METRICS = ["psd_distance", "covariance_distance", "tstr_score", "augmentation_score",
            "median_dcr", "membership_inference_auc", "nndr", "share_closer_to_members"]
@@ -65,6 +57,7 @@ def main():
     parser.add_argument("size")
     parser.add_argument("seed", type=int)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--markdown", help="write the table to this Markdown file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     threadpool_limits(1)
@@ -80,8 +73,9 @@ def main():
         engines[label] = mdd.DualDivergenceGenerator(
             max_steps=budget["max_steps"], batch_size=budget["batch_size"],
             random_state=args.seed + 1000 * index, **budget["engine"]).fit(train[y_train == label])
-    print(f"{args.dataset} size {size} seed {args.seed}: fit {time.perf_counter() - start:.1f} s",
-          flush=True)
+    fit_time = time.perf_counter() - start
+    print(f"{args.dataset} size {size} seed {args.seed}: fit {fit_time:.1f} s", flush=True)
+    rows = []
     for name in args.variants.split(","):
         start = time.perf_counter()
         synthetic, labels = [], []
@@ -107,6 +101,35 @@ def main():
         figures = "  ".join(f"{m}={frame.loc[m, 'synthetic']:.3g}({frame.loc[m, 'reference']:.3g})"
                             for m in METRICS)
         print(f"{name:16s} sample {sample_time:5.1f} s  {figures}", flush=True)
+        rows.append((name, sample_time, frame))
+    if args.markdown:
+        write_markdown(args, size, rows, fit_time)
+
+
+def write_markdown(args, size, rows, fit_time):
+    """The probe's table, with what it needs to be reproduced."""
+    import datetime
+    import os
+    import platform
+
+    lines = [
+        f"# Sampler probe: {args.dataset}, {size} per class, seed {args.seed}", "",
+        "Generated by `" + " ".join(["python", "benchmarks/walk_probe.py", *sys.argv[1:]])
+        + f"` on {datetime.date.today().isoformat()} ({platform.platform()}, "
+        f"{os.cpu_count()} CPUs, torch 1 thread). One engine per class fitted once "
+        f"({fit_time:.1f} s for all classes) at `compare.py`'s full budget; every row samples "
+        "from the same fits. Columns: synthetic value (real reference).", "",
+        "| variant | settings | sample (s) | " + " | ".join(METRICS) + " |",
+        "|---" * (len(METRICS) + 3) + "|",
+    ]
+    for name, seconds, frame in rows:
+        settings = "DataGaussian draws, no walk" if VARIANTS[name] is None else ", ".join(
+            f"{k}={v}" for k, v in VARIANTS[name].items() if DEFAULT.get(k) != v) or "defaults"
+        cells = " | ".join(f"{frame.loc[m, 'synthetic']:.3g} ({frame.loc[m, 'reference']:.3g})"
+                           for m in METRICS)
+        lines.append(f"| {name} | {settings} | {seconds:.1f} | {cells} |")
+    Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.markdown).write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -200,7 +200,8 @@ def check_fname_for_writing(fname, overwrite, name="fname"):
     if fname.is_dir():
         raise IsADirectoryError(f"{name} must be a file name, but {fname} is a folder.")
     if fname.exists() and not overwrite:
-        raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to replace it.")
+        raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to replace "
+                              "it.")
     if not fname.parent.is_dir():
         raise FileNotFoundError(f"The folder of {name} does not exist: {fname.parent}.")
     if not os.access(fname.parent, os.W_OK | os.X_OK):

@@ -1,13 +1,17 @@
 """Specification of the dual-divergence engine on Gaussian data with a known total correlation."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 
 from mne_dualdiv import DualDivergenceGenerator, read_generator
+from mne_dualdiv._logging import logger
+from mne_dualdiv.engine.generator import MIN_NEAR_COPY_RATIO
 from mne_dualdiv.__main__ import QUICK
-from mne_dualdiv.engine.dualspace import nearest_distances
+from mne_dualdiv.engine.dualspace import distance_ratios, nearest_distances
 from mne_dualdiv.engine.marginals import marginal_samples
 from mne_dualdiv.engine.walk import walk_bounds
 
@@ -169,8 +173,10 @@ def test_samples_are_no_closer_to_training_than_heldout(path_generator, gaussian
 def test_near_copy_guard_holds_for_every_sample(path_generator, gaussian_data, samples):
     scaler = path_generator.scaler_
     train = scaler.transform(gaussian_data[path_generator.train_indices_])
-    distances = nearest_distances(train, scaler.transform(samples[0]))
-    assert distances.min() >= path_generator.near_copy_threshold_ > 0
+    # The guard is on the nearest-neighbour distance ratio (closest / second-closest training
+    # sample), so it holds whatever the scale of the samples.
+    ratios = distance_ratios(train, scaler.transform(samples[0]))
+    assert ratios.min() >= path_generator.near_copy_threshold_ >= MIN_NEAR_COPY_RATIO
 
 
 def test_delta_is_the_change_from_the_walks_start(path_generator, gaussian_data):
@@ -367,3 +373,56 @@ def test_a_twenty_sample_cohort_of_independent_pixels_gives_samples_as_far_as_he
         generator.heldout_nearest_distances_)
     # Within-pixel variance of the synthetic samples against the training samples'.
     assert synthetic.var(axis=0).mean() >= 0.8 * train.var(axis=0).mean()
+
+
+class _Records(logging.Handler):
+    """Collects the package logger's messages (it does not propagate to pytest's caplog)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_duplicated_samples_cannot_switch_the_near_copy_guard_off():
+    X = draw_gaussian(30, seed=6)
+    records = _Records()
+    logger.addHandler(records)
+    try:
+        generator = DualDivergenceGenerator(**SMALL).fit(np.concatenate([X, X[:20]]))
+    finally:
+        logger.removeHandler(records)
+    assert generator.n_duplicates_ == 20
+    assert any("20 sample(s) identical" in message for message in records.messages)
+    # Only distinct samples are used: no held-out sample is a copy of a training sample.
+    used = np.r_[generator.train_indices_, generator.heldout_indices_]
+    assert len(used) == 30 and used.max() < 30
+    assert generator.heldout_nearest_distances_.min() > 0
+    assert generator.near_copy_threshold_ >= MIN_NEAR_COPY_RATIO
+
+
+def test_near_copy_threshold_is_never_below_its_floor():
+    generator = DualDivergenceGenerator(**dict(SMALL, guard_percentile=0.0)).fit(
+        draw_gaussian(40, seed=8))
+    assert generator.near_copy_threshold_ >= MIN_NEAR_COPY_RATIO > 0
+
+
+def test_a_training_sample_reads_as_a_near_copy(path_generator, gaussian_data):
+    train = path_generator.scaler_.transform(gaussian_data[path_generator.train_indices_])
+    assert (distance_ratios(train, train[:5]) < path_generator.near_copy_threshold_).all()
+
+
+def test_fit_leaves_the_callers_torch_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    DualDivergenceGenerator(**SMALL).fit(draw_gaussian(40, seed=5))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_nearest_training_indices_name_the_fitted_rows(path_generator, gaussian_data):
+    rows = path_generator.train_indices_[[0, 7, 42]]
+    np.testing.assert_array_equal(path_generator.nearest_training_indices(gaussian_data[rows]),
+                                  rows)

@@ -107,6 +107,7 @@ summary = pd.DataFrame({
     "mean accuracy": table.mean(),
     "sd over folds": table.std(),
     "mean gain vs real only": gain.mean().reindex(table.columns),
+    "s.e. of the gain": (gain.std() / np.sqrt(len(gain))).reindex(table.columns),
     "folds improved": (gain > 0).sum().reindex(table.columns),
 })
 print(summary.round(3).to_string())
@@ -129,20 +130,21 @@ fig.tight_layout()
 # %%
 # Reading the result
 # ------------------
-# With five folds of about 63 test epochs each, one epoch is 1.6 points of accuracy and the
-# spread over folds (the ``sd over folds`` column) is several points: a mean gain smaller
-# than that is not evidence for or against an augmentation. The numbers printed above are
-# the whole result of this run; nothing here shows more than they do. FingerMovements, as
-# distributed, is hard to decode from single 500 ms epochs (the real-only accuracy is not far
-# above chance), and its copy is partly corrupted (``load_finger_movements(layout=
-# "recovered")`` gives the 16 genuine channels; see ``mne_dualdiv/datasets/data/
-# FINGER_MOVEMENTS.md``).
+# With five folds of about 63 test epochs each, one epoch is 1.6 points of accuracy, and the
+# accuracy moves by several points from fold to fold (``sd over folds``). A mean gain within
+# about two standard errors of zero (``s.e. of the gain``, over the five paired folds) is not
+# evidence for or against an augmentation. The numbers printed above are the whole result of
+# this run; nothing here shows more than they do. FingerMovements, as distributed, is hard
+# to decode from single 500 ms epochs (the real-only accuracy is not far above chance), and
+# its copy is partly corrupted (``load_finger_movements(layout="recovered")`` gives the 16
+# genuine channels; see ``mne_dualdiv/datasets/data/FINGER_MOVEMENTS.md``).
 #
 # To measure a gain you can rely on: use the engine's defaults (remove ``**SMALL``), repeat
-# the cross-validation over several shuffles (:class:`~sklearn.model_selection.RepeatedStratifiedKFold`),
-# vary ``ratio``, and try smaller training sets, where augmentation is expected to matter
-# most. ``docs/comparison/`` reports such a comparison, with the paper's baselines, over data
-# sets, training-set sizes and seeds.
+# the cross-validation over several shuffles
+# (:class:`~sklearn.model_selection.RepeatedStratifiedKFold`), vary ``ratio``, and try smaller
+# training sets, where augmentation is expected to matter most. ``docs/comparison/`` reports
+# such a comparison, with the paper's baselines, over data sets, training-set sizes and
+# seeds.
 #
 # The same leak-free protocol fits in a scikit-learn pipeline:
 # :class:`mne_dualdiv.DualDivergenceSampler` follows imbalanced-learn's ``fit_resample``

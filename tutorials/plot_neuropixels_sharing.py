@@ -218,8 +218,9 @@ bins = np.linspace(depth.min(), depth.max(), 25)
 for name, peaks in peaks_of.items():
     axes[0].hist(depth[peaks["channel_index"]], bins, histtype="step", lw=1.5, label=name)
     axes[1].hist(np.abs(peaks["amplitude"]) * gain, 30, histtype="step", lw=1.5, label=name)
-axes[0].set(xlabel="Depth along the shank (µm)", ylabel="Peaks", title="Where")
-axes[1].set(xlabel="|Peak amplitude| after filtering (µV)", ylabel="Peaks", title="How large")
+axes[0].set(xlabel="Depth along the shank (µm)", ylabel="Peaks", title="Where", yscale="log")
+axes[1].set(xlabel="|Peak amplitude| after filtering (µV)", ylabel="Peaks", title="How large",
+            yscale="log")
 axes[1].legend()
 fig.tight_layout()
 

@@ -9,12 +9,10 @@ from sklearn.base import clone
 from .._checks import check_float, check_int, check_n_jobs, check_random_state
 from .._logging import logger
 from ..engine import DualDivergenceGenerator
-from ..engine.dualspace import knn_indices
 
 #: Key of the single generator fitted on all samples when conditions are pooled.
 POOLED = "__all__"
 #: Synthetic samples matched to their walk's start at once in :func:`sample_pooled`.
-_QUERY_BATCH_SIZE = 1024
 
 
 def check_template(generator, name="generator"):
@@ -206,17 +204,18 @@ def sample_generators(generators, n_per_condition, random_state, n_jobs=None):
 
 
 def sample_pooled(generator, train_labels, n_samples, random_state):
-    """Sample a pooled generator; each sample takes the condition of the epoch its walk left.
+    """Sample a pooled generator; each sample takes the condition of its nearest training epoch.
 
-    The engine walks from a real training sample ``x_s`` and reports ``delta = x - x_s``, so
-    ``x - delta`` is that start (up to rounding); its nearest training image names it.
+    A pooled generator's walks start from draws of one Gaussian for all conditions, so a sample
+    has no condition of its own; it takes that of the training image closest to it (robust-scaled
+    distance, :meth:`~mne_dualdiv.DualDivergenceGenerator.nearest_training_indices`).
 
     Parameters
     ----------
     generator : DualDivergenceGenerator
         Fitted on all samples.
     train_labels : ndarray, shape (n_fitted,)
-        Condition of every sample given to ``fit`` (indexed by ``generator.train_indices_``).
+        Condition of every sample given to ``fit``.
     n_samples : int
         Number of samples.
     random_state : None | int | numpy.random.Generator
@@ -226,14 +225,8 @@ def sample_pooled(generator, train_labels, n_samples, random_state):
     -------
     X_new : ndarray, shape (n_samples, n_channels, n_times)
     labels : list
-        Condition of each sample (that of its walk's start).
+        Condition of each sample.
     """
-    X_new, delta = generator.sample(n_samples, random_state=random_state, return_delta=True)
-    # In blocks of queries: knn_indices forms a (queries x training samples) distance matrix.
-    nearest = np.concatenate([
-        knn_indices(generator._train_scaled,
-                    generator.scaler_.transform(X_new[rows] - delta[rows]), 1)[:, 0]
-        for rows in (slice(start, start + _QUERY_BATCH_SIZE)
-                     for start in range(0, len(X_new), _QUERY_BATCH_SIZE))])
-    labels = np.asarray(train_labels)[generator.train_indices_][nearest]
+    X_new = generator.sample(n_samples, random_state=random_state)
+    labels = np.asarray(train_labels)[generator.nearest_training_indices(X_new)]
     return X_new, labels.tolist()

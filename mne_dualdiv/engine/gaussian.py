@@ -67,16 +67,18 @@ def kronecker_shrinkage(centred, spatial, temporal):
     return float(np.clip(beta / delta, 0.0, 1.0))
 
 
-def james_stein_mean(train):
-    """Pixel means shrunk towards each channel's constant mean (positive-part James-Stein).
+def denoised_mean(train):
+    """Pixel means with the estimation noise of each channel's frequency components removed.
 
     The mean image of ``n`` samples carries, besides the signal (an evoked response, a spike
-    template), estimation noise of variance ``sigma^2 / n`` per pixel, and that noise is
-    specific to the training samples: draws centred on it sit measurably closer to them than
-    to unseen samples in high dimensions (``docs/method.md``, section 5). Shrinking the
-    deviation from the channel means by ``min(1, (d - 2) v / ||r||^2)``, with ``v`` the average
-    noise variance of a pixel mean and ``r`` the deviation, removes it where there is no signal
-    and keeps a mean that stands out of the noise.
+    template), estimation noise of variance ``S(f) / n`` at every frequency ``f`` of a channel
+    (``S`` the channel's power spectrum around the mean). That noise is specific to the
+    training samples: draws centred on it sit measurably closer to them than to unseen samples
+    (``docs/method.md``, section 5). Each Fourier coefficient ``M`` of a channel's mean is
+    multiplied by ``max(0, 1 - (S(f) / n) / |M|^2)`` (positive-part James-Stein per
+    coefficient, a Wiener gain): a slow evoked potential or a spike, far above the noise of the
+    mean, is kept; components at the noise level are removed. The channel's constant (``f = 0``)
+    is kept as it is.
 
     Parameters
     ----------
@@ -86,20 +88,24 @@ def james_stein_mean(train):
     Returns
     -------
     mean : ndarray, shape (n_channels, n_times)
-        The shrunk pixel means.
-    shrinkage : float
-        The fraction of the deviation removed, in [0, 1].
+        The denoised pixel means.
+    kept : float
+        Fraction of the mean's non-constant energy kept, in [0, 1].
     """
-    n = len(train)
+    n, _, n_times = train.shape
     pixel_mean = train.mean(0)
-    channel_mean = pixel_mean.mean(1, keepdims=True)
-    deviation = pixel_mean - channel_mean
-    noise_variance = float(train.var(0, ddof=1).mean()) / n if n > 1 else 0.0
-    energy = float((deviation ** 2).sum())
-    if energy <= 0:
+    if n < 2:
         return pixel_mean, 1.0
-    shrinkage = min(1.0, (deviation.size - 2) * noise_variance / energy)
-    return channel_mean + (1.0 - shrinkage) * deviation, float(shrinkage)
+    coefficients = np.fft.rfft(pixel_mean, axis=-1)
+    residual = np.fft.rfft(train - pixel_mean, axis=-1)
+    noise_power = (residual.real ** 2 + residual.imag ** 2).sum(0) / (n * (n - 1))
+    power = coefficients.real ** 2 + coefficients.imag ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(power > 0, np.clip(1.0 - noise_power / power, 0.0, 1.0), 0.0)
+    gain[:, 0] = 1.0
+    energy = power[:, 1:].sum()
+    kept = float((gain[:, 1:] ** 2 * power[:, 1:]).sum() / energy) if energy > 0 else 1.0
+    return np.fft.irfft(gain * coefficients, n=n_times, axis=-1), kept
 
 
 class DataGaussian:
@@ -136,7 +142,7 @@ class DataGaussian:
     def __init__(self, train, shrinkage=None):
         train = np.asarray(train, dtype=np.float64)
         n, n_channels, n_times = train.shape
-        mean, self.mean_shrinkage = james_stein_mean(train)
+        mean, self.mean_energy_kept = denoised_mean(train)
         centred = train - train.mean(0)
         spatial = np.einsum("ict,idt->cd", centred, centred) / (n * n_times)
         temporal = _toeplitz(stationary_correlation(centred))

@@ -16,7 +16,7 @@ from .bridges import bridge_divergences, train_bridges
 from .dualspace import (DualClusters, distance_ratios, find_clusters, knn_indices,
                         leave_one_out_ratios, local_dual_values, nearest_distances)
 from .gaussian import DataGaussian
-from .marginals import marginal_samples, path_masks, pixel_order
+from .marginals import path_masks, pixel_order
 from .network import DualNetwork
 from .scaling import ChannelScaler
 from .walk import gradient_walk, walk_bounds
@@ -42,9 +42,11 @@ class DualDivergenceGenerator(BaseEstimator):
     ``fit`` estimates ``KL(P || Q)`` between the data ``P`` and the product of its pixel marginals
     ``Q`` along a path of diffusing dependencies, embeds every sample in the resulting 1-D dual
     space ``F(x) = sum_k f_k(x)``, and finds the end points and clusters of the real samples
-    there. ``sample`` makes new images by gradient walks between real samples towards target
-    dual values, and keeps only those that land between the end points and are no near-copy of
-    a training sample. See ``docs/method.md`` for every design choice and its evidence.
+    there. ``sample`` draws start images from a Gaussian shaped by the data (mean, and a
+    covariance shrunk towards a spatial x temporal target), walks them in the dual space (into
+    the end points, then along their level sets of ``F``), and keeps only those that land
+    between the end points and are no near-copy of a training sample. See ``docs/method.md``
+    for every design choice and its evidence.
 
     Parameters
     ----------
@@ -241,7 +243,8 @@ class DualDivergenceGenerator(BaseEstimator):
             minimum = min_train + MIN_HELDOUT_SAMPLES
             minimum = max(minimum, int(math.ceil(min_train / (1 - self.validation_fraction))))
             raise ValueError(
-                f"X has {n_samples} distinct samples, fewer than the method can use: it needs at least "
+                f"X has {n_samples} distinct samples, fewer than the method can use: it needs at "
+                f"least "
                 f"{minimum} ({min_train} training samples, so that every pixel marginal and every "
                 f"kNN neighbourhood of n_neighbors={self.n_neighbors} has enough values, and "
                 f"{MIN_HELDOUT_SAMPLES} held out with validation_fraction="
@@ -285,7 +288,8 @@ class DualDivergenceGenerator(BaseEstimator):
             logger.warning("X has %d sample(s) identical to an earlier one; fit uses the %d "
                            "distinct samples only.", self.n_duplicates_, len(unique_rows))
         train_pos, heldout_pos = self._split(len(unique_rows), rng)
-        self.train_indices_, self.heldout_indices_ = unique_rows[train_pos], unique_rows[heldout_pos]
+        self.train_indices_ = unique_rows[train_pos]
+        self.heldout_indices_ = unique_rows[heldout_pos]
         self.n_channels_, self.n_times_ = n_channels, n_times
         self.scaler_ = ChannelScaler().fit(X[self.train_indices_])
         scaled = self.scaler_.transform(X).astype(np.float32)
@@ -297,9 +301,11 @@ class DualDivergenceGenerator(BaseEstimator):
         n_bridges = 1 if self.method == "direct" else self.n_bridges
         order = pixel_order(n_channels, n_times, self.pixel_order, rng)
         masks = path_masks(order, n_bridges)
-        torch.manual_seed(int(rng.integers(2**62)))  # network initialisation
-        self.network_ = DualNetwork(masks, n_channels, n_times, n_filters=self.n_filters,
-                                    temporal_kernel=self.temporal_kernel, hidden=self.hidden)
+        # Network initialisation from its own seed, without reseeding the caller's torch.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2**62)))
+            self.network_ = DualNetwork(masks, n_channels, n_times, n_filters=self.n_filters,
+                                        temporal_kernel=self.temporal_kernel, hidden=self.hidden)
         train_t, heldout_t = torch.from_numpy(train), torch.from_numpy(heldout)
         masks_t = self.network_.masks.view(n_bridges + 1, -1)
         logger.info("Fitting %d bridge(s) on %d training / %d held-out samples of %d x %d",
@@ -425,7 +431,10 @@ class DualDivergenceGenerator(BaseEstimator):
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n_samples, random_state=None, return_delta=False, max_rounds=20):
-        """Generate new images by gradient walks in the dual space.
+        """Generate new images by walks in the dual space.
+
+        Walks run in batches of at most ``WALK_BATCH`` (256), so memory does not grow with
+        ``n_samples`` beyond the returned array.
 
         Parameters
         ----------
@@ -434,7 +443,8 @@ class DualDivergenceGenerator(BaseEstimator):
         random_state : None | int | numpy.random.Generator
             Seed of the walks; the same seed gives the same samples.
         return_delta : bool
-            Also return ``delta = x - x_start``, what each walk changed, in the input's units.
+            Also return ``delta = x - x_start``, what each walk changed, in the input's units
+            (``x_start`` is a Gaussian draw, or a training sample with ``start='training'``).
         max_rounds : int
             Batches of walks to try before giving up when too many samples are rejected.
 
@@ -591,8 +601,11 @@ class DualDivergenceGenerator(BaseEstimator):
         """
         self._check_fitted("nearest_training_indices")
         X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
-        nearest = knn_indices(self._train_scaled, self.scaler_.transform(X), 1)[:, 0]
-        return self.train_indices_[nearest]
+        scaled = self.scaler_.transform(X)
+        # In blocks: knn_indices forms a (queries x training samples) distance matrix.
+        nearest = [knn_indices(self._train_scaled, scaled[start:start + WALK_BATCH], 1)[:, 0]
+                   for start in range(0, len(scaled), WALK_BATCH)]
+        return self.train_indices_[np.concatenate(nearest)]
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):

@@ -10,7 +10,7 @@ from ._base import MetricScore, prepare_sets, scaled_flat
 from .fidelity import covariance_distance, discriminative_score, frechet_distance, psd_distance
 from .information import (MIN_DIVERGENCE_SAMPLES, cluster_divergence, entropy_score, ood_rate,
                           sample_divergence, total_correlation)
-from .privacy import MIN_NONMEMBERS, privacy_scores
+from .privacy import privacy_scores
 from .utility import augmentation_score, tstr_score
 
 #: Every metric of :func:`evaluate`, in report order, with its category.
