@@ -79,19 +79,17 @@ def main():
     for name in args.variants.split(","):
         start = time.perf_counter()
         synthetic, labels = [], []
-        for index, (label, engine) in enumerate(engines.items()):
-            n = int((y_train == label).sum())
-            rng_seed = args.seed + 1000 * index + 1
-            if VARIANTS[name] is None:
-                fitted = train[y_train == label][engine.train_indices_]
-                scaled = DataGaussian(engine.scaler_.transform(fitted).astype(np.float32)).draw(
-                    n, torch.Generator().manual_seed(rng_seed)).numpy().astype(np.float64)
-                synthetic.append(engine.scaler_.inverse_transform(scaled))
-            else:
-                engine.set_params(**VARIANTS[name])
-                synthetic.append(engine.sample(n, random_state=rng_seed,
-                                               max_rounds=budget["engine_max_rounds"]))
-            labels += [label] * n
+        try:
+            for index, (label, engine) in enumerate(engines.items()):
+                n = int((y_train == label).sum())
+                synthetic.append(draw(name, engine, train[y_train == label], n,
+                                      args.seed + 1000 * index + 1,
+                                      budget["engine_max_rounds"]))
+                labels += [label] * n
+        except RuntimeError as err:  # the engine's acceptance checks refused too many walks
+            print(f"{name:16s} FAILED: {err}", flush=True)
+            rows.append((name, time.perf_counter() - start, str(err)))
+            continue
         sample_time = time.perf_counter() - start
         report = mdd.evaluate(train, heldout, np.concatenate(synthetic), sfreq=data["sfreq"],
                               y_train=y_train, y_heldout=y_heldout, y_synthetic=np.array(labels),
@@ -104,6 +102,17 @@ def main():
         rows.append((name, sample_time, frame))
     if args.markdown:
         write_markdown(args, size, rows, fit_time)
+
+
+def draw(name, engine, fitted_rows, n, seed, max_rounds):
+    """``n`` samples of one class's engine with the sampler settings of variant ``name``."""
+    if VARIANTS[name] is None:
+        scaled = DataGaussian(engine.scaler_.transform(
+            fitted_rows[engine.train_indices_]).astype(np.float32)).draw(
+            n, torch.Generator().manual_seed(seed)).numpy().astype(np.float64)
+        return engine.scaler_.inverse_transform(scaled)
+    engine.set_params(**VARIANTS[name])
+    return engine.sample(n, random_state=seed, max_rounds=max_rounds)
 
 
 def write_markdown(args, size, rows, fit_time):
@@ -125,8 +134,12 @@ def write_markdown(args, size, rows, fit_time):
     for name, seconds, frame in rows:
         settings = "DataGaussian draws, no walk" if VARIANTS[name] is None else ", ".join(
             f"{k}={v}" for k, v in VARIANTS[name].items() if DEFAULT.get(k) != v) or "defaults"
-        cells = " | ".join(f"{frame.loc[m, 'synthetic']:.3g} ({frame.loc[m, 'reference']:.3g})"
-                           for m in METRICS)
+        if isinstance(frame, str):  # the variant failed: its error message
+            cells = " | ".join(["failed"] * len(METRICS)) + f" <!-- {frame} -->"
+        else:
+            cells = " | ".join(
+                f"{frame.loc[m, 'synthetic']:.3g} ({frame.loc[m, 'reference']:.3g})"
+                for m in METRICS)
         lines.append(f"| {name} | {settings} | {seconds:.1f} | {cells} |")
     Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
     Path(args.markdown).write_text("\n".join(lines) + "\n")

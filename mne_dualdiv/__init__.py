@@ -2,12 +2,12 @@
 
 from ._version import __version__
 from ._io import InvalidFileError
-from .engine import DualDivergenceGenerator, read_generator  # noqa: E402
-from . import datasets  # noqa: E402
-from . import baselines  # noqa: E402
-from .metrics import evaluate  # noqa: E402
-from .adapters.epochs import EpochsSynthesizer, augment, read_epochs_synthesizer  # noqa: E402
-from .adapters.sampler import DualDivergenceSampler  # noqa: E402
+from .engine import DualDivergenceGenerator, read_generator
+from . import datasets
+from . import baselines
+from .metrics import evaluate
+from .adapters.epochs import EpochsSynthesizer, augment, read_epochs_synthesizer
+from .adapters.sampler import DualDivergenceSampler
 
 __all__ = ["DualDivergenceGenerator", "read_generator", "datasets", "baselines", "evaluate",
            "__version__", "InvalidFileError",

@@ -222,7 +222,7 @@ def build_parser():
     parser : argparse.ArgumentParser
         The parser; ``parser.commands`` maps each command name to its own parser.
     """
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_Formatter,
@@ -330,7 +330,7 @@ def _engine_params(args):
 def _run_demo(parser, args):
     import numpy as np
 
-    from . import augment
+    from .adapters.epochs import augment
     from .datasets import load_finger_movements
 
     out = _check_output(parser, "--out", args.out, args.overwrite)
@@ -359,7 +359,7 @@ def _run_demo(parser, args):
 
 
 def _run_augment(parser, args):
-    from . import augment
+    from .adapters.epochs import augment
 
     source = _check_input(parser, "IN", args.input)
     _check_epochs_name(parser, "OUT", args.output)
@@ -383,7 +383,8 @@ def _run_augment(parser, args):
 
 
 def _run_fit(parser, args):
-    from . import DualDivergenceGenerator, EpochsSynthesizer
+    from .adapters.epochs import EpochsSynthesizer
+    from .engine import DualDivergenceGenerator
 
     source = _check_input(parser, "IN", args.input)
     model = _check_output(parser, "MODEL", args.model, args.overwrite)
@@ -404,7 +405,7 @@ def _run_fit(parser, args):
 
 
 def _run_sample(parser, args):
-    from . import read_epochs_synthesizer
+    from .adapters.epochs import read_epochs_synthesizer
 
     model = _check_input(parser, "MODEL", args.model)
     _check_epochs_name(parser, "OUT", args.output)
@@ -427,7 +428,7 @@ def _run_sample(parser, args):
 
 
 def _run_evaluate(parser, args):
-    from . import evaluate
+    from .metrics import evaluate
 
     paths = {name: _check_input(parser, name, fname) for name, fname in
              (("REAL", args.real), ("SYNTHETIC", args.synthetic), ("--heldout", args.heldout),

@@ -781,12 +781,13 @@ def test_neo_privacy_report_refuses_something_that_is_not_neo(fitted_neo):
         synthesizer.privacy_report(np.zeros((100, 2)))
 
 
-def test_pooled_labels_are_the_same_when_matched_in_blocks(monkeypatch):
-    from mne_dualdiv.adapters import _conditions
+def test_nearest_training_rows_are_the_same_when_matched_in_blocks(monkeypatch):
+    from mne_dualdiv.engine import generator as engine_generator
 
     X, y = _classes((20, 20))
     generator = DualDivergenceGenerator(**TINY, random_state=0).fit(X)
-    _, whole = _conditions.sample_pooled(generator, y, 10, random_state=0)
-    monkeypatch.setattr(_conditions, "_QUERY_BATCH_SIZE", 3)
-    _, blocks = _conditions.sample_pooled(generator, y, 10, random_state=0)
-    assert blocks == whole and set(whole) <= {"a", "b"}
+    queries = X[::-1] + 0.01 * X.std()
+    whole = generator.nearest_training_indices(queries)
+    monkeypatch.setattr(engine_generator, "WALK_BATCH", 3)
+    np.testing.assert_array_equal(generator.nearest_training_indices(queries), whole)
+    assert set(np.asarray(y)[whole]) <= {"a", "b"}

@@ -542,6 +542,35 @@ class RecordingSynthesizer(BaseEstimator):
             reference_membership_inference_auc=scores["reference_membership_inference_auc"],
             near_copy_threshold=float(threshold), fraction_near_copies=float(near.mean()))
 
+    def fidelity_report(self, real, synthetic, **kwargs):
+        """How SpikeInterface's own tools see a synthetic recording next to the real one.
+
+        Delegates to :func:`mne_dualdiv.adapters.recording_fidelity.fidelity_report`: noise
+        levels, peaks per second, peak amplitudes and their spread over the probe, power
+        spectra and channel correlations of both recordings, computed the same way, side by
+        side with their ratios. The synthesizer need not be fitted.
+
+        Parameters
+        ----------
+        real : spikeinterface BaseRecording
+            The real recording (typically the one this synthesizer was fitted on).
+        synthetic : spikeinterface BaseRecording
+            A synthetic recording (typically made by :meth:`sample`) with the same number of
+            channels and sampling frequency.
+        **kwargs
+            ``freq_min``, ``freq_max``, ``detect_threshold``, ``duration``, ``random_state``,
+            ``job_kwargs`` and ``privacy`` (a :class:`PrivacyReport` from
+            :meth:`privacy_report` to show beside the figures) of that function.
+
+        Returns
+        -------
+        report : RecordingFidelityReport
+            The figures, with ``to_dict()`` and ``plot()``.
+        """
+        from .recording_fidelity import fidelity_report
+
+        return fidelity_report(real, synthetic, **kwargs)
+
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
         self._check_fitted("save")

@@ -47,16 +47,16 @@ class DualDivergenceSampler(BaseEstimator):
         Synthetic samples made per class in the last ``fit_resample`` (every class, zeros
         included).
 
+    See Also
+    --------
+    mne_dualdiv.augment : The same on :class:`mne.Epochs`, outside cross-validation.
+
     Notes
     -----
     Asking for no synthetic sample at all (``0``, a ratio that rounds to 0 for every class, a
     dict of zeros, ``'balance'`` on balanced classes) is not an error: ``fit_resample`` fits
     nothing and returns a copy of ``X`` and ``y``, so a pipeline works on folds that happen
     to be balanced.
-
-    See Also
-    --------
-    mne_dualdiv.augment : The same on :class:`mne.Epochs`, outside cross-validation.
 
     Examples
     --------

@@ -378,16 +378,16 @@ def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
         Lowest and highest in-distribution value, finite with ``low <= high``; overrides the
         generator's.
 
-    Notes
-    -----
-    A dual-value function must return one finite value per sample: NaN would count as inside
-    the end points (every comparison with NaN is False), so it raises a ValueError instead.
-
     Returns
     -------
     score : MetricScore
         ``'ood_rate'`` (lower is better): the synthetic set's rate; reference: the held-out
         set's. ``details``: ``endpoints``, ``dual_values_heldout``, ``dual_values_synthetic``.
+
+    Notes
+    -----
+    A dual-value function must return one finite value per sample: NaN would count as inside
+    the end points (every comparison with NaN is False), so it raises a ValueError instead.
     """
     dual_values, low, high = _dual_space(generator, robust, endpoints)
     _, heldout, synthetic, _ = prepare_sets(None, heldout, synthetic, min_samples=1)
