@@ -353,7 +353,7 @@ def _run_demo(parser, args):
     print(f"Amplitude (median |x|): real {1e6 * np.median(np.abs(real_data)):.2f} µV, synthetic "
           f"{1e6 * np.median(np.abs(synthetic_data)):.2f} µV")
     print(augmented)
-    augmented.save(out, overwrite=args.overwrite, verbose=False)
+    _save_epochs(augmented, out)
     print(f"Saved {len(augmented)} epochs ({(~synthetic).sum()} real + {synthetic.sum()} "
           f"synthetic, metadata column 'synthetic') to {out}")
 
@@ -376,7 +376,7 @@ def _run_augment(parser, args):
                         n_jobs=args.n_jobs, verbose=True if args.verbose else None, **params)
     seconds = time.perf_counter() - start
     synthetic, _ = _counts(augmented)
-    augmented.save(out, overwrite=args.overwrite, verbose=False)
+    _save_epochs(augmented, out)
     print(f"Made {int(synthetic.sum())} synthetic epochs in {seconds:.0f} s")
     print(f"Saved {_describe(augmented)}, {int((~synthetic).sum())} real + "
           f"{int(synthetic.sum())} synthetic (metadata column 'synthetic'), to {out}")
@@ -422,7 +422,7 @@ def _run_sample(parser, args):
     synthetic = synthesizer.sample(_n_synthetic(args), random_state=args.seed,
                                    verbose=True if args.verbose else None)
     seconds = time.perf_counter() - start
-    synthetic.save(out, overwrite=args.overwrite, verbose=False)
+    _save_epochs(synthetic, out)
     print(f"Made {len(synthetic)} synthetic epochs in {seconds:.0f} s")
     print(f"Saved {_describe(synthetic)} to {out}")
 
@@ -494,6 +494,31 @@ RUNNERS = {"demo": _run_demo, "augment": _run_augment, "fit": _run_fit, "sample"
 
 
 # ------------------------------------------------------------------------------ entry point
+
+def _save_epochs(epochs, out):
+    """Write ``epochs`` to ``out`` so that no half-written file is ever left there.
+
+    MNE writes to a temporary ``-epo.fif`` name in the same folder, which is renamed onto
+    ``out`` only when complete (``out`` was checked before the work started); on any error the
+    temporary file is removed and an existing ``out`` is left as it was. Data over MNE's 2 GB
+    split size would need several files and are refused here (save them with
+    :meth:`mne.Epochs.save`).
+    """
+    out = Path(out)
+    stem = f".{out.name[:-len('-epo.fif')]}.partial-{os.getpid()}"
+    temporary = out.with_name(f"{stem}-epo.fif")
+    try:
+        epochs.save(temporary, overwrite=True, split_size="2GB", verbose=False)
+        if any(out.parent.glob(f"{stem}-epo-*.fif")):
+            raise ValueError(f"out: {out} would be split into several files (over 2 GB); "
+                             "save such data from Python with Epochs.save.")
+        os.replace(temporary, out)
+    finally:
+        for leftover in [temporary, *out.parent.glob(f"{stem}-epo-*.fif")]:
+            if leftover.exists():
+                leftover.unlink()
+
+
 def main(argv=None):
     """Run the ``mne-dualdiv`` command line; ``argv`` defaults to ``sys.argv[1:]``.
 

@@ -246,3 +246,24 @@ def test_augment_synthetic_only_with_a_total_count(capsys, files, tmp_path):
     assert status == 0, err
     synthetic = mne.read_epochs(out, verbose=False)
     assert len(synthetic) == 10 and synthetic.metadata["synthetic"].all()
+
+
+def test_a_failed_write_leaves_no_partial_epochs_file(tmp_path, monkeypatch):
+    import mne
+
+    from mne_dualdiv import cli
+
+    info = mne.create_info(["MEG 001", "MEG 002"], 100.0, "mag")
+    epochs = mne.EpochsArray(np.zeros((3, 2, 10)), info, verbose=False)
+    out = tmp_path / "out-epo.fif"
+    out.write_bytes(b"previous")
+
+    def fail(self, fname, **kwargs):
+        open(fname, "wb").write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mne.BaseEpochs, "save", fail)
+    with pytest.raises(OSError, match="disk full"):
+        cli._save_epochs(epochs, out)
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out-epo.fif"]
