@@ -460,33 +460,11 @@ def _run_evaluate(parser, args):
         table.to_csv(outputs["--csv"], index=False)
         print(f"Saved the table to {outputs['--csv']}")
     if "--html" in outputs:
-        _save_html(report, table, outputs["--html"], args.overwrite)
+        import matplotlib
+
+        matplotlib.use("Agg")  # the report's figures are written, never shown
+        report.save(outputs["--html"], overwrite=args.overwrite)
         print(f"Saved the HTML report to {outputs['--html']}")
-
-
-def _save_html(report, table, fname, overwrite):
-    """The report as HTML: its own ``save`` where it has one, else an :class:`mne.Report`."""
-    if hasattr(report, "save"):
-        report.save(fname, overwrite=overwrite)
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mne
-
-    html = mne.Report(title="mne_dualdiv evaluation", verbose="error")
-    html.add_html(table.to_html(index=False, float_format="{:.4g}".format), title="Scores")
-    figures = [("Metrics", report.plot_metrics)]
-    if "psd_distance" in report.scores:
-        figures.append(("Power spectra", report.plot_psd))
-    if "ood_rate" in report.scores:
-        figures.append(("Dual space", report.plot_dual_histogram))
-    for title, plot in figures:
-        fig = plot()
-        html.add_figure(fig, title=title)
-        plt.close(fig)
-    html.save(fname, overwrite=overwrite, open_browser=False, verbose="error")
 
 
 RUNNERS = {"demo": _run_demo, "augment": _run_augment, "fit": _run_fit, "sample": _run_sample,

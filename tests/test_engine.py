@@ -426,3 +426,16 @@ def test_nearest_training_indices_name_the_fitted_rows(path_generator, gaussian_
     rows = path_generator.train_indices_[[0, 7, 42]]
     np.testing.assert_array_equal(path_generator.nearest_training_indices(gaussian_data[rows]),
                                   rows)
+
+
+def test_progress_bars_follow_verbose(capsys):
+    from mne_dualdiv._logging import progress, use_verbose
+
+    with use_verbose(False):
+        with progress(10, "quiet") as bar:
+            bar.update(10)
+    assert "quiet" not in capsys.readouterr().err
+    with use_verbose(True):
+        with progress(10, "shown") as bar:
+            bar.update(10)
+    assert "shown" in capsys.readouterr().err

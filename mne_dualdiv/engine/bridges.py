@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._logging import logger
+from .._logging import logger, progress
 from .marginals import marginal_samples
 
 
@@ -105,13 +105,23 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
     history : list of dict
         One entry per evaluation: step, train loss, held-out loss, held-out divergence.
     """
-    n_bridges = masks.shape[0] - 1
     optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     eval_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with progress(n_steps, "fit: training steps") as bar:
+        history = _train_loop(net, X_train, X_valid, masks, n_steps, batch_size, optimizer,
+                              eval_every, patience, n_eval_draws, eval_seed, generator, bar)
+    net.eval()
+    return history
+
+
+def _train_loop(net, X_train, X_valid, masks, n_steps, batch_size, optimizer, eval_every,
+                patience, n_eval_draws, eval_seed, generator, bar):
+    n_bridges = masks.shape[0] - 1
+    n_train = X_train.shape[0]
     best_loss, best_state, since_best = math.inf, None, 0
     history, running = [], []
-    n_train = X_train.shape[0]
     for step in range(1, n_steps + 1):
+        bar.update(1)
         net.train()
         rows = torch.randint(0, n_train, (batch_size,), generator=generator)
         z = marginal_samples(X_train, batch_size, generator)
@@ -141,5 +151,4 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
                     break
     if best_state is not None:
         net.load_state_dict(best_state)
-    net.eval()
     return history

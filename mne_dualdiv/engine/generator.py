@@ -11,7 +11,7 @@ from .._version import __version__
 from .._checks import (check_array_3d, check_bool, check_float, check_fname_for_writing,
                        check_int, check_option, check_random_state)
 from .._io import load_state, save_state, state_json, state_tensors
-from .._logging import logger, use_verbose
+from .._logging import logger, progress, use_verbose
 from .bridges import bridge_divergences, train_bridges
 from .dualspace import (DualClusters, distance_ratios, find_clusters, knn_indices,
                         leave_one_out_ratios, local_dual_values, nearest_distances)
@@ -534,44 +534,47 @@ class DualDivergenceGenerator(BaseEstimator):
         # round, so the guard makes walks travel further rather than wasting them.
         going_on = (np.empty((0,) + train.shape[1:], np.float32), np.empty(0),
                     np.empty((0,) + train.shape[1:], np.float32))
-        for _ in range(max_rounds):
-            n_kept = sum(len(k) for k in kept)
-            n_missing = n_samples - n_kept
-            if n_missing <= 0:
-                break
-            # Start enough new walks to fill the gap at the acceptance rate seen so far (capped).
-            rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 1.0
-            n_walks = min(int(math.ceil(n_missing / rate * 1.15)) + 4, 20 * n_missing + 4)
-            n_walks = max(n_walks - len(going_on[0]), 0)
-            targets, starts = self._targets(n_walks, rng)
-            new_from = self._start_images(starts, torch_gen).numpy()
-            if self.target == "nearest":
-                margin = 1e-3 * (high - low)
-                targets = np.clip(self._dual_values_scaled(new_from), low + margin, high - margin)
-            x_from = np.concatenate([going_on[0], new_from])
-            targets = np.concatenate([going_on[1], targets])
-            origins = np.concatenate([going_on[2], new_from])
-            x = self._walk(torch.from_numpy(x_from), targets, torch_gen)
-            # Values as dual_values() computes them, so that what is accepted here is what a
-            # user's is_in_distribution() sees.
-            values = self._dual_values_scaled(x)
-            n_tried += n_walks
-            ok = (values >= low) & (values <= high)
-            counts["outside"] += int((~ok).sum())
-            if self.local_check and ok.any():
-                local = np.full(len(x), np.nan)
-                local[ok] = self._local_values_scaled(x[ok], rng)
-                local_ok = (local >= local_low) & (local <= local_high)
-                counts["local"] += int((ok & ~local_ok).sum())
-                ok &= local_ok
-            near = np.zeros(len(x), dtype=bool)
-            if self.guard and ok.any():
-                near[ok] = distance_ratios(train, x[ok]) < self.near_copy_threshold_
-                counts["near_copy"] += int(near.sum())
-                ok &= ~near
-            going_on = (x[near], targets[near], origins[near])
-            kept.append(x[ok])
-            kept_delta.append(x[ok] - origins[ok])
+        with progress(n_samples, "sample: accepted samples") as bar:
+            for _ in range(max_rounds):
+                n_kept = sum(len(k) for k in kept)
+                n_missing = n_samples - n_kept
+                if n_missing <= 0:
+                    break
+                # Start enough new walks to fill the gap at the acceptance rate so far (capped).
+                rate = max((n_kept + 1) / (n_tried + 1), 0.05) if n_tried else 1.0
+                n_walks = min(int(math.ceil(n_missing / rate * 1.15)) + 4, 20 * n_missing + 4)
+                n_walks = max(n_walks - len(going_on[0]), 0)
+                targets, starts = self._targets(n_walks, rng)
+                new_from = self._start_images(starts, torch_gen).numpy()
+                if self.target == "nearest":
+                    margin = 1e-3 * (high - low)
+                    targets = np.clip(self._dual_values_scaled(new_from), low + margin,
+                                      high - margin)
+                x_from = np.concatenate([going_on[0], new_from])
+                targets = np.concatenate([going_on[1], targets])
+                origins = np.concatenate([going_on[2], new_from])
+                x = self._walk(torch.from_numpy(x_from), targets, torch_gen)
+                # Values as dual_values() computes them, so that what is accepted here is what a
+                # user's is_in_distribution() sees.
+                values = self._dual_values_scaled(x)
+                n_tried += n_walks
+                ok = (values >= low) & (values <= high)
+                counts["outside"] += int((~ok).sum())
+                if self.local_check and ok.any():
+                    local = np.full(len(x), np.nan)
+                    local[ok] = self._local_values_scaled(x[ok], rng)
+                    local_ok = (local >= local_low) & (local <= local_high)
+                    counts["local"] += int((ok & ~local_ok).sum())
+                    ok &= local_ok
+                near = np.zeros(len(x), dtype=bool)
+                if self.guard and ok.any():
+                    near[ok] = distance_ratios(train, x[ok]) < self.near_copy_threshold_
+                    counts["near_copy"] += int(near.sum())
+                    ok &= ~near
+                going_on = (x[near], targets[near], origins[near])
+                kept.append(x[ok])
+                bar.update(min(int(ok.sum()), max(n_missing, 0)))
+                kept_delta.append(x[ok] - origins[ok])
         scaled = np.concatenate(kept)[:n_samples]
         delta = np.concatenate(kept_delta)[:n_samples]
         logger.info("Started %d walks, kept %d; rejected: %d outside the end points, %d by the "
