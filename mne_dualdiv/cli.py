@@ -129,16 +129,20 @@ def _fit_parser(subparsers):
             "Fit an EpochsSynthesizer (one dual-divergence generator per condition) on an "
             "epochs file and save it to a model file that reading never executes "
             "(torch.load(weights_only=True)). Make epochs from it with 'mne-dualdiv sample', "
-            "or in Python with mne_dualdiv.read_epochs_synthesizer(MODEL).sample(n)."
+            "or in Python with mne_dualdiv.read_epochs_synthesizer(MODEL).sample(n). IN may "
+            "also be a SpikeInterface recording folder (written by recording.save(folder=...); "
+            "needs the 'ephys' extra): a RecordingSynthesizer is fitted on it."
         ),
         epilog=(
             "examples:\n"
             "  mne-dualdiv fit sub-01-epo.fif sub-01-model.pt\n"
             "  mne-dualdiv fit sub-01-epo.fif model.pt --no-per-condition --seed 2\n"
-            "  mne-dualdiv fit sub-01-epo.fif model.pt --quick --overwrite"
+            "  mne-dualdiv fit sub-01-epo.fif model.pt --quick --overwrite\n"
+            "  mne-dualdiv fit recording_folder/ probe-model.pt"
         ),
     )
-    parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif")
+    parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif, "
+                                                    "or a SpikeInterface recording folder")
     parser.add_argument("model", metavar="MODEL", help="model file to write, e.g. model.pt")
     parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default=True,
                         help="one generator per condition (default); --no-per-condition fits one "
@@ -155,18 +159,24 @@ def _sample_parser(subparsers):
         description=(
             "Read a model written by 'mne-dualdiv fit' and write synthetic epochs, with the "
             "training file's info, tmin, baseline and event_id, to an -epo.fif file. The same "
-            "--seed gives the same epochs."
+            "--seed gives the same epochs. A model fitted on a recording folder writes a "
+            "synthetic recording of --duration seconds to the SpikeInterface binary folder OUT "
+            "(same channels, probe and gains)."
         ),
         epilog=(
             "examples:\n"
             "  mne-dualdiv sample sub-01-model.pt synthetic-epo.fif -n 200\n"
             "  mne-dualdiv sample model.pt synthetic-epo.fif --ratio 1.0 --seed 7\n"
-            "  mne-dualdiv sample model.pt synthetic-epo.fif --balance --overwrite"
+            "  mne-dualdiv sample model.pt synthetic-epo.fif --balance --overwrite\n"
+            "  mne-dualdiv sample probe-model.pt synthetic_recording/ --duration 60"
         ),
     )
     parser.add_argument("model", metavar="MODEL", help="model file written by 'mne-dualdiv fit'")
-    parser.add_argument("output", metavar="OUT", help="epochs file to write, ending in -epo.fif")
+    parser.add_argument("output", metavar="OUT", help="epochs file to write, ending in -epo.fif "
+                                                      "(a folder for a recording model)")
     _add_count_options(parser, default_ratio=None)
+    parser.add_argument("--duration", type=float,
+                        help="seconds of synthetic recording (recording models only)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed of the walks (default: %(default)s)")
     _add_output_options(parser)
@@ -382,10 +392,70 @@ def _run_augment(parser, args):
           f"{int(synthetic.sum())} synthetic (metadata column 'synthetic'), to {out}")
 
 
+def _read_recording(parser, name, folder):
+    """A SpikeInterface recording saved in ``folder``, or a usage error naming ``name``."""
+    try:
+        import spikeinterface.core as sc
+    except ImportError:
+        raise _UsageError(parser, f"argument {name}: {folder} is a folder; recording folders "
+                                  "need the 'ephys' extra (pip install 'mne_dualdiv[ephys]')"
+                          ) from None
+    try:
+        recording = sc.load(folder)
+    except Exception as err:  # any reader error is a bad input folder
+        raise _UsageError(parser, f"argument {name}: cannot read {folder} as a SpikeInterface "
+                                  f"recording folder: {_one_line(err)}") from None
+    if not isinstance(recording, sc.BaseRecording):
+        raise _UsageError(parser, f"argument {name}: {folder} holds a "
+                                  f"{type(recording).__name__}, not a recording")
+    return recording
+
+
+def _fit_recording(parser, args):
+    from .adapters.recording import RecordingSynthesizer
+    from .engine import DualDivergenceGenerator
+
+    model = _check_output(parser, "MODEL", args.model, args.overwrite)
+    recording = _read_recording(parser, "IN", args.input)
+    params = _engine_params(args)
+    print(f"Real recording: {recording.get_num_channels()} channels, "
+          f"{recording.get_total_duration():.1f} s at {recording.sampling_frequency:g} Hz "
+          f"from {args.input}")
+    start = time.perf_counter()
+    synthesizer = RecordingSynthesizer(
+        generator=DualDivergenceGenerator(**params) if params else None,
+        random_state=args.seed, verbose=True if args.verbose else None).fit(recording)
+    seconds = time.perf_counter() - start
+    synthesizer.save(model, overwrite=args.overwrite)
+    print(f"Fitted on {len(synthesizer.window_positions_)} windows in {seconds:.0f} s")
+    print(f"Saved the model to {model}")
+
+
+def _sample_recording(parser, args, synthesizer):
+    out = Path(args.output)
+    if args.duration is None or not args.duration > 0:
+        raise _UsageError(parser, "argument --duration: a recording model needs --duration "
+                                  "SECONDS > 0")
+    if out.exists() and not args.overwrite:
+        raise _UsageError(parser, f"argument OUT: exists: {out} (pass --overwrite to replace "
+                                  "it)")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise _UsageError(parser, f"argument OUT: cannot write a folder in {out.parent}")
+    start = time.perf_counter()
+    synthetic = synthesizer.sample(args.duration, random_state=args.seed)
+    synthetic.save(folder=out, overwrite=args.overwrite, n_jobs=1,
+                   progress_bar=bool(args.verbose))
+    seconds = time.perf_counter() - start
+    print(f"Made {args.duration:g} s of synthetic recording in {seconds:.0f} s")
+    print(f"Saved {synthetic.get_num_channels()} channels to the SpikeInterface folder {out}")
+
+
 def _run_fit(parser, args):
     from .adapters.epochs import EpochsSynthesizer
     from .engine import DualDivergenceGenerator
 
+    if Path(args.input).is_dir():
+        return _fit_recording(parser, args)
     source = _check_input(parser, "IN", args.input)
     model = _check_output(parser, "MODEL", args.model, args.overwrite)
     epochs = _read_epochs(parser, "IN", source, args.verbose)
@@ -404,10 +474,25 @@ def _run_fit(parser, args):
     print(f"Saved the model to {model}")
 
 
+def _read_recording_model(model):
+    """The RecordingSynthesizer in ``model``, or None when it holds something else."""
+    try:
+        from .adapters.recording import read_recording_synthesizer
+    except ImportError:  # no ephys extra: only epochs models can be read
+        return None
+    try:
+        return read_recording_synthesizer(model)
+    except Exception:  # not a recording model: the epochs reader gives the error
+        return None
+
+
 def _run_sample(parser, args):
     from .adapters.epochs import read_epochs_synthesizer
 
     model = _check_input(parser, "MODEL", args.model)
+    recording_model = _read_recording_model(model)
+    if recording_model is not None:
+        return _sample_recording(parser, args, recording_model)
     _check_epochs_name(parser, "OUT", args.output)
     out = _check_output(parser, "OUT", args.output, args.overwrite)
     if args.ratio is None and args.n_epochs is None and not args.balance:

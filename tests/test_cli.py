@@ -267,3 +267,31 @@ def test_a_failed_write_leaves_no_partial_epochs_file(tmp_path, monkeypatch):
         cli._save_epochs(epochs, out)
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out-epo.fif"]
+
+
+def test_fit_and_sample_a_spikeinterface_recording_folder(tmp_path):
+    sc = pytest.importorskip("spikeinterface.core")
+    recording, _ = sc.generate_ground_truth_recording(
+        num_channels=4, durations=[3.0], sampling_frequency=10000.0, num_units=2, seed=0)
+    source = tmp_path / "recording"
+    recording.save(folder=source, verbose=False)
+    model, out = tmp_path / "probe-model.pt", tmp_path / "synthetic"
+    fitted = run_cli("fit", source, model, "--quick")
+    assert fitted.returncode == 0, fitted.stderr
+    missing = run_cli("sample", model, out)
+    assert_usage_error(missing.returncode, missing.stderr, "--duration")
+    made = run_cli("sample", model, out, "--duration", 0.5)
+    assert made.returncode == 0, made.stderr
+    synthetic = sc.load(out)
+    assert list(synthetic.channel_ids) == list(recording.channel_ids)
+    assert synthetic.get_num_frames() == 5000
+    assert synthetic.sampling_frequency == recording.sampling_frequency
+    again = run_cli("sample", model, out, "--duration", 0.5)
+    assert_usage_error(again.returncode, again.stderr, "OUT", "exists")
+
+
+def test_a_folder_that_is_not_a_recording_is_a_usage_error(capsys, tmp_path):
+    pytest.importorskip("spikeinterface.core")
+    (tmp_path / "empty").mkdir()
+    status, _, err = main_exit(capsys, "fit", tmp_path / "empty", tmp_path / "m.pt")
+    assert status == 2 and "argument IN" in err and "recording folder" in err
