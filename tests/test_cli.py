@@ -140,6 +140,43 @@ def test_a_bad_option_is_a_usage_error_naming_it(files, tmp_path):
     assert_usage_error(process.returncode, process.stderr, "argument --ratio", "'many'")
 
 
+def _subcommand_args(command, files, tmp_path, missing):
+    """Arguments of ``command`` with its first input replaced by ``missing``."""
+    out = tmp_path / "out-epo.fif"
+    return {
+        "augment": ["augment", missing, out],
+        "fit": ["fit", missing, tmp_path / "model.pt"],
+        "sample": ["sample", missing, out, "-n", "4"],
+        "evaluate": ["evaluate", files["train"], missing, "--heldout", files["heldout"]],
+    }[command]
+
+
+@pytest.mark.parametrize("command, argument", [("augment", "argument IN"),
+                                               ("fit", "argument IN"),
+                                               ("sample", "argument MODEL"),
+                                               ("evaluate", "argument SYNTHETIC")])
+def test_every_command_refuses_a_bad_path_through_the_command_line(files, tmp_path, command,
+                                                                    argument):
+    missing = tmp_path / "missing-epo.fif"
+    process = run_cli(*_subcommand_args(command, files, tmp_path, missing))
+    assert_usage_error(process.returncode, process.stderr, f"mne-dualdiv {command}", argument,
+                       "no such file", "missing-epo.fif")
+
+
+@pytest.mark.parametrize("command", ["demo", "augment", "fit", "sample", "evaluate"])
+def test_every_command_refuses_a_bad_option_through_the_command_line(files, model, tmp_path,
+                                                                      command):
+    args = {"demo": ["demo", "--ratio", "many"],
+            "augment": ["augment", files["train"], tmp_path / "o-epo.fif", "--seed", "x"],
+            "fit": ["fit", files["train"], tmp_path / "m.pt", "--bogus"],
+            "sample": ["sample", model, tmp_path / "o-epo.fif", "-n", "many"],
+            "evaluate": ["evaluate", files["train"], files["train"], "--heldout"]}[command]
+    process = run_cli(*args)
+    assert process.returncode == 2, process.stderr
+    message = process.stderr.strip().splitlines()[-1]
+    assert message.startswith("mne-dualdiv") and "error:" in message
+
+
 def test_a_failed_fit_exits_with_status_1_and_one_line(files, tmp_path):
     # Three epochs per condition are fewer than the engine can learn from.
     out = tmp_path / "out-epo.fif"
