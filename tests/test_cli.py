@@ -332,3 +332,9 @@ def test_a_folder_that_is_not_a_recording_is_a_usage_error(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     status, _, err = main_exit(capsys, "fit", tmp_path / "empty", tmp_path / "m.pt")
     assert status == 2 and "argument IN" in err and "recording folder" in err
+
+
+def test_demo_refuses_a_bad_output_path_through_the_command_line(tmp_path):
+    process = run_cli("demo", "--out", tmp_path / "no-such-folder" / "x-epo.fif")
+    assert_usage_error(process.returncode, process.stderr, "argument --out",
+                       "folder does not exist")
