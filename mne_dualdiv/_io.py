@@ -17,6 +17,7 @@ Files written before the digest existed (format version 1, the state itself at t
 are refused with an error that says so: the engine's state changed with them.
 """
 
+import contextlib
 import hashlib
 import io
 import os
@@ -43,6 +44,38 @@ class InvalidFileError(ValueError):
     damaged (digest mismatch), foreign, newer or inconsistent files. The message names the file
     and the problem.
     """
+
+
+@contextlib.contextmanager
+def atomic_path(fname, suffix=".partial"):
+    """A temporary path in ``fname``'s folder, renamed onto ``fname`` when the block completes.
+
+    The one way this package writes a file that must never be left half-written: the block
+    writes the temporary file (created empty, named ``.<name>.<random><suffix>``); when it
+    returns, the file is renamed onto ``fname`` (atomic on one file system); when it raises,
+    interruptions included, the temporary file is removed and an existing ``fname`` is left as
+    it was.
+
+    Parameters
+    ----------
+    fname : pathlib.Path
+        The destination, already checked (:func:`~mne_dualdiv._checks.check_fname_for_writing`).
+    suffix : str
+        End of the temporary name (``"-epo.fif"`` lets MNE write epochs there).
+
+    Yields
+    ------
+    temporary : pathlib.Path
+    """
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=suffix,
+                                             dir=fname.parent)
+    os.close(descriptor)
+    temporary = Path(temporary)
+    try:
+        yield temporary
+        os.replace(temporary, fname)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def save_state(state, fname, *, overwrite):
@@ -75,20 +108,14 @@ def save_state(state, fname, *, overwrite):
         "package_version": __version__, "digest": hashlib.sha256(payload).hexdigest(),
         "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8),
     }
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".partial",
-                                             dir=fname.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as fid:
+    with atomic_path(fname) as temporary:
+        with open(temporary, "wb") as fid:
             torch.save(wrapper, fid)
             fid.flush()
             os.fsync(fid.fileno())
         if not overwrite and fname.exists():  # created by someone else while writing
             raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to "
                                   "replace it.")
-        os.replace(temporary, fname)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return fname
 
 

@@ -561,25 +561,24 @@ RUNNERS = {"demo": _run_demo, "augment": _run_augment, "fit": _run_fit, "sample"
 def _save_epochs(epochs, out):
     """Write ``epochs`` to ``out`` so that no half-written file is ever left there.
 
-    MNE writes to a temporary ``-epo.fif`` name in the same folder, which is renamed onto
-    ``out`` only when complete (``out`` was checked before the work started); on any error the
-    temporary file is removed and an existing ``out`` is left as it was. Data over MNE's 2 GB
-    split size would need several files and are refused here (save them with
-    :meth:`mne.Epochs.save`).
+    MNE writes to a temporary ``-epo.fif`` name in the same folder, renamed onto ``out`` only
+    when complete (:func:`mne_dualdiv._io.atomic_path`; ``out`` was checked before the work
+    started). Data over MNE's 2 GB split size would need several files and are refused here
+    (save them with :meth:`mne.Epochs.save`).
     """
+    from ._io import atomic_path
+
     out = Path(out)
-    stem = f".{out.name[:-len('-epo.fif')]}.partial-{os.getpid()}"
-    temporary = out.with_name(f"{stem}-epo.fif")
-    try:
-        epochs.save(temporary, overwrite=True, split_size="2GB", verbose=False)
-        if any(out.parent.glob(f"{stem}-epo-*.fif")):
-            raise ValueError(f"out: {out} would be split into several files (over 2 GB); "
-                             "save such data from Python with Epochs.save.")
-        os.replace(temporary, out)
-    finally:
-        for leftover in [temporary, *out.parent.glob(f"{stem}-epo-*.fif")]:
-            if leftover.exists():
-                leftover.unlink()
+    with atomic_path(out, suffix="-epo.fif") as temporary:
+        parts = f"{temporary.name[:-len('-epo.fif')]}-epo-*.fif"
+        try:
+            epochs.save(temporary, overwrite=True, split_size="2GB", verbose=False)
+            if any(out.parent.glob(parts)):
+                raise ValueError(f"out: {out} would be split into several files (over 2 GB); "
+                                 "save such data from Python with Epochs.save.")
+        finally:
+            for part in out.parent.glob(parts):
+                part.unlink()
 
 
 def main(argv=None):

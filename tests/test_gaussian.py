@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mne_dualdiv.engine.gaussian import (DataGaussian, denoised_mean, kronecker_shrinkage,
-                                         stationary_correlation)
+                                         separable_target, stationary_correlation)
 
 N_CHANNELS, N_TIMES = 4, 16
 
@@ -32,9 +32,7 @@ def model_covariance(train, alpha):
     centred = train - train.mean(0)
     flat = centred.reshape(n, -1)
     sample = flat.T @ flat / n
-    spatial = np.einsum("ict,idt->cd", centred, centred) / (n * N_TIMES)
-    rho = stationary_correlation(centred)
-    temporal = rho[np.abs(np.subtract.outer(np.arange(N_TIMES), np.arange(N_TIMES)))]
+    spatial, temporal = separable_target(centred)
     return (1 - alpha) * sample + alpha * np.kron(spatial, temporal)
 
 
@@ -65,15 +63,13 @@ def test_shrinkage_is_large_for_few_separable_samples_and_small_for_many_structu
     few = separable(10, seed=3)
     many = np.concatenate([separable(2000, seed=4), separable(2000, seed=5)[:, ::-1]])
     many[:, 0] *= np.linspace(0.2, 3, N_TIMES)  # a non-stationary, non-separable channel
-    assert kronecker_shrinkage(few - few.mean(0), *_factors(few)) > 0.5
-    assert kronecker_shrinkage(many - many.mean(0), *_factors(many)) < 0.2
+    assert _shrinkage(few) > 0.5
+    assert _shrinkage(many) < 0.2
 
 
-def _factors(train):
-    centred = train - train.mean(0)
-    spatial = np.einsum("ict,idt->cd", centred, centred) / (len(train) * N_TIMES)
-    rho = stationary_correlation(centred)
-    return spatial, rho[np.abs(np.subtract.outer(np.arange(N_TIMES), np.arange(N_TIMES)))]
+def _shrinkage(data):
+    centred = data - data.mean(0)
+    return kronecker_shrinkage(centred, *separable_target(centred))
 
 
 def test_a_mean_that_is_only_noise_is_mostly_removed():

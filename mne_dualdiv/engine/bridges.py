@@ -105,50 +105,44 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
     history : list of dict
         One entry per evaluation: step, train loss, held-out loss, held-out divergence.
     """
+    n_bridges = masks.shape[0] - 1
     optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     eval_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    with progress(n_steps, "fit: training steps") as bar:
-        history = _train_loop(net, X_train, X_valid, masks, n_steps, batch_size, optimizer,
-                              eval_every, patience, n_eval_draws, eval_seed, generator, bar)
-    net.eval()
-    return history
-
-
-def _train_loop(net, X_train, X_valid, masks, n_steps, batch_size, optimizer, eval_every,
-                patience, n_eval_draws, eval_seed, generator, bar):
-    n_bridges = masks.shape[0] - 1
-    n_train = X_train.shape[0]
     best_loss, best_state, since_best = math.inf, None, 0
     history, running = [], []
-    for step in range(1, n_steps + 1):
-        bar.update(1)
-        net.train()
-        rows = torch.randint(0, n_train, (batch_size,), generator=generator)
-        z = marginal_samples(X_train, batch_size, generator)
-        bridge = torch.randint(0, n_bridges, (batch_size,), generator=generator)
-        loss = _classification_loss(net, X_train[rows], z, masks, bridge)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        running.append(loss.item())
-        if step % eval_every == 0 or step == n_steps:
-            net.eval()
-            eval_gen = torch.Generator().manual_seed(eval_seed)
-            divs, valid_loss = bridge_divergences(net, X_valid, X_train, masks, n_eval_draws,
-                                                  eval_gen)
-            entry = dict(step=step, train_loss=float(np.mean(running)), valid_loss=valid_loss,
-                         valid_divergence=float(divs.sum()))
-            history.append(entry)
-            running = []
-            logger.info("step %5d  train loss %.4f  held-out loss %.4f  held-out KL %.2f nats",
-                            step, entry["train_loss"], valid_loss, entry["valid_divergence"])
-            if valid_loss < best_loss - 1e-5:
-                best_loss, since_best = valid_loss, 0
-                best_state = copy.deepcopy(net.state_dict())
-            else:
-                since_best += 1
-                if since_best >= patience:
-                    break
+    n_train = X_train.shape[0]
+    with progress(n_steps, "fit: training steps") as bar:
+        for step in range(1, n_steps + 1):
+            bar.update(1)
+            net.train()
+            rows = torch.randint(0, n_train, (batch_size,), generator=generator)
+            z = marginal_samples(X_train, batch_size, generator)
+            bridge = torch.randint(0, n_bridges, (batch_size,), generator=generator)
+            loss = _classification_loss(net, X_train[rows], z, masks, bridge)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running.append(loss.item())
+            if step % eval_every == 0 or step == n_steps:
+                net.eval()
+                eval_gen = torch.Generator().manual_seed(eval_seed)
+                divs, valid_loss = bridge_divergences(net, X_valid, X_train, masks,
+                                                      n_eval_draws, eval_gen)
+                entry = dict(step=step, train_loss=float(np.mean(running)),
+                             valid_loss=valid_loss, valid_divergence=float(divs.sum()))
+                history.append(entry)
+                running = []
+                logger.info("step %5d  train loss %.4f  held-out loss %.4f  held-out KL %.2f "
+                            "nats", step, entry["train_loss"], valid_loss,
+                            entry["valid_divergence"])
+                if valid_loss < best_loss - 1e-5:
+                    best_loss, since_best = valid_loss, 0
+                    best_state = copy.deepcopy(net.state_dict())
+                else:
+                    since_best += 1
+                    if since_best >= patience:
+                        break
     if best_state is not None:
         net.load_state_dict(best_state)
+    net.eval()
     return history

@@ -86,7 +86,7 @@ def nearest_distances(reference, queries, batch_size=512):
     return nearest_two_distances(reference, queries, batch_size)[0]
 
 
-def nearest_two_distances(reference, queries, batch_size=512):
+def nearest_two_distances(reference, queries, batch_size=512, exclude_self=False):
     """Distances of each query image to its closest and second-closest reference images.
 
     Parameters
@@ -97,6 +97,9 @@ def nearest_two_distances(reference, queries, batch_size=512):
         Images of the same shape.
     batch_size : int
         Queries per block (memory grows with ``batch_size * n_reference``).
+    exclude_self : bool
+        ``queries`` is ``reference``: query ``i`` is not compared with reference ``i``
+        (leave-one-out distances).
 
     Returns
     -------
@@ -109,7 +112,9 @@ def nearest_two_distances(reference, queries, batch_size=512):
         qry = queries[start:start + batch_size].reshape(-1, ref.shape[1])
         sq = np.maximum((qry ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * qry @ ref.T, 0.0)
         block = slice(start, start + len(qry))
-        if len(ref) > 1:
+        if exclude_self:
+            sq[np.arange(len(qry)), np.arange(start, start + len(qry))] = np.inf
+        if sq.shape[1] > 1:
             two = np.partition(sq, 1, axis=1)[:, :2]
             first[block], second[block] = np.sqrt(two[:, 0]), np.sqrt(two[:, 1])
         else:
@@ -117,40 +122,39 @@ def nearest_two_distances(reference, queries, batch_size=512):
     return first, second
 
 
-def leave_one_out_ratios(reference):
-    """Distance ratio of each reference image against the other reference images.
-
-    Distributed like the ratios of unseen samples against ``n - 1`` reference images: it gives
-    the near-copy threshold ``n`` more values of the lower tail than a small held-out set does.
+def nearest_ratios(first, second):
+    """Nearest-neighbour distance ratios from the two distances of :func:`nearest_two_distances`.
 
     Returns
     -------
-    ratios : ndarray, shape (n_reference,)
+    ratios : ndarray, shape (n_queries,)
+        ``first / second`` in [0, 1]; 1 where both distances are 0 (a query on two identical
+        reference images).
     """
-    flat = reference.reshape(len(reference), -1).astype(np.float64)
-    sq = (flat ** 2).sum(1)
-    dist_sq = np.maximum(sq[:, None] + sq[None, :] - 2 * flat @ flat.T, 0.0)
-    np.fill_diagonal(dist_sq, np.inf)
-    two = np.sqrt(np.partition(dist_sq, 1, axis=1)[:, :2])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(two[:, 1] > 0, two[:, 0] / two[:, 1], 1.0)
+        return np.where(second > 0, first / second, 1.0)
 
 
-def distance_ratios(reference, queries):
+def distance_ratios(reference, queries, exclude_self=False):
     """Nearest-neighbour distance ratio of each query: closest over second-closest distance.
 
     A ratio near 0 singles out one reference image (a near-copy of it); a ratio near 1 means
     the query is about as close to two reference images, whatever the scale of the data, which
     is why the near-copy guard uses it (``docs/method.md``, section 5).
 
+    Parameters
+    ----------
+    reference, queries : ndarray, shape (n, ...)
+        Images of the same shape.
+    exclude_self : bool
+        ``queries`` is ``reference`` and each image is compared with the others only
+        (leave-one-out ratios, see :func:`nearest_two_distances`).
+
     Returns
     -------
     ratios : ndarray, shape (n_queries,)
-        In [0, 1]; 1 where both distances are 0 (a query on two identical reference images).
     """
-    first, second = nearest_two_distances(reference, queries)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(second > 0, first / second, 1.0)
+    return nearest_ratios(*nearest_two_distances(reference, queries, exclude_self=exclude_self))
 
 
 def local_dual_values(dual_fn, queries, reference, neighbors, n_draws, rng):

@@ -4,7 +4,6 @@ import numpy as np
 import torch
 
 
-
 def stationary_correlation(centred):
     """Temporal autocorrelation shared by all channels, from the biased autocovariance.
 
@@ -28,6 +27,29 @@ def stationary_correlation(centred):
     if autocovariance[0] <= 0:  # constant data: no temporal structure to copy
         return np.r_[1.0, np.zeros(n_times - 1)]
     return autocovariance / autocovariance[0]
+
+
+def separable_target(centred):
+    """The factors of the separable covariance target: spatial covariance, temporal correlation.
+
+    Parameters
+    ----------
+    centred : ndarray, shape (n_samples, n_channels, n_times)
+        Images minus the pixel means.
+
+    Returns
+    -------
+    spatial : ndarray, shape (n_channels, n_channels)
+        ``A``, the channel covariance pooled over samples and times.
+    temporal : ndarray, shape (n_times, n_times)
+        ``B``, the Toeplitz matrix of :func:`stationary_correlation`. ``A (x) B`` has the
+        pixels' average variance of each channel on its diagonal.
+    """
+    n, _, n_times = centred.shape
+    spatial = np.einsum("ict,idt->cd", centred, centred) / (n * n_times)
+    rho = stationary_correlation(centred)
+    lags = np.abs(np.arange(n_times)[:, None] - np.arange(n_times)[None, :])
+    return spatial, rho[lags]
 
 
 def kronecker_shrinkage(centred, spatial, temporal):
@@ -141,11 +163,10 @@ class DataGaussian:
 
     def __init__(self, train, shrinkage=None):
         train = np.asarray(train, dtype=np.float64)
-        n, n_channels, n_times = train.shape
+        n = len(train)
         mean, self.mean_energy_kept = denoised_mean(train)
         centred = train - train.mean(0)
-        spatial = np.einsum("ict,idt->cd", centred, centred) / (n * n_times)
-        temporal = _toeplitz(stationary_correlation(centred))
+        spatial, temporal = separable_target(centred)
         self.shrinkage = (kronecker_shrinkage(centred, spatial, temporal) if shrinkage is None
                           else float(shrinkage))
         self.mean = torch.from_numpy(mean.astype(np.float32))
@@ -195,11 +216,6 @@ class DataGaussian:
     def draw(self, n, generator):
         """``n`` draws of the Gaussian (scaled units), shape (n, n_channels, n_times)."""
         return self.mean + self.draw_centred(n, generator)
-
-
-def _toeplitz(first_column):
-    lags = np.abs(np.arange(len(first_column))[:, None] - np.arange(len(first_column))[None, :])
-    return first_column[lags]
 
 
 def _psd_factor(matrix):

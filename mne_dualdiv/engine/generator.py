@@ -14,7 +14,7 @@ from .._io import load_state, save_state, state_json, state_tensors
 from .._logging import logger, progress, use_verbose
 from .bridges import bridge_divergences, train_bridges
 from .dualspace import (DualClusters, distance_ratios, find_clusters, knn_indices,
-                        leave_one_out_ratios, local_dual_values, nearest_distances)
+                        local_dual_values, nearest_ratios, nearest_two_distances)
 from .gaussian import DataGaussian
 from .marginals import path_masks, pixel_order
 from .network import DualNetwork
@@ -350,12 +350,15 @@ class DualDivergenceGenerator(BaseEstimator):
             self._dual_values_scaled, train, train, neighbors, self.n_local_draws, rng)
         self.local_endpoints_ = np.array([self.local_dual_values_.min(),
                                           self.local_dual_values_.max()])
-        self.heldout_nearest_distances_ = nearest_distances(train, heldout)
-        self.heldout_distance_ratios_ = distance_ratios(train, heldout)
+        first, second = nearest_two_distances(train, heldout)
+        self.heldout_nearest_distances_ = first
+        self.heldout_distance_ratios_ = nearest_ratios(first, second)
         # The lower tail of a few held-out ratios is poorly estimated (5 % of 10 samples is
         # their minimum): the training samples' leave-one-out ratios, distributed like unseen
         # samples' against one sample fewer, add n_train values (docs/method.md, section 5).
-        reference_ratios = np.r_[self.heldout_distance_ratios_, leave_one_out_ratios(train)]
+        train64 = train.astype(np.float64)
+        reference_ratios = np.r_[self.heldout_distance_ratios_,
+                                 distance_ratios(train64, train64, exclude_self=True)]
         self.near_copy_threshold_ = max(
             float(np.percentile(reference_ratios, self.guard_percentile)), MIN_NEAR_COPY_RATIO)
 
