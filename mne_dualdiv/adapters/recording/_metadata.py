@@ -1,0 +1,130 @@
+"""What a synthetic recording keeps of the real one, and the checks shared by the package.
+
+Channel ids and order, sampling frequency, dtype, gains and offsets (``gain_to_uV`` /
+``offset_to_uV`` and the physical-unit properties), the probe group (contacts, shanks, device
+channel indices, hence channel locations), every channel property except the noise levels
+measured on the real traces, and every JSON-serialisable annotation (``is_filtered``
+included) are stored as JSON types by :func:`recording_metadata` and attached to a synthetic
+recording by :func:`apply_metadata`. Nothing else of the real recording is kept here.
+"""
+
+import json
+import numbers
+
+import numpy as np
+
+from ..._checks import check_float, check_random_state
+from ..._logging import logger
+
+try:
+    from spikeinterface.core import BaseRecording
+except ImportError as err:  # pragma: no cover - the ephys extra is missing
+    raise ImportError("mne_dualdiv.adapters.recording needs spikeinterface and probeinterface: "
+                      "pip install 'mne_dualdiv[ephys]'") from err
+
+
+def encode_array(values, name):
+    """A property array as a JSON-serialisable dict (dtype and values)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "S":
+        values = values.astype(str)
+    if values.dtype.kind not in "biufU":
+        raise TypeError(f"{name} has dtype {values.dtype}, which cannot be stored")
+    return dict(dtype=values.dtype.str, values=values.tolist())
+
+
+def decode_array(encoded, name="array"):
+    """The array of :func:`encode_array`'s dict (bounded dtypes: see ``mne_dualdiv._io``)."""
+    from ..._io import decode_array as _decode
+
+    return _decode(encoded, name)
+
+
+def _json_value(value):
+    """``value`` as plain JSON types, or raise TypeError."""
+    def default(obj):
+        if isinstance(obj, (np.generic, np.ndarray)):
+            return obj.tolist()
+        raise TypeError(type(obj).__name__)
+    return json.loads(json.dumps(value, default=default))
+
+
+def recording_metadata(recording):
+    """Everything of ``recording`` that a synthetic recording keeps, as JSON types."""
+    properties = {}
+    for key in recording.get_property_keys():
+        if key in BaseRecording._skip_properties:
+            continue  # noise levels measured on the real traces do not describe synthetic ones
+        try:
+            properties[key] = encode_array(recording.get_property(key), f"property {key!r}")
+        except TypeError as err:
+            logger.warning("The channel property %r is not kept: %s.", key, err)
+    annotations = {}
+    for key in recording.get_annotation_keys():
+        if key == "name":
+            continue
+        try:
+            annotations[key] = _json_value(recording.get_annotation(key))
+        except TypeError as err:
+            logger.warning("The annotation %r is not kept: it holds a %s.", key, err)
+    probegroup = (_json_value(recording.get_probegroup().to_dict(array_as_list=True))
+                  if recording.has_probe() else None)
+    return dict(channel_ids=encode_array(recording.channel_ids, "channel_ids"),
+                sampling_frequency=float(recording.sampling_frequency),
+                dtype=np.dtype(recording.get_dtype()).str, probegroup=probegroup,
+                properties=properties, annotations=annotations)
+
+
+def apply_metadata(recording, metadata):
+    """Attach the probe group, properties and annotations of ``metadata`` to ``recording``."""
+    from probeinterface import ProbeGroup
+
+    if metadata["probegroup"] is not None:
+        # The stored probe group is already in channel order; the properties below restore
+        # the original 'group' values that set_probegroup would otherwise derive.
+        recording.set_probegroup(ProbeGroup.from_dict(metadata["probegroup"]),
+                                 check_overlap=False)
+    for key, encoded in metadata["properties"].items():
+        recording.set_property(key, decode_array(encoded, f"property {key!r}"))
+    recording.annotate(**metadata["annotations"])
+
+
+def check_recording(recording, name="recording"):
+    """``recording`` if it is a SpikeInterface ``BaseRecording``, else a TypeError."""
+    if not isinstance(recording, BaseRecording):
+        raise TypeError(f"{name} must be a spikeinterface BaseRecording, got "
+                        f"{type(recording).__name__} instead.")
+    if np.dtype(recording.get_dtype()).kind not in "iuf":
+        raise TypeError(f"{name} has dtype {recording.get_dtype()}; only real integer or "
+                        "float traces can be learned.")
+    return recording
+
+
+def check_durations(durations, name="durations"):
+    """One positive duration in seconds per segment, as a list of floats."""
+    if isinstance(durations, (numbers.Real, np.floating)) and not isinstance(durations, bool):
+        durations = [durations]
+    if not isinstance(durations, (list, tuple, np.ndarray)) or len(durations) == 0:
+        raise TypeError(f"{name} must be a positive number of seconds or a non-empty list of "
+                        f"them (one per segment), got {durations!r} instead.")
+    return [check_float(f"{name}[{i}]", d, low=0, low_inclusive=False)
+            for i, d in enumerate(durations)]
+
+
+def seed_from(random_state):
+    """An int seed (stored in a recording's kwargs) from None, an int or a Generator."""
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(
+            random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be non-negative, got {random_state}.")
+        return int(random_state)
+    return int(check_random_state(random_state).integers(2**63))
+
+
+def cast(traces, dtype):
+    """Float traces to ``dtype``, rounded and clipped to its range when it is an integer."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(traces), info.min, info.max).astype(dtype)
+    return traces.astype(dtype, copy=False)

@@ -1,0 +1,187 @@
+"""The lazy synthetic recording: fitted noise plus synthetic units, computed on demand.
+
+:class:`SyntheticRecording` is a SpikeInterface ``BaseRecording``. When it is created, it
+draws its units (templates, peak channels, firing statistics; seeded by ``seed``) and their
+spike trains (seeded by ``(seed, segment)``); ``get_traces`` then computes only the frames
+asked for: the noise of :class:`~.noise.NoiseModel` (seeded blocks, so that overlapping
+calls agree) plus every synthetic spike that overlaps them. Everything needed to re-create
+it (file, durations, seed, number of units) is in its kwargs, so it dumps, loads and runs in
+SpikeInterface's worker processes like any extractor.
+"""
+
+import functools
+
+import numpy as np
+
+from ..._checks import check_fname_for_reading, check_int
+from ._metadata import apply_metadata, cast, check_durations, decode_array
+from .units import spike_trains
+
+try:
+    from spikeinterface.core import BaseRecording, BaseRecordingSegment
+except ImportError as err:  # pragma: no cover - the ephys extra is missing
+    raise ImportError("mne_dualdiv.adapters.recording needs spikeinterface: "
+                      "pip install 'mne_dualdiv[ephys]'") from err
+
+#: Entropy words that tell the seeds of units, trains and amplitudes apart.
+_UNITS_KEY, _TRAINS_KEY = 0x756E6974, 0x74726E73
+
+
+class SyntheticUnits:
+    """The units of one synthetic recording and their spikes in each segment.
+
+    Attributes
+    ----------
+    templates : ndarray, shape (n_units, nbefore + nafter, n_channels)
+        Dense templates (stored units), zero away from each unit's neighbourhood.
+    channels : ndarray of int
+        Peak channel of each unit.
+    frames, labels, amplitudes : list of ndarray
+        Per segment: spike frames (trough), unit index, amplitude factor (sorted by frame).
+    similarity : ndarray
+        Best lag-tolerant similarity of each unit's template to any real unit's.
+    """
+
+    def __init__(self, synthesizer, seed, n_units, num_samples):
+        model = synthesizer.units_
+        rng = np.random.default_rng([seed, _UNITS_KEY])
+        n_channels = len(synthesizer.channel_ids_)
+        if model is None or n_units == 0:
+            drawn = dict(templates=np.zeros((0, *synthesizer.template_shape_), np.float32),
+                         channels=np.zeros(0, np.int64), stats=np.zeros((0, 5)),
+                         similarity=np.zeros(0))
+        else:
+            drawn = model.draw_units(n_units, rng, synthesizer.threshold_)
+        self.nbefore, self.nafter = synthesizer.nbefore_, synthesizer.nafter_
+        k_templates = drawn["templates"]
+        self.templates = np.zeros((len(k_templates), self.nbefore + self.nafter, n_channels),
+                                  dtype=np.float32)
+        for u, (image, channel) in enumerate(zip(k_templates, drawn["channels"])):
+            rows = synthesizer.neighbours_[channel]
+            self.templates[u][:, rows[rows >= 0]] = image[rows >= 0].T
+        self.channels, self.stats = drawn["channels"], drawn["stats"]
+        self.similarity = drawn["similarity"]
+        self.frames, self.labels, self.amplitudes = [], [], []
+        for segment, n_frames in enumerate(num_samples):
+            rng = np.random.default_rng([seed, _TRAINS_KEY, segment])
+            frames, labels = spike_trains(self.stats, model.refractory if model else 0.002,
+                                          n_frames, synthesizer.sampling_frequency_,
+                                          self.nbefore, self.nafter, rng)
+            cv = self.stats[labels, 2] if len(labels) else np.zeros(0)
+            self.frames.append(frames)
+            self.labels.append(labels)
+            self.amplitudes.append(np.clip(1 + cv * rng.standard_normal(len(frames)), 0.3, 2.0
+                                           ).astype(np.float32))
+
+    def add_spikes(self, traces, segment, start, end):
+        """Add the spikes of ``segment`` that overlap frames ``[start, end)`` to ``traces``."""
+        frames = self.frames[segment]
+        lo, hi = np.searchsorted(frames, [start - self.nafter + 1, end + self.nbefore])
+        for frame, label, factor in zip(frames[lo:hi], self.labels[segment][lo:hi],
+                                        self.amplitudes[segment][lo:hi]):
+            first = frame - self.nbefore
+            a, z = max(first, start), min(first + self.nbefore + self.nafter, end)
+            traces[a - start:z - start] += factor * self.templates[label, a - first:z - first]
+        return traces
+
+
+@functools.lru_cache(maxsize=2)
+def _read_cached(path, mtime_ns, size):
+    from .synthesizer import read_recording_synthesizer
+
+    return read_recording_synthesizer(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _units_cached(path, mtime_ns, size, seed, n_units, num_samples):
+    # Cached per process: clones, from_dict and forked workers share one draw.
+    synthesizer = _read_cached(path, mtime_ns, size)
+    return synthesizer, SyntheticUnits(synthesizer, seed, n_units, num_samples)
+
+
+class SyntheticRecording(BaseRecording):
+    """A lazy recording that a fitted :class:`RecordingSynthesizer` makes on demand.
+
+    Made by :meth:`RecordingSynthesizer.sample`: fitted background noise plus synthetic
+    units (new templates, renewal spike trains), frames computed only when ``get_traces``
+    asks for them. The same channels, probe, gains, offsets, properties and annotations as
+    the fitted recording; none of its traces, spike times or templates.
+
+    Parameters
+    ----------
+    file_path : str | path-like
+        A synthesizer written by :meth:`RecordingSynthesizer.save`.
+    durations : list of float
+        Duration of each segment in seconds.
+    seed : int
+        Seed of everything random in the recording.
+    n_units : int
+        Number of synthetic units (the guard may allow fewer: see :attr:`units`).
+    """
+
+    def __init__(self, file_path, durations, seed, n_units):
+        file_path = check_fname_for_reading(file_path, "file_path").resolve()
+        durations = check_durations(durations)
+        seed = check_int("seed", seed, minimum=0)
+        n_units = check_int("n_units", n_units, minimum=0)
+        stat = file_path.stat()
+        synthesizer = _read_cached(str(file_path), stat.st_mtime_ns, stat.st_size)
+        fs = synthesizer.sampling_frequency_
+        num_samples = tuple(int(round(d * fs)) for d in durations)
+        synthesizer, units = _units_cached(str(file_path), stat.st_mtime_ns, stat.st_size, seed,
+                                           n_units, num_samples)
+        metadata = synthesizer.metadata_
+        BaseRecording.__init__(self, sampling_frequency=fs,
+                               channel_ids=decode_array(metadata["channel_ids"], "channel_ids"),
+                               dtype=np.dtype(metadata["dtype"]))
+        for segment_index, n_frames in enumerate(num_samples):
+            self.add_recording_segment(SyntheticRecordingSegment(
+                synthesizer.noise_, units, seed, segment_index, n_frames, fs, self.get_dtype()))
+        apply_metadata(self, metadata)
+        self.units = units
+        self.extra_requirements.extend(["mne_dualdiv", "torch"])
+        self._kwargs = dict(file_path=str(file_path), durations=durations, seed=seed,
+                            n_units=n_units)
+
+    def get_ground_truth(self):
+        """The synthetic spikes as a SpikeInterface sorting (one unit per synthetic unit).
+
+        Returns
+        -------
+        sorting : spikeinterface NumpySorting
+            Trough frames of every synthetic spike, per segment; unit ids ``0 .. n - 1``,
+            with the property ``peak_channel`` (channel index).
+        """
+        from spikeinterface.core import NumpySorting
+
+        sorting = NumpySorting.from_samples_and_labels(
+            self.units.frames, self.units.labels, self.sampling_frequency,
+            unit_ids=np.arange(len(self.units.templates)))
+        sorting.set_property("peak_channel", np.asarray(self.units.channels, dtype=np.int64))
+        return sorting
+
+
+class SyntheticRecordingSegment(BaseRecordingSegment):
+    """One segment of a :class:`SyntheticRecording`: noise plus spikes, on demand."""
+
+    def __init__(self, noise, units, seed, segment_index, num_samples, sampling_frequency,
+                 dtype):
+        BaseRecordingSegment.__init__(self, sampling_frequency=sampling_frequency)
+        self._noise, self._units = noise, units
+        self._seed, self._segment_index = (int(seed), int(segment_index)), segment_index
+        self._num_samples, self._dtype = num_samples, dtype
+
+    def get_num_samples(self):
+        return self._num_samples
+
+    def get_traces(self, start_frame=None, end_frame=None, channel_indices=None):
+        start = 0 if start_frame is None else int(start_frame)
+        end = self._num_samples if end_frame is None else int(end_frame)
+        if not 0 <= start <= end <= self._num_samples:
+            raise ValueError(f"start_frame={start_frame} and end_frame={end_frame} must satisfy "
+                             f"0 <= start_frame <= end_frame <= {self._num_samples} (the "
+                             f"segment's number of samples).")
+        traces = self._noise.traces(self._seed, start, end)
+        self._units.add_spikes(traces, self._segment_index, start, end)
+        traces = cast(traces, self._dtype)
+        return traces if channel_indices is None else traces[:, channel_indices]

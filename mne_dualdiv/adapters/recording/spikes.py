@@ -1,0 +1,251 @@
+"""Spikes of a recording as SpikeInterface sees them: band, noise, peaks, snippets, templates.
+
+One set of functions serves the synthesizer's fit, its privacy report and the fidelity
+report, so that the real and the synthetic recordings are always measured the same way:
+
+- :func:`spike_band`: SpikeInterface's ``bandpass_filter`` (300-6000 Hz by default, the band
+  spike sorters detect in), capped below the Nyquist frequency;
+- :func:`noise_levels`: ``get_noise_levels`` (MAD) of the band;
+- :func:`find_peaks`: ``detect_peaks`` with ``locally_exclusive`` (numba) or
+  ``locally_exclusive_torch`` (torch is a dependency of the package): one peak per spike,
+  negative peaks beyond ``detect_threshold`` MADs, exclusive within ``radius_um``;
+- :func:`neighbourhoods` and :func:`cut_snippets`: a spike as a small channel x time image on
+  the channels at ``k`` fixed offsets from its peak channel (row 0 is the peak channel), so
+  that spikes of different places share one relative geometry;
+- :func:`best_similarity`: lag-tolerant cosine similarity between such images, the measure of
+  the unit guard and of the unit-privacy audit.
+"""
+
+import importlib.util
+
+import numpy as np
+
+#: Spike band in Hz (the band sorters detect in; SpikeInterface's own defaults).
+FREQ_MIN, FREQ_MAX = 300.0, 6000.0
+#: Lower edge (Hz) of the band templates are cut in: wide enough that a template added to the
+#: raw background and band-passed by a detector is filtered once, as a real spike is (cut
+#: from the 300 Hz band, a template is filtered twice and rings into extra peaks).
+TEMPLATE_FREQ_MIN = 100.0
+#: Detection threshold in MADs of each channel's band noise (SpikeInterface's default).
+DETECT_THRESHOLD = 5.0
+#: Radius of the locally exclusive detection (SpikeInterface's default).
+DETECT_RADIUS_UM = 50.0
+#: Lags (samples) tried by :func:`best_similarity`: ±0.1 ms at 30 kHz.
+MAX_LAG = 3
+
+
+def job_kwargs(job_kwargs=None):
+    """SpikeInterface job arguments: one job and no progress bar unless given."""
+    return dict(dict(n_jobs=1, chunk_duration="1s", progress_bar=False), **(job_kwargs or {}))
+
+
+def band_edges(sampling_frequency, freq_min=FREQ_MIN, freq_max=FREQ_MAX):
+    """The spike band, its upper edge capped at 45 % of the sampling frequency."""
+    return freq_min, min(freq_max, 0.45 * float(sampling_frequency))
+
+
+def has_spike_band(sampling_frequency, freq_min=FREQ_MIN):
+    """Whether a recording at ``sampling_frequency`` holds a spike band at all (>= 1 octave)."""
+    return 0.45 * float(sampling_frequency) >= 2 * freq_min
+
+
+def spike_band(recording, freq_min=FREQ_MIN, freq_max=FREQ_MAX):
+    """The recording bandpassed to the spike band (lazy, float32, stored units)."""
+    import spikeinterface.preprocessing as spre
+
+    low, high = band_edges(recording.sampling_frequency, freq_min, freq_max)
+    return spre.bandpass_filter(recording, freq_min=low, freq_max=high, dtype="float32")
+
+
+def band_filter(images, sampling_frequency, freq_min=FREQ_MIN, freq_max=FREQ_MAX):
+    """Images (n, k, t) as a detector sees them: in the spike band.
+
+    The same zero-phase Butterworth (order 5) as SpikeInterface's ``bandpass_filter``, on
+    zero-padded images: what a detector measures of a template added to a recording.
+    """
+    import scipy.signal
+
+    low, high = band_edges(sampling_frequency, freq_min, freq_max)
+    sos = scipy.signal.butter(5, [low, high], btype="bandpass", fs=sampling_frequency,
+                              output="sos")
+    pad = int(sampling_frequency / low)
+    padded = np.pad(np.asarray(images, dtype=np.float64), ((0, 0), (0, 0), (pad, pad)))
+    return scipy.signal.sosfiltfilt(sos, padded, axis=2)[:, :, pad:pad + images.shape[2]]
+
+
+def count_peaks(image, threshold, row_distances, exclude, radius_um=DETECT_RADIUS_UM):
+    """Peaks a locally exclusive detector finds in one band-passed image (k, t).
+
+    A sample is a peak when it is below ``-threshold`` and the lowest sample within
+    ``exclude`` frames on every row within ``radius_um`` (``row_distances``, µm) of its row:
+    ``detect_peaks(method="locally_exclusive")``'s rule, on one template.
+    """
+    from scipy.ndimage import minimum_filter1d
+
+    low_in_time = minimum_filter1d(image, size=2 * exclude + 1, axis=1, mode="nearest")
+    n = 0
+    for row in range(len(image)):
+        near = row_distances[row] <= radius_um
+        local = low_in_time[near].min(axis=0)
+        n += int(np.sum((image[row] < -threshold) & (image[row] <= local)))
+    return n
+
+
+def noise_levels(recording_band, seed=0):
+    """Per-channel noise (MAD) of the band, in stored units, on SpikeInterface's chunks."""
+    from spikeinterface.core import get_noise_levels
+
+    return np.asarray(get_noise_levels(recording_band, return_in_uV=False, force_recompute=True,
+                                       random_slices_kwargs=dict(seed=int(seed))), dtype=float)
+
+
+def detector():
+    """``locally_exclusive`` with numba, else ``locally_exclusive_torch``."""
+    if importlib.util.find_spec("numba") is not None:
+        return "locally_exclusive"
+    return "locally_exclusive_torch"
+
+
+def find_peaks(recording_band, levels, detect_threshold=DETECT_THRESHOLD, job=None):
+    """Negative peaks beyond ``detect_threshold`` MADs, one per spike (structured array)."""
+    from spikeinterface.sortingcomponents.peak_detection import detect_peaks
+
+    method_kwargs = dict(peak_sign="neg", detect_threshold=float(detect_threshold),
+                         noise_levels=np.asarray(levels), radius_um=DETECT_RADIUS_UM)
+    return detect_peaks(recording_band, method=detector(), method_kwargs=method_kwargs,
+                        job_kwargs=job_kwargs(job))
+
+
+def channel_locations(recording):
+    """(n_channels, 2) contact positions in µm; a line 20 µm apart without a probe."""
+    try:
+        locations = np.asarray(recording.get_channel_locations(), dtype=float)
+    except Exception:  # no probe and no 'location' property: SpikeInterface raises
+        locations = np.column_stack([np.zeros(recording.get_num_channels()),
+                                     20.0 * np.arange(recording.get_num_channels())])
+    return locations[:, -2:] if locations.shape[1] >= 2 else np.column_stack(
+        [np.zeros(len(locations)), locations[:, 0]])
+
+
+def nearest_channels(locations, k):
+    """For each channel, the indices of its ``k`` nearest channels (itself first)."""
+    locations = np.asarray(locations, dtype=float)
+    distances = np.linalg.norm(locations[:, None] - locations[None], axis=2)
+    k = min(int(k), len(locations))
+    return np.array([np.lexsort((locations[:, 0], locations[:, 1], distances[c]))[:k]
+                     for c in range(len(locations))], dtype=np.int64)
+
+
+def neighbourhoods(locations, k):
+    """For each channel, its channels at the ``k`` offsets of one probe-wide layout.
+
+    The layout is the offsets of the ``k`` channels nearest the most central channel, sorted
+    by distance (ties by depth, then horizontal position). Row ``j`` of every channel's
+    neighbourhood is the channel at that channel's position plus offset ``j`` (or its mirror
+    image left-right, whichever matches more channels: the two columns of a probe are
+    mirror images), within half the smallest contact spacing; ``-1`` where the probe has no
+    channel there (near its ends). Row 0 is the channel itself. A spike's snippet then has
+    the same geometry wherever it peaks, and a template can be placed on any channel.
+
+    Returns
+    -------
+    neighbours : ndarray of int, shape (n_channels, k)
+        Channel indices, ``-1`` for offsets off the probe.
+    """
+    locations = np.asarray(locations, dtype=float)
+    n = len(locations)
+    k = min(int(k), n)
+    center = int(np.argmin(np.linalg.norm(locations - locations.mean(axis=0), axis=1)))
+    offsets = locations - locations[center]
+    order = np.lexsort((offsets[:, 0], offsets[:, 1], np.linalg.norm(offsets, axis=1)))[:k]
+    offsets = offsets[order]
+    pairwise = np.linalg.norm(locations[:, None] - locations[None], axis=2)
+    spacing = pairwise[pairwise > 0].min() if n > 1 else 1.0
+    out = np.full((n, k), -1, dtype=np.int64)
+    for c in range(n):
+        best = None
+        for mirror in (1.0, -1.0):
+            targets = locations[c] + offsets * [mirror, 1.0]
+            d = np.linalg.norm(targets[:, None] - locations[None], axis=2)
+            nearest = d.argmin(axis=1)
+            found = np.where(d[np.arange(k), nearest] < spacing / 2, nearest, -1)
+            if best is None or (found >= 0).sum() > (best >= 0).sum():
+                best = found
+        out[c] = best
+    return out
+
+
+def cut_snippets(recording_band, frames, channels, neighbours, nbefore, nafter,
+                 segment_index=0, chunk_frames=30000):
+    """Snippets (n, k, nbefore + nafter) around ``frames`` on each peak's neighbourhood.
+
+    Read chunk by chunk (never the whole recording). Peaks too close to either end are
+    dropped: the second value is the boolean mask of the peaks kept. Rows whose channel is
+    ``-1`` (off the probe, see :func:`neighbourhoods`) are zero.
+    """
+    frames, channels = np.asarray(frames, dtype=np.int64), np.asarray(channels, dtype=np.int64)
+    n_frames = recording_band.get_num_samples(segment_index=segment_index)
+    keep = (frames >= nbefore) & (frames + nafter <= n_frames)
+    out = np.zeros((int(keep.sum()), neighbours.shape[1], nbefore + nafter), dtype=np.float32)
+    rows = np.cumsum(keep) - 1
+    order = np.argsort(frames, kind="stable")
+    order = order[keep[order]]
+    for start in range(0, n_frames, chunk_frames):
+        lo_i, hi_i = np.searchsorted(frames[order], [start, start + chunk_frames])
+        chosen = order[lo_i:hi_i]
+        if not len(chosen):
+            continue
+        lo, hi = max(0, start - nbefore), min(n_frames, start + chunk_frames + nafter)
+        traces = recording_band.get_traces(start_frame=lo, end_frame=hi,
+                                           segment_index=segment_index, return_in_uV=False)
+        traces = np.concatenate([traces, np.zeros((len(traces), 1), traces.dtype)], axis=1)
+        for i in chosen:
+            f = frames[i] - lo
+            out[rows[i]] = traces[f - nbefore:f + nafter, neighbours[channels[i]]].T
+    return out, keep
+
+
+def best_similarity(a, b, max_lag=MAX_LAG, batch=512):
+    """Lag-tolerant cosine similarity of every image of ``a`` (n, k, t) to every one of ``b``.
+
+    The maximum over shifts of ``a`` by up to ``max_lag`` samples (zero-filled), so that two
+    spikes a fraction of a millisecond apart in alignment still compare as the same shape.
+    """
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    fb = b.reshape(len(b), -1)
+    fb = fb / (np.linalg.norm(fb, axis=1, keepdims=True) + 1e-12)
+    best = np.full((len(a), len(b)), -np.inf, dtype=np.float32)
+    for start in range(0, len(a), batch):
+        part = a[start:start + batch]
+        for lag in range(-max_lag, max_lag + 1):
+            shifted = np.zeros_like(part)
+            if lag >= 0:
+                shifted[:, :, lag:] = part[:, :, :part.shape[2] - lag]
+            else:
+                shifted[:, :, :lag] = part[:, :, -lag:]
+            fa = shifted.reshape(len(part), -1)
+            fa = fa / (np.linalg.norm(fa, axis=1, keepdims=True) + 1e-12)
+            np.maximum(best[start:start + batch], fa @ fb.T, out=best[start:start + batch])
+    return best
+
+
+def nearest_distinct_similarity(templates):
+    """For each template, its best similarity to any *other* template (NaN for one)."""
+    if len(templates) < 2:
+        return np.full(len(templates), np.nan)
+    sims = best_similarity(templates, templates)
+    np.fill_diagonal(sims, -np.inf)
+    return sims.max(axis=1).astype(float)
+
+
+def nearest_distance(a, b, batch=256):
+    """Euclidean distance of every row of ``a`` to its nearest row of ``b``."""
+    a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
+    out = np.empty(len(a))
+    bb = (b ** 2).sum(1)
+    for start in range(0, len(a), batch):
+        x = a[start:start + batch]
+        d2 = (x ** 2).sum(1)[:, None] + bb[None] - 2 * x @ b.T
+        out[start:start + batch] = np.sqrt(np.clip(d2.min(axis=1), 0, None))
+    return out

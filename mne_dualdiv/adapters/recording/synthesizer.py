@@ -1,0 +1,500 @@
+"""SpikeInterface recordings in, lazy synthetic recordings out: :class:`RecordingSynthesizer`.
+
+A recording is decomposed, then each part is synthesized anew:
+
+1. **Spikes.** ``detect_peaks`` (locally exclusive, 5 MAD) on the spike band finds the spikes
+   of the first ``fit_duration`` seconds; snippets of ``ms_before`` / ``ms_after`` on the
+   ``n_neighbours`` channels nearest each peak train a model of unit templates
+   (:mod:`.units`): new units, none closer to a real unit than real units are to one another,
+   firing as renewal processes with the fitted rates, bursts and refractory period.
+2. **Background.** A stationary Gaussian process (:mod:`.noise`) fitted on ``noise_duration``
+   seconds of the raw traces with the spikes masked: per-channel spectra, per-band channel
+   correlations, offsets.
+3. **Sum.** :class:`~.segment.SyntheticRecording` adds the synthetic spikes to the synthetic
+   background, lazily and seeded, and carries the real recording's channel ids, probe,
+   gains, offsets, properties and annotations (:mod:`._metadata`).
+
+The real spike times, templates and noise are never copied into a synthetic recording. The
+fitted synthesizer (and its file) holds the real cluster templates (the guard needs them) and
+summary statistics: keep it private and share what ``synthetic.save(folder=...)`` writes.
+Measurements behind every choice: ``docs/recording.md``.
+"""
+
+import json
+import uuid
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+
+from ..._checks import (check_fname_for_reading, check_fname_for_writing, check_float,
+                        check_int, check_option, check_random_state)
+from ..._io import load_state, save_state, state_json
+from ..._logging import logger, use_verbose
+from ..._version import __version__
+from ...engine import DualDivergenceGenerator
+from .._conditions import check_template
+from . import spikes
+from ._metadata import (check_durations, check_recording, decode_array, recording_metadata,
+                        seed_from)
+from .noise import NoiseModel
+from .segment import SyntheticRecording
+from .units import STAT_NAMES, UnitModel
+
+_FORMAT = "mne_dualdiv.RecordingSynthesizer"
+#: 3: recording v2 (noise model + unit model); 2 (crossfaded engine windows) is not read.
+_FORMAT_VERSION = 3
+#: Engine settings of ``template_model="engine"`` when no ``generator`` is given.
+RECORDING_GENERATOR_PARAMS = dict(n_bridges=8, max_steps=300)
+#: Most snippets given to the engine (its fit time grows with them).
+ENGINE_MAX_SNIPPETS = 2000
+#: Length of one chunk of the noise fit (s).
+NOISE_CHUNK_S = 1.0
+
+
+class RecordingSynthesizer(BaseEstimator):
+    """Learn a SpikeInterface recording's units and background; make lazy synthetic ones.
+
+    Parameters
+    ----------
+    template_model : 'gaussian' | 'engine'
+        Where new unit templates come from: a Gaussian in the principal subspace of the real
+        spike snippets, or the dual-divergence engine fitted on the snippets
+        (``docs/recording.md`` compares them).
+    n_neighbours : int
+        Channels of a spike snippet: the peak channel and its nearest neighbours.
+    ms_before, ms_after : float
+        Snippet (and template) extent around the trough, in milliseconds.
+    detect_threshold : float
+        Peak detection threshold in MADs of each channel's band noise.
+    fit_duration : float
+        Seconds (from the start, segments in order) in which spikes are detected and
+        snippets cut.
+    noise_duration : float
+        Seconds of raw traces (random one-second chunks) the background is fitted on.
+    max_snippets : int
+        Most snippets learned from (the first ones in time, so that firing statistics stay
+        valid).
+    generator : None | DualDivergenceGenerator
+        Engine settings for ``template_model="engine"``, as an unfitted template (cloned;
+        its ``random_state`` is replaced). ``None`` uses
+        ``DualDivergenceGenerator(**RECORDING_GENERATOR_PARAMS)``.
+    n_jobs : int
+        SpikeInterface jobs of the band filter and the peak detection.
+    random_state : None | int | numpy.random.Generator
+        Seed of the noise chunks and of the engine's fit.
+    verbose : None | bool | str | int
+        Logging level; ``None`` keeps the current one.
+
+    Attributes
+    ----------
+    noise_ : NoiseModel
+        The fitted background.
+    units_ : None | UnitModel
+        The fitted unit population (``None`` when no spike was detected, or the sampling
+        frequency has no spike band: the synthetic recording is then background only).
+    neighbours_ : ndarray of int, shape (n_channels, n_neighbours)
+        Each channel's snippet channels.
+    nbefore_, nafter_ : int
+        Frames of a template before and after the trough.
+    n_real_units_ : int
+        Clusters found among the real spikes (the default number of synthetic units).
+    peak_rate_ : float
+        Detected spikes per second in the analysed part.
+    snippet_positions_ : ndarray of int, shape (n_snippets, 3)
+        Segment, frame and peak channel of every real snippet learned from.
+    channel_ids_, sampling_frequency_, dtype_, metadata_
+        What a synthetic recording keeps of the real one.
+
+    See Also
+    --------
+    SyntheticRecording : The lazy recording made by :meth:`sample`.
+    read_recording_synthesizer : Read a synthesizer written by :meth:`save`.
+    """
+
+    def __init__(self, template_model="gaussian", n_neighbours=16, ms_before=1.5,
+                 ms_after=2.5, detect_threshold=5.0, fit_duration=300.0, noise_duration=30.0,
+                 max_snippets=5000, generator=None, n_jobs=1, random_state=None, verbose=None):
+        self.template_model = template_model
+        self.n_neighbours = n_neighbours
+        self.ms_before = ms_before
+        self.ms_after = ms_after
+        self.detect_threshold = detect_threshold
+        self.fit_duration = fit_duration
+        self.noise_duration = noise_duration
+        self.max_snippets = max_snippets
+        self.generator = generator
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self):
+        check_option("template_model", self.template_model, ("gaussian", "engine"))
+        check_int("n_neighbours", self.n_neighbours, minimum=1)
+        for name in ("ms_before", "ms_after", "detect_threshold", "fit_duration",
+                     "noise_duration"):
+            check_float(name, getattr(self, name), low=0, low_inclusive=False)
+        check_int("max_snippets", self.max_snippets, minimum=20)
+        check_int("n_jobs", self.n_jobs, minimum=1)
+        if self.template_model == "engine":
+            check_template(self.generator)
+
+    def fit(self, recording, y=None):
+        """Detect the spikes of ``recording``, learn its units and background.
+
+        Parameters
+        ----------
+        recording : spikeinterface BaseRecording
+            Any recording (lazy or not, one or more segments, raw or filtered), never
+            modified; read chunk by chunk.
+        y : None
+            Ignored; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        self : RecordingSynthesizer
+        """
+        recording = check_recording(recording)
+        self._check_params()
+        rng = check_random_state(self.random_state)
+        fs = float(recording.sampling_frequency)
+        nbefore = max(1, int(round(self.ms_before * fs / 1000)))
+        nafter = max(1, int(round(self.ms_after * fs / 1000)))
+        chunk = max(int(round(NOISE_CHUNK_S * fs)), 4 * nbefore + 4 * nafter)
+        analysed = _first_seconds(recording, self.fit_duration)
+        durations = [analysed.get_num_samples(segment_index=s) / fs
+                     for s in range(analysed.get_num_segments())]
+        if max(durations) * fs < chunk:
+            raise ValueError(f"recording is {max(durations):.3g} s long; at least "
+                             f"{chunk / fs:.3g} s (one noise chunk) are needed.")
+        locations = spikes.channel_locations(recording)
+        neighbours = spikes.neighbourhoods(locations, self.n_neighbours)
+        masked = spikes.nearest_channels(locations, 2 * self.n_neighbours)
+        job = dict(n_jobs=int(self.n_jobs))
+        with use_verbose(self.verbose):
+            units, peaks, positions = None, _no_peaks(), np.zeros((0, 3), np.int64)
+            threshold = 0.0
+            if spikes.has_spike_band(fs):
+                band = spikes.spike_band(analysed)
+                levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
+                peaks = spikes.find_peaks(band, levels, self.detect_threshold, job)
+                threshold = self.detect_threshold * float(np.median(levels))
+                logger.info("Detected %d spikes in %.1f s", len(peaks), sum(durations))
+                wide = spikes.spike_band(analysed, freq_min=spikes.TEMPLATE_FREQ_MIN)
+                units, positions = self._fit_units(wide, peaks, neighbours, locations, nbefore,
+                                                   nafter, fs, durations, rng)
+            else:
+                logger.warning("recording is sampled at %g Hz: no spike band (300 Hz and an "
+                               "octave above) below its Nyquist frequency; only its background "
+                               "is learned.", fs)
+            starts = _noise_chunks(analysed, chunk, self.noise_duration, rng)
+            noise = NoiseModel.fit(analysed, peaks, masked, nbefore, nafter + nbefore, starts,
+                                   chunk)
+        self.noise_, self.units_ = noise, units
+        self.neighbours_, self.nbefore_, self.nafter_ = neighbours, nbefore, nafter
+        self.n_real_units_ = 0 if units is None else units.n_real_units
+        self.peak_rate_ = len(peaks) / sum(durations)
+        self.threshold_ = threshold
+        self.snippet_positions_ = positions
+        self.metadata_ = recording_metadata(recording)
+        self.channel_ids_ = decode_array(self.metadata_["channel_ids"], "channel_ids")
+        self.sampling_frequency_ = fs
+        self.dtype_ = np.dtype(self.metadata_["dtype"])
+        self._file_path = None
+        return self
+
+    def _fit_units(self, band, peaks, neighbours, locations, nbefore, nafter, fs, durations,
+                   rng):
+        """The unit model on the first ``max_snippets`` spikes (in time order)."""
+        order = np.lexsort((peaks["sample_index"], peaks["segment_index"]))
+        peaks = peaks[order]
+        snippets, kept = [], []
+        for segment in range(len(durations)):
+            in_segment = np.flatnonzero(peaks["segment_index"] == segment)
+            cut, keep = spikes.cut_snippets(band, peaks["sample_index"][in_segment],
+                                            peaks["channel_index"][in_segment], neighbours,
+                                            nbefore, nafter, segment_index=segment)
+            snippets.append(cut)
+            kept.append(in_segment[keep])
+        snippets, kept = np.concatenate(snippets), np.concatenate(kept)
+        if len(snippets) < 20:
+            logger.warning("%d spikes detected: too few to learn units from (20 needed); the "
+                           "synthetic recording will hold background only.", len(snippets))
+            return None, np.zeros((0, 3), np.int64)
+        snippets, kept = snippets[:self.max_snippets], kept[:self.max_snippets]
+        used = peaks[kept]
+        # The time those snippets cover: whole segments before the last one, then up to it.
+        last = used[-1]
+        covered = sum(durations[:last["segment_index"]]) + last["sample_index"] / fs
+        if len(used) == len(peaks):
+            covered = sum(durations)
+        engine = None
+        if self.template_model == "engine":
+            template = (DualDivergenceGenerator(**RECORDING_GENERATOR_PARAMS)
+                        if self.generator is None else self.generator)
+            params = dict(random_state=int(rng.integers(2**31)))
+            if self.verbose is not None:
+                params["verbose"] = self.verbose
+            engine = clone(template).set_params(**params)
+            pick = np.sort(rng.choice(len(snippets), min(ENGINE_MAX_SNIPPETS, len(snippets)),
+                                      replace=False))
+        center = neighbours[np.argmax((neighbours >= 0).sum(axis=1))]
+        layout = locations[center]  # the rows of a snippet, where the probe has them all
+        row_distances = np.linalg.norm(layout[:, None] - layout[None], axis=2)
+        units = UnitModel.fit(snippets if engine is None else snippets[pick],
+                              used if engine is None else used[pick], locations,
+                              row_distances, fs, covered, nbefore,
+                              1.0 if engine is None else len(used) / len(pick),
+                              engine=engine, seed=int(rng.integers(2**31)))
+        if engine is not None:  # statistics and subspace from every snippet, not the subset
+            full = UnitModel.fit(snippets, used, locations, row_distances, fs, covered,
+                                 nbefore, 1.0)
+            full.engine = units.engine
+            units = full
+        positions = np.column_stack([used["segment_index"], used["sample_index"],
+                                     used["channel_index"]]).astype(np.int64)
+        return units, positions
+
+    def _check_fitted(self, what):
+        if not hasattr(self, "noise_"):
+            raise RuntimeError(f"This {type(self).__name__} is not fitted yet: call "
+                               f"fit(recording) before {what}.")
+
+    @property
+    def template_shape_(self):
+        """(n_neighbours, nbefore + nafter) of a template image."""
+        return (self.neighbours_.shape[1], self.nbefore_ + self.nafter_)
+
+    # ------------------------------------------------------------------ sample
+    def sample(self, durations, random_state=None, n_units=None, file_path=None):
+        """Make a lazy synthetic recording.
+
+        Parameters
+        ----------
+        durations : float | list of float
+            Duration in seconds of the single segment, or of each segment.
+        random_state : None | int | numpy.random.Generator
+            Seed of the recording (an int is used as is; otherwise one is drawn). The same
+            seed gives the same units and the same traces, frame by frame.
+        n_units : None | int
+            Number of synthetic units; ``None`` makes as many as real clusters were found.
+        file_path : None | str | path-like
+            The synthesizer's file, which the recording needs to be re-created from its kwargs
+            (``dump``/``load``, worker processes). ``None`` uses the file written by
+            :meth:`save` or read by :func:`read_recording_synthesizer`, or else writes one once
+            into SpikeInterface's temporary folder; another path is written by :meth:`save`
+            (an existing file is never replaced). Keep it private.
+
+        Returns
+        -------
+        recording : SyntheticRecording
+            The lazy recording; :meth:`SyntheticRecording.get_ground_truth` gives its spikes.
+        """
+        self._check_fitted("sample")
+        durations = check_durations(durations)
+        n_units = self.n_real_units_ if n_units is None else check_int("n_units", n_units,
+                                                                       minimum=0)
+        seed = seed_from(random_state)
+        if file_path is None:
+            file_path = self._ensure_file()
+        elif Path(file_path).resolve() != self._file_path:
+            self.save(file_path)  # refuses to replace another file
+            file_path = self._file_path
+        with use_verbose(self.verbose):
+            return SyntheticRecording(file_path, durations, seed, n_units)
+
+    def _ensure_file(self):
+        if self._file_path is None or not Path(self._file_path).is_file():
+            from spikeinterface.core import get_global_tmp_folder
+
+            folder = Path(get_global_tmp_folder()) / "mne_dualdiv"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.save(folder / f"recording_synthesizer_{uuid.uuid4().hex}.pt")
+        return Path(self._file_path)
+
+    # ------------------------------------------------------------------ I/O
+    def _get_state(self):
+        self._check_fitted("save")
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "generator"}
+        if not isinstance(params["random_state"], int):
+            params["random_state"] = None  # a Generator object is not serialisable
+        template = None if self.generator is None else self.generator.get_params()
+        if template is not None and not isinstance(template["random_state"], int):
+            template["random_state"] = None
+        fitted = dict(nbefore=self.nbefore_, nafter=self.nafter_,
+                      n_real_units=self.n_real_units_, peak_rate=self.peak_rate_,
+                      threshold=self.threshold_,
+                      sampling_frequency=self.noise_.sampling_frequency)
+        tensor = torch.from_numpy
+        state = {
+            "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
+            "params": json.dumps(params), "template": json.dumps(template),
+            "fitted": json.dumps(fitted), "metadata": json.dumps(self.metadata_),
+            "neighbours": tensor(np.ascontiguousarray(self.neighbours_)),
+            "snippet_positions": tensor(np.ascontiguousarray(self.snippet_positions_)),
+            "noise_psd": tensor(self.noise_.psd), "noise_correlations":
+            tensor(self.noise_.correlations), "noise_offsets": tensor(self.noise_.offsets),
+        }
+        units = self.units_
+        if units is not None:
+            state.update({
+                "unit_mean": tensor(units.mean), "unit_components": tensor(units.components),
+                "unit_variances": tensor(units.variances),
+                "real_templates": tensor(units.real_templates),
+                "cluster_stats": tensor(units.cluster_stats),
+                "placement_weights": tensor(units.placement_weights),
+                "row_distances": tensor(units.row_distances),
+                "unit_scalars": tensor(np.array([units.refractory, units.guard])),
+            })
+            if units.engine is not None:
+                state["generator"] = units.engine._get_state()
+        return state
+
+    @classmethod
+    def _from_state(cls, state):
+        template = json.loads(state["template"])
+        self = cls(generator=None if template is None else DualDivergenceGenerator(**template),
+                   **state_json(state, "params", dict))
+        self._check_params()
+        fitted = state_json(state, "fitted", dict)
+        self.metadata_ = state_json(state, "metadata", dict)
+        self.channel_ids_ = decode_array(self.metadata_["channel_ids"], "channel_ids")
+        n_channels = len(self.channel_ids_)
+        fs = check_float("sampling_frequency", self.metadata_["sampling_frequency"], low=0,
+                         low_inclusive=False)
+        self.sampling_frequency_ = fs
+        self.dtype_ = np.dtype(self.metadata_["dtype"])
+        if self.dtype_.kind not in "iuf":
+            raise ValueError(f"its dtype {self.dtype_} is not a real integer or float type.")
+        self.nbefore_ = check_int("nbefore", fitted["nbefore"], minimum=1)
+        self.nafter_ = check_int("nafter", fitted["nafter"], minimum=1)
+        self.n_real_units_ = check_int("n_real_units", fitted["n_real_units"], minimum=0)
+        self.peak_rate_ = check_float("peak_rate", fitted["peak_rate"], low=0)
+        self.threshold_ = check_float("threshold", fitted["threshold"], low=0)
+        neighbours = _array(state, "neighbours", (n_channels, None), np.int64)
+        if neighbours.size and (neighbours.min() < -1 or neighbours.max() >= n_channels):
+            raise ValueError("its neighbourhoods name channels that do not exist.")
+        self.neighbours_ = neighbours
+        self.snippet_positions_ = _array(state, "snippet_positions", (None, 3), np.int64)
+        psd = _array(state, "noise_psd", (None, n_channels), np.float64)
+        self.noise_ = NoiseModel(psd, _array(state, "noise_correlations",
+                                             (None, n_channels, n_channels), np.float64),
+                                 _array(state, "noise_offsets", (n_channels,), np.float64), fs)
+        self.units_ = None
+        if "unit_mean" in state:
+            k, n_times = neighbours.shape[1], self.nbefore_ + self.nafter_
+            components = _array(state, "unit_components", (None, k * n_times), np.float64)
+            engine = (DualDivergenceGenerator._from_state(state["generator"])
+                      if "generator" in state else None)
+            refractory, guard = _array(state, "unit_scalars", (2,), np.float64)
+            row_distances = _array(state, "row_distances", (k, k), np.float64)
+            self.units_ = UnitModel(
+                _array(state, "unit_mean", (k * n_times,), np.float64), components,
+                _array(state, "unit_variances", (len(components),), np.float64),
+                _array(state, "real_templates", (None, k, n_times), np.float32),
+                _array(state, "cluster_stats", (None, len(STAT_NAMES)), np.float64),
+                _array(state, "placement_weights", (n_channels,), np.float64),
+                row_distances, refractory, guard, self.nbefore_, fs, engine)
+        self._file_path = None
+        return self
+
+    def save(self, fname, overwrite=False):
+        """Write the fitted synthesizer to a file that reading never executes.
+
+        A ``torch.save`` archive of tensors and JSON strings only, with a SHA-256 digest,
+        written atomically (``mne_dualdiv._io``). It holds the real cluster templates and
+        summary statistics of the real recording: keep it private.
+
+        Parameters
+        ----------
+        fname : str | path-like
+            Destination, conventionally ending in ``.pt``.
+        overwrite : bool
+            Replace an existing file.
+        """
+        fname = check_fname_for_writing(fname, overwrite)
+        save_state(self._get_state(), fname, overwrite=overwrite)
+        self._file_path = fname.resolve()
+
+
+def read_recording_synthesizer(fname):
+    """Read a :class:`RecordingSynthesizer` written by :meth:`RecordingSynthesizer.save`.
+
+    Parameters
+    ----------
+    fname : str | path-like
+        The file.
+
+    Returns
+    -------
+    synthesizer : RecordingSynthesizer
+        The fitted synthesizer; recordings it makes with a seed match the saved one's.
+
+    Raises
+    ------
+    mne_dualdiv.InvalidFileError
+        When the file is empty, truncated, damaged, not a saved synthesizer, written by
+        another format version, or inconsistent.
+    """
+    fname = check_fname_for_reading(fname)
+    synthesizer = load_state(fname, _FORMAT, _FORMAT_VERSION,
+                             rebuild=RecordingSynthesizer._from_state)
+    synthesizer._file_path = fname.resolve()
+    return synthesizer
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _array(state, key, shape, dtype):
+    """``state[key]`` as a finite numpy array of ``shape`` (None: any) and ``dtype``."""
+    value = state[key]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"entry {key!r} must be a tensor, got {type(value).__name__}.")
+    array = value.numpy()
+    if array.dtype != np.dtype(dtype):
+        raise TypeError(f"entry {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}.")
+    if array.ndim != len(shape) or any(s is not None and s != a
+                                       for s, a in zip(shape, array.shape)):
+        raise ValueError(f"entry {key!r} has shape {array.shape}, expected "
+                         f"{tuple('any' if s is None else s for s in shape)}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"entry {key!r} holds NaN or infinite values.")
+    return array
+
+
+def _no_peaks():
+    return np.zeros(0, dtype=[("sample_index", "int64"), ("channel_index", "int64"),
+                              ("amplitude", "float64"), ("segment_index", "int64")])
+
+
+def _first_seconds(recording, duration):
+    """The first ``duration`` seconds of ``recording`` (segments in order), lazily."""
+    fs = recording.sampling_frequency
+    remaining = int(round(duration * fs))
+    keep = []
+    for segment in range(recording.get_num_segments()):
+        if remaining <= 0:
+            break
+        n = min(remaining, recording.get_num_samples(segment_index=segment))
+        keep.append((segment, n))
+        remaining -= n
+    if len(keep) == recording.get_num_segments() and all(
+            n == recording.get_num_samples(segment_index=s) for s, n in keep):
+        return recording
+    if len(keep) == 1:
+        return recording.select_segments([keep[0][0]]).frame_slice(0, keep[0][1])
+    from spikeinterface.core import append_recordings
+
+    return append_recordings([recording.select_segments([s]).frame_slice(0, n)
+                              for s, n in keep])
+
+
+def _noise_chunks(recording, chunk, seconds, rng):
+    """Random non-overlapping (segment, first frame) chunks covering about ``seconds``."""
+    fs = recording.sampling_frequency
+    slots = [(s, k * chunk) for s in range(recording.get_num_segments())
+             for k in range(recording.get_num_samples(segment_index=s) // chunk)]
+    n = min(len(slots), max(1, int(round(seconds * fs / chunk))))
+    chosen = sorted(rng.choice(len(slots), size=n, replace=False))
+    return [slots[i] for i in chosen]

@@ -1,0 +1,348 @@
+"""Synthetic units: new templates learned from real spike snippets, and their spike trains.
+
+Fit (:meth:`UnitModel.fit`), on the snippets of detected peaks (relative geometry: the ``k``
+channels nearest each peak channel, row 0 the peak channel):
+
+- a principal subspace of the snippets (PCA; the components well above the noise floor);
+- a light clustering (HDBSCAN on the first principal components and the peak depth), used
+  only for population statistics: how many units, their firing rates, bursting, amplitude
+  and amplitude jitter, the refractory period, and the real templates (cluster means) the
+  guard keeps synthetic units away from;
+- the template model: ``"gaussian"``, a Gaussian in the principal subspace, or
+  ``"engine"``, a :class:`~mne_dualdiv.DualDivergenceGenerator` fitted on the snippets
+  (``docs/recording.md`` compares the two; the default follows that measurement).
+
+Draw (:meth:`UnitModel.draw_units`): candidate templates from the model, projected on the
+principal subspace (denoised), aligned on their trough, tapered, and kept only if their best
+lag-tolerant cosine similarity to every real template and to every unit already kept is below
+the *guard*: the median similarity of a real unit to its most similar distinct real unit. No
+synthetic unit is then closer to a real unit than real units are to one another. Each unit
+gets a peak channel drawn from the real peaks' channels, an amplitude and firing statistics
+drawn from one real cluster (with jitter): amplitude and rate alone name no unit.
+
+Spike trains (:func:`spike_trains`): a renewal process per unit (dead time = the refractory
+period, then exponential intervals; with probability ``burst_probability`` the next interval
+is a short burst interval instead), seeded per segment.
+"""
+
+import numpy as np
+import scipy.signal
+
+from ..._logging import logger
+from .spikes import band_filter, best_similarity, count_peaks, nearest_distinct_similarity
+
+#: Guard used when fewer than two real clusters exist (no real pair to measure).
+DEFAULT_GUARD = 0.9
+#: Intervals shorter than this count as within a burst (s).
+BURST_INTERVAL_S = 0.010
+#: Bounds of the fitted refractory period (s).
+REFRACTORY_BOUNDS_S = (0.0008, 0.003)
+#: Bounds of the amplitude jitter (coefficient of variation) of a unit's spikes.
+AMPLITUDE_CV_BOUNDS = (0.03, 0.4)
+#: Principal components kept: those above 3 x the median eigenvalue, within these bounds.
+N_COMPONENTS_BOUNDS = (3, 20)
+#: Candidates drawn per unit wanted before giving up (the guard refuses the rest).
+CANDIDATES_PER_UNIT = 60
+#: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
+#: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
+SECONDARY_LOBE = 0.5
+#: Spread (µm) of the placement density around each real cluster's peak channel.
+PLACEMENT_SPREAD_UM = 40.0
+#: Column order of ``UnitModel.cluster_stats``.
+STAT_NAMES = ("rate_hz", "amplitude", "amplitude_cv", "burst_probability", "burst_interval_s")
+
+
+def _pca(flat, weights, max_components=60):
+    """Weighted mean, components (rows) and variances of ``flat`` (n, d), by SVD."""
+    weights = weights / weights.sum()
+    mean = weights @ flat
+    _, s, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (flat - mean), full_matrices=False)
+    n = min(max_components, len(s))
+    return mean, vt[:n], s[:n] ** 2
+
+
+def _cluster(features, min_cluster_size, seed):
+    """HDBSCAN labels of ``features`` (-1: noise)."""
+    from sklearn.cluster import HDBSCAN
+
+    return HDBSCAN(min_cluster_size=min_cluster_size).fit_predict(features)
+
+
+def _train_statistics(frames, sampling_frequency, duration, refractory):
+    """Rate, burst probability and burst interval of one spike train."""
+    frames = np.sort(frames)
+    rate = len(frames) / duration
+    isis = np.diff(frames) / sampling_frequency
+    if len(isis) < 10:
+        return rate, 0.0, 0.004
+    short = isis < BURST_INTERVAL_S
+    expected = 1 - np.exp(-rate * max(BURST_INTERVAL_S - refractory, 0))  # Poisson share
+    burst = float(np.clip(short.mean() - expected, 0.0, 0.8))
+    interval = float(np.median(isis[short])) if short.any() else 0.004
+    return rate, burst, float(np.clip(interval, refractory, BURST_INTERVAL_S))
+
+
+def align_and_taper(images, nbefore):
+    """Shift each image so its trough (on any channel) sits at ``nbefore``; taper the edges."""
+    out = np.zeros_like(images)
+    reach = max(1, nbefore // 3)
+    for i, image in enumerate(images):
+        lo = max(0, nbefore - reach)
+        trough = lo + int(np.argmin(image.min(axis=0)[lo:nbefore + reach]))
+        shift = nbefore - trough
+        out[i] = np.roll(image, shift, axis=1)
+        if shift > 0:
+            out[i, :, :shift] = 0
+        elif shift < 0:
+            out[i, :, shift:] = 0
+    return out * scipy.signal.windows.tukey(images.shape[2], 0.25).astype(images.dtype)
+
+
+class UnitModel:
+    """Population of units learned from snippets; draws new units and their firing.
+
+    Attributes
+    ----------
+    mean, components, variances : ndarray
+        The snippets' principal subspace (``components`` rows are unit vectors).
+    real_templates : ndarray, shape (n_clusters, k, n_times)
+        Cluster means (relative geometry): what the guard keeps away from.
+    cluster_stats : ndarray, shape (n_clusters, 5)
+        Per real cluster: rate (Hz), median peak amplitude (stored units), amplitude CV,
+        burst probability, burst interval (s) (:data:`STAT_NAMES`).
+    placement_weights : ndarray, shape (n_channels,)
+        Probability of each channel as a synthetic unit's peak channel: the real clusters'
+        peak channels, smoothed over 40 µm (units are placed where real units are dense,
+        not on the real units' own channels).
+    row_distances : ndarray, shape (k, k)
+        Distances (µm) between the rows of a template (the neighbourhood layout).
+    refractory : float
+        Refractory period (s).
+    guard : float
+        Largest similarity allowed between a synthetic unit and any real unit or other
+        synthetic unit.
+    nbefore : int
+        Frames before the trough in a template.
+    sampling_frequency : float
+        In Hz.
+    engine : None | DualDivergenceGenerator
+        The fitted engine, for ``template_model="engine"``.
+    """
+
+    def __init__(self, mean, components, variances, real_templates, cluster_stats,
+                 placement_weights, row_distances, refractory, guard, nbefore,
+                 sampling_frequency, engine=None):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.components = np.asarray(components, dtype=np.float64)
+        self.variances = np.asarray(variances, dtype=np.float64)
+        self.real_templates = np.asarray(real_templates, dtype=np.float32)
+        self.cluster_stats = np.asarray(cluster_stats, dtype=np.float64)
+        self.placement_weights = np.asarray(placement_weights, dtype=np.float64)
+        self.row_distances = np.asarray(row_distances, dtype=np.float64)
+        self.refractory = float(refractory)
+        self.guard = float(guard)
+        self.nbefore = int(nbefore)
+        self.sampling_frequency = float(sampling_frequency)
+        self.engine = engine
+
+    @property
+    def n_real_units(self):
+        return len(self.cluster_stats)
+
+    @property
+    def shape(self):
+        """(k, n_times) of a template image."""
+        return self.real_templates.shape[1:]
+
+    # ------------------------------------------------------------------ fit
+    @classmethod
+    def fit(cls, snippets, peaks, locations, row_distances, sampling_frequency, duration,
+            nbefore, scale, engine=None, seed=0):
+        """Learn the unit population from ``snippets`` of ``peaks``.
+
+        Parameters
+        ----------
+        snippets : ndarray, shape (n, k, n_times)
+            Snippets (stored units; high-passed at ``spikes.TEMPLATE_FREQ_MIN``), trough at
+            ``nbefore`` on row 0. Their shapes
+            (each divided by its trough) are modelled; amplitudes come from the clusters.
+        peaks : structured ndarray
+            The detected peaks the snippets were cut at (same order).
+        locations : ndarray, shape (n_channels, 2)
+            Channel positions (µm).
+        row_distances : ndarray, shape (k, k)
+            Distances (µm) between the rows of a snippet.
+        sampling_frequency, duration : float
+            Of the analysed recording (Hz, s).
+        nbefore : int
+            Frames before the trough.
+        scale : float
+            Detected peaks per snippet (the snippets may be a subsample).
+        engine : None | DualDivergenceGenerator
+            An unfitted engine to fit on the snippets (``template_model="engine"``).
+        seed : int
+            Seed of the engine's fit.
+        """
+        # Shapes apart from amplitudes: each snippet divided by its trough on its peak
+        # channel (at least the detection threshold). Amplitudes are drawn separately.
+        troughs = np.maximum(-snippets[:, 0, nbefore].astype(np.float64), 1e-12)
+        flat = snippets.reshape(len(snippets), -1).astype(np.float64) / troughs[:, None]
+        # Weighted by squared trough (signal-to-noise ratio): a small spike's shape is mostly
+        # noise once divided by its trough.
+        mean, components, variances = _pca(flat, troughs ** 2)
+        n_keep = int(np.clip((variances > 3 * np.median(variances)).sum(), *N_COMPONENTS_BOUNDS))
+        n_keep = min(n_keep, len(variances))
+        scores = (flat - mean) @ components[:6].T
+        features = np.column_stack([scores / (scores[:, :1].std() + 1e-12),
+                                    locations[peaks["channel_index"], 1] / 40.0])
+        labels = _cluster(features, max(10, len(flat) // 100), seed)
+        clusters = [u for u in np.unique(labels) if u >= 0]
+        if not clusters:  # one population
+            labels, clusters = np.zeros(len(flat), dtype=int), [0]
+        amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
+        refractories = []
+        for u in clusters:
+            frames = np.sort(peaks["sample_index"][labels == u]
+                             + 10**12 * peaks["segment_index"][labels == u])
+            isis = np.diff(frames) / sampling_frequency
+            if len(isis) >= 20:
+                refractories.append(np.percentile(isis, 0.5))
+        refractory = float(np.clip(np.median(refractories) if refractories else 0.0015,
+                                   *REFRACTORY_BOUNDS_S))
+        templates, stats = [], []
+        for u in clusters:
+            members = labels == u
+            templates.append(snippets[members].mean(axis=0))
+            amp = amplitudes[members]
+            cv = 1.4826 * np.median(np.abs(amp - np.median(amp))) / np.median(amp)
+            rate, burst, interval = _train_statistics(
+                peaks["sample_index"][members] + 10**12 * peaks["segment_index"][members],
+                sampling_frequency, duration / scale, refractory)
+            stats.append([rate, np.median(amp), np.clip(cv, *AMPLITUDE_CV_BOUNDS), burst,
+                          interval])
+        templates = np.array(templates, dtype=np.float32)
+        pairs = nearest_distinct_similarity(templates)
+        guard = float(np.median(pairs)) if len(templates) > 1 else DEFAULT_GUARD
+        homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
+        spread = np.linalg.norm(locations[:, None] - locations[homes][None], axis=2)
+        weights = np.exp(-0.5 * (spread / PLACEMENT_SPREAD_UM) ** 2).sum(axis=1)
+        if engine is not None:
+            logger.info("Fitting the engine on %d snippets of %d x %d", *snippets.shape)
+            engine = engine.fit(flat.reshape(snippets.shape))
+        return cls(mean, components[:n_keep], variances[:n_keep], templates, np.array(stats),
+                   weights / weights.sum(), row_distances, refractory, guard, nbefore,
+                   sampling_frequency, engine)
+
+    # ------------------------------------------------------------------ draw
+    def _candidates(self, n, rng):
+        """``n`` candidate templates, denoised on the principal subspace, aligned, tapered."""
+        if self.engine is None:
+            z = rng.standard_normal((n, len(self.variances))) * np.sqrt(self.variances)
+        else:
+            images = self.engine.sample(n, random_state=rng)
+            z = (images.reshape(n, -1) - self.mean) @ self.components.T
+        flat = z @ self.components + self.mean
+        return align_and_taper(flat.reshape(n, *self.shape).astype(np.float32), self.nbefore)
+
+    def draw_units(self, n_units, rng, threshold):
+        """New unit templates and their placement and firing statistics.
+
+        A candidate is kept when (1) its trough is on its own channel (row 0), as every real
+        snippet's is, (2) its best similarity to every real unit and to every unit kept
+        before is below :attr:`guard`, and (3) scaled to the amplitude drawn for it, a
+        locally exclusive detector finds exactly one peak in it (band-passed) at half the
+        threshold, as it does in a real spike: a template with a secondary lobe near the
+        threshold would make many of its spikes count twice.
+
+        Parameters
+        ----------
+        n_units : int
+            Units wanted (fewer are returned, with a warning, when too many candidates are
+            refused).
+        rng : numpy.random.Generator
+        threshold : float
+            Detection threshold (stored units). Amplitudes are drawn at least 1.2 times it.
+
+        Returns
+        -------
+        units : dict
+            ``templates`` (n, k, n_times) scaled to their amplitude, ``channels`` (peak
+            channel of each), ``stats`` (n, 5) as :attr:`cluster_stats`, ``similarity`` (best
+            similarity of each to a real unit).
+        """
+        # Firing and amplitude statistics: the real clusters' in turn (all of them before any
+        # repeats, so that n_units = n_clusters keeps the real total rate), jittered.
+        n_rounds = -(-max(n_units, 1) // self.n_real_units)
+        source = np.concatenate([rng.permutation(self.n_real_units) for _ in range(n_rounds)])
+        stats = self.cluster_stats[source[:n_units]].copy()
+        stats[:, 0] *= np.exp(0.2 * rng.standard_normal(n_units))  # rate
+        stats[:, 1] *= np.exp(0.1 * rng.standard_normal(n_units))  # amplitude
+        stats[:, 1] = np.maximum(stats[:, 1], 1.2 * threshold)
+        exclude = max(1, int(round(1e-3 * self.sampling_frequency)))  # detect_peaks' 1 ms
+        kept, best_real = [], []
+        tried, batch = 0, max(8, 4 * n_units)
+        while len(kept) < n_units and tried < CANDIDATES_PER_UNIT * max(n_units, 1):
+            candidates = self._candidates(batch, rng)
+            tried += batch
+            to_real = best_similarity(candidates, self.real_templates).max(axis=1)
+            home = candidates.min(axis=2).argmin(axis=1) == 0
+            filtered = band_filter(candidates, self.sampling_frequency)
+            for i in np.flatnonzero((to_real < self.guard) & home):
+                trough = -filtered[i, 0, self.nbefore - exclude:self.nbefore + exclude].min()
+                if trough <= 0:
+                    continue
+                scale = stats[len(kept), 1] / trough
+                if count_peaks(scale * filtered[i], SECONDARY_LOBE * threshold,
+                               self.row_distances, exclude) != 1:
+                    continue
+                if kept and best_similarity(candidates[i:i + 1],
+                                            np.array(kept)).max() >= self.guard:
+                    continue
+                kept.append(scale * candidates[i])
+                best_real.append(float(to_real[i]))
+                if len(kept) == n_units:
+                    break
+        if len(kept) < n_units:
+            logger.warning("The unit guard (similarity %.3f) and the single-peak check refused "
+                           "all but %d of %d candidate templates: the synthetic recording has "
+                           "%d units instead of %d.", self.guard, len(kept), tried, len(kept),
+                           n_units)
+        templates = np.array(kept, dtype=np.float32).reshape(len(kept), *self.shape)
+        channels = rng.choice(len(self.placement_weights), size=len(kept),
+                              p=self.placement_weights)
+        return dict(templates=templates, channels=channels, stats=stats[:len(kept)],
+                    similarity=np.array(best_real))
+
+
+def spike_trains(stats, refractory, n_frames, sampling_frequency, nbefore, nafter, rng):
+    """Spike frames and unit labels of every unit, sorted by frame.
+
+    A renewal process per unit: each interval is the refractory period plus an exponential
+    interval, or, with the unit's burst probability, plus a short exponential burst interval;
+    the long intervals' mean makes the unit fire at its rate.
+    """
+    duration = n_frames / sampling_frequency
+    frames, labels = [], []
+    for unit, (rate, _, _, burst, burst_interval) in enumerate(stats):
+        burst_extra = max(burst_interval - refractory, 1e-4)
+        mean_gap = max((1 / max(rate, 1e-6) - refractory - burst * burst_extra)
+                       / max(1 - burst, 1e-6), 1e-4)
+        n = int(duration * rate * 1.5 + 20)
+        times, t = [], 0.0
+        while t < duration:
+            is_burst = rng.random(n) < burst
+            gaps = refractory + np.where(is_burst, rng.exponential(burst_extra, n),
+                                         rng.exponential(mean_gap, n))
+            part = t + np.cumsum(gaps)
+            times.append(part)
+            t = part[-1]
+        times = np.concatenate(times)
+        unit_frames = np.round(times * sampling_frequency).astype(np.int64)
+        unit_frames = unit_frames[(unit_frames >= nbefore) & (unit_frames < n_frames - nafter)]
+        frames.append(unit_frames)
+        labels.append(np.full(len(unit_frames), unit, dtype=np.int64))
+    if not frames:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    frames, labels = np.concatenate(frames), np.concatenate(labels)
+    order = np.argsort(frames, kind="stable")
+    return frames[order], labels[order]
