@@ -1,0 +1,450 @@
+"""Whether a unit or a spike of a synthetic recording can be traced back to the real one.
+
+Two linkage tests, on spikes seen as small channel x time images in relative geometry (the
+``k`` channels nearest a unit's or a spike's peak channel, ordered by distance, as cut by
+:func:`~mne_dualdiv.adapters.recording.spikes.cut_snippets`):
+
+- :func:`unit_linkage` (UnitMatch-style): each synthetic unit's best lag-tolerant cosine
+  similarity to any real unit, beside the similarity of each real unit to its most similar
+  *distinct* real unit. Real units are distinct neurons; a synthetic unit more similar to a real
+  unit than the median distinct real pair is would be matched to that neuron by a tracking
+  tool, so it is flagged. The test passes when no synthetic unit is flagged.
+- :func:`snippet_linkage` (distance to closest record): each synthetic spike's Euclidean distance
+  to the nearest real spike the model was fitted on (a *member*), against the distances of
+  real spikes the model never saw (*held out*) to those members. Synthetic spikes drawn as a
+  fresh sample of the same population are as close as held-out spikes are: half of them
+  closer than the median held-out spike. A share above one half means synthetic spikes sit
+  nearer the members than new real spikes do, the signature of copies.
+
+The functions work on arrays; :func:`templates_from_sorting` makes the unit templates from a
+recording and a sorting (ground truth or a sorter's output). :class:`PrivacyReport` holds both
+tests and says whether they pass.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..._checks import check_int
+from .spikes import (MAX_LAG, best_similarity, job_kwargs, nearest_distance,
+                     nearest_distinct_similarity)
+
+#: Largest share of synthetic snippets closer to a member snippet than the median held-out
+#: real snippet is: 0.5 is what a fresh sample of the real population gives.
+SNIPPET_SHARE_MAX = 0.5
+
+
+# ---------------------------------------------------------------------------------- checks
+def check_images(images, name, allow_empty=False):
+    """``images`` as a float32 array (n, k, t) of finite reals, or an error naming ``name``."""
+    array = np.asarray(images)
+    if array.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex values (dtype "
+                        f"{array.dtype}).")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}.")
+    if array.ndim != 3:
+        raise ValueError(f"{name} must have 3 dimensions (n, channels, times), got "
+                         f"{array.ndim} dimension(s) with shape {array.shape}.")
+    if array.shape[1] == 0 or array.shape[2] == 0 or (len(array) == 0 and not allow_empty):
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}.")
+    array = array.astype(np.float32)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        kinds = " and ".join(kind for kind, present in
+                             (("NaN", np.isnan(array).any()), ("Inf", np.isinf(array).any()))
+                             if present)
+        raise ValueError(f"{name} contains {kinds} values ({int(bad.sum())} of {array.size}).")
+    return array
+
+
+def _check_same_image_shape(reference, reference_name, other, other_name):
+    if other.shape[1:] != reference.shape[1:]:
+        raise ValueError(f"{other_name} holds images of shape {other.shape[1:]}; "
+                         f"{reference_name} holds {reference.shape[1:]}. Cut both on the same "
+                         "neighbourhood size and window.")
+
+
+def _freeze(obj):
+    for field in fields(obj):
+        value = getattr(obj, field.name)
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------------------------- units
+@dataclass(frozen=True, eq=False)
+class UnitLinkage:
+    """Synthetic units against real units, by lag-tolerant template similarity.
+
+    Attributes
+    ----------
+    n_real, n_synthetic : int
+        Number of real and synthetic unit templates.
+    max_lag : int
+        Largest shift (samples) tried when comparing two templates.
+    best_similarity : ndarray, shape (n_synthetic,)
+        Each synthetic unit's best cosine similarity to any real unit (1: the same shape).
+    nearest_real : ndarray of int, shape (n_synthetic,)
+        Index of that most similar real unit.
+    real_nearest_distinct : ndarray, shape (n_real,)
+        Each real unit's best similarity to any *other* real unit (NaN with one real unit).
+    real_median : float
+        Their median: how similar two distinct neurons of the real recording are (NaN with
+        fewer than two real units, when the test has no reference).
+    n_above : int
+        Synthetic units whose best similarity exceeds ``real_median``.
+    share_above : float
+        ``n_above / n_synthetic`` (NaN without synthetic units).
+    """
+
+    n_real: int
+    n_synthetic: int
+    max_lag: int
+    best_similarity: np.ndarray
+    nearest_real: np.ndarray
+    real_nearest_distinct: np.ndarray
+    real_median: float
+    n_above: int
+    share_above: float
+
+    def __post_init__(self):
+        _freeze(self)
+
+    @property
+    def passed(self):
+        """No synthetic unit above the median distinct real pair (False without a reference)."""
+        return bool(np.isfinite(self.real_median) and self.n_above == 0)
+
+    def to_dict(self):
+        """The fields as plain Python values."""
+        return {field.name: _plain(getattr(self, field.name)) for field in fields(self)}
+
+
+def unit_linkage(real_templates, synthetic_templates):
+    """How close each synthetic unit is to a real unit, against real units to one another.
+
+    Parameters
+    ----------
+    real_templates : array, shape (n_real, k, n_times)
+        Real unit templates in relative geometry (row 0: the unit's peak channel, then its
+        ``k - 1`` nearest channels by distance), e.g. from :func:`templates_from_sorting`.
+    synthetic_templates : array, shape (n_synthetic, k, n_times)
+        Synthetic unit templates cut the same way (generated units, or the units a sorter
+        found in the synthetic recording). May be empty.
+
+    Returns
+    -------
+    linkage : UnitLinkage
+        The similarities, the real reference (median nearest-distinct similarity) and how many
+        synthetic units exceed it.
+
+    Notes
+    -----
+    The similarity (:func:`~mne_dualdiv.adapters.recording.spikes.best_similarity`) is the
+    cosine of the flattened images, maximised over shifts of up to
+    :data:`~mne_dualdiv.adapters.recording.spikes.MAX_LAG` samples (±0.1 ms at 30 kHz): blind
+    to amplitude (a unit's amplitude depends on its distance to the probe, not its identity),
+    tolerant of sub-millisecond misalignment.
+    """
+    real = check_images(real_templates, "real_templates")
+    synthetic = check_images(synthetic_templates, "synthetic_templates", allow_empty=True)
+    _check_same_image_shape(real, "real_templates", synthetic, "synthetic_templates")
+    real_distinct = nearest_distinct_similarity(real)
+    real_median = float(np.median(real_distinct)) if len(real) > 1 else float("nan")
+    if len(synthetic):
+        similarity = best_similarity(synthetic, real)
+        best, nearest = similarity.max(axis=1).astype(float), similarity.argmax(axis=1)
+    else:
+        best, nearest = np.zeros(0), np.zeros(0, dtype=np.int64)
+    n_above = int(np.sum(best > real_median)) if np.isfinite(real_median) else 0
+    return UnitLinkage(
+        n_real=len(real), n_synthetic=len(synthetic), max_lag=MAX_LAG, best_similarity=best,
+        nearest_real=nearest.astype(np.int64), real_nearest_distinct=real_distinct,
+        real_median=real_median, n_above=n_above,
+        share_above=n_above / len(synthetic) if len(synthetic) and np.isfinite(real_median)
+        else float("nan"))
+
+
+# ---------------------------------------------------------------------------------- snippets
+@dataclass(frozen=True, eq=False)
+class SnippetLinkage:
+    """Synthetic spikes' distance to the nearest member spike, against held-out real spikes'.
+
+    Attributes
+    ----------
+    n_member, n_heldout, n_synthetic : int
+        Numbers of snippets: real ones the model was fitted on, real ones it never saw, and
+        synthetic ones.
+    heldout_distances : ndarray, shape (n_heldout,)
+        Euclidean distance of each held-out snippet to its nearest member snippet.
+    synthetic_distances : ndarray, shape (n_synthetic,)
+        The same for each synthetic snippet.
+    heldout_median, synthetic_median : float
+        Their medians.
+    share_closer : float
+        Share of synthetic snippets closer to a member than the median held-out snippet is
+        (0.5: as close as new real spikes; 1: copies).
+    distance_ratio : float
+        ``synthetic_median / heldout_median`` (below 1: synthetic spikes nearer the members
+        than new real spikes are).
+    """
+
+    n_member: int
+    n_heldout: int
+    n_synthetic: int
+    heldout_distances: np.ndarray
+    synthetic_distances: np.ndarray
+    heldout_median: float
+    synthetic_median: float
+    share_closer: float
+    distance_ratio: float
+
+    def __post_init__(self):
+        _freeze(self)
+
+    @property
+    def passed(self):
+        """The share of closer synthetic snippets is at most :data:`SNIPPET_SHARE_MAX`."""
+        return bool(self.share_closer <= SNIPPET_SHARE_MAX)
+
+    def to_dict(self):
+        """The fields as plain Python values."""
+        return {field.name: _plain(getattr(self, field.name)) for field in fields(self)}
+
+
+def snippet_linkage(member_snippets, heldout_snippets, synthetic_snippets):
+    """Whether synthetic spikes sit nearer the real training spikes than new real spikes do.
+
+    Parameters
+    ----------
+    member_snippets : array, shape (n_member, k, n_times)
+        Real snippets the synthesizer was fitted on (relative geometry, as
+        :func:`~mne_dualdiv.adapters.recording.spikes.cut_snippets` cuts them).
+    heldout_snippets : array, shape (n_heldout, k, n_times)
+        Real snippets of the same recording that the fit never saw.
+    synthetic_snippets : array, shape (n_synthetic, k, n_times)
+        Snippets cut the same way at peaks of the synthetic recording.
+
+    Returns
+    -------
+    linkage : SnippetLinkage
+        Distances to the nearest member snippet, their medians, the share of synthetic
+        snippets closer than the median held-out snippet and the ratio of the medians.
+
+    Notes
+    -----
+    The cost is one pass of (n_heldout + n_synthetic) x n_member distances, in batches:
+    subsample the snippets (a few thousand members, a few hundred of the others) for long
+    recordings.
+    """
+    member = check_images(member_snippets, "member_snippets")
+    heldout = check_images(heldout_snippets, "heldout_snippets")
+    synthetic = check_images(synthetic_snippets, "synthetic_snippets")
+    _check_same_image_shape(member, "member_snippets", heldout, "heldout_snippets")
+    _check_same_image_shape(member, "member_snippets", synthetic, "synthetic_snippets")
+    heldout_distances = nearest_distance(heldout, member)
+    synthetic_distances = nearest_distance(synthetic, member)
+    heldout_median = float(np.median(heldout_distances))
+    synthetic_median = float(np.median(synthetic_distances))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance_ratio = float(np.float64(synthetic_median) / heldout_median)
+    return SnippetLinkage(
+        n_member=len(member), n_heldout=len(heldout), n_synthetic=len(synthetic),
+        heldout_distances=heldout_distances, synthetic_distances=synthetic_distances,
+        heldout_median=heldout_median, synthetic_median=synthetic_median,
+        share_closer=float(np.mean(synthetic_distances < heldout_median)),
+        distance_ratio=distance_ratio)
+
+
+# ---------------------------------------------------------------------------------- templates
+def templates_from_sorting(recording_band, sorting, neighbours, nbefore, nafter,
+                           max_spikes=200, seed=0, job=None):
+    """Mean waveform of each unit on its peak channel's neighbourhood (relative geometry).
+
+    Parameters
+    ----------
+    recording_band : spikeinterface BaseRecording
+        The recording in the spike band (e.g.
+        :func:`~mne_dualdiv.adapters.recording.spikes.spike_band`); traces are read in stored
+        units, chunk by chunk, by SpikeInterface's ``estimate_templates``.
+    sorting : spikeinterface BaseSorting
+        Spike trains of the units (ground truth or a sorter's output), at the recording's
+        sampling frequency and with its number of segments.
+    neighbours : array of int, shape (n_channels, k)
+        For each channel, the channels of its neighbourhood, itself first, ``-1`` where the
+        probe has none (:func:`~mne_dualdiv.adapters.recording.spikes.neighbourhoods`).
+    nbefore, nafter : int
+        Samples before and after each spike time.
+    max_spikes : int
+        Spikes averaged per unit at most (drawn at random among those far enough from the
+        segment ends).
+    seed : int
+        Seed of that draw.
+    job : None | dict
+        SpikeInterface job arguments (one job, no progress bar unless given).
+
+    Returns
+    -------
+    templates : ndarray of float32, shape (n_units_kept, k, nbefore + nafter)
+        Each unit's mean waveform on its peak channel (the channel of its most negative
+        sample) and that channel's neighbours, in the order of ``neighbours``; rows of
+        ``-1`` neighbours are zero, as in
+        :func:`~mne_dualdiv.adapters.recording.spikes.cut_snippets`.
+    unit_ids : ndarray
+        The units kept, in the order of ``templates``: a unit without any spike far enough
+        from the segment ends is left out.
+    """
+    from spikeinterface.core import BaseSorting, estimate_templates
+
+    from ._metadata import check_recording
+
+    check_recording(recording_band, "recording_band")
+    if not isinstance(sorting, BaseSorting):
+        raise TypeError(f"sorting must be a spikeinterface BaseSorting, got "
+                        f"{type(sorting).__name__} instead.")
+    if not np.isclose(sorting.sampling_frequency, recording_band.sampling_frequency):
+        raise ValueError(f"sorting is sampled at {sorting.sampling_frequency} Hz; "
+                         f"recording_band at {recording_band.sampling_frequency} Hz.")
+    if sorting.get_num_segments() != recording_band.get_num_segments():
+        raise ValueError(f"sorting has {sorting.get_num_segments()} segment(s); recording_band "
+                         f"has {recording_band.get_num_segments()}.")
+    neighbours = np.asarray(neighbours)
+    n_channels = recording_band.get_num_channels()
+    if (neighbours.ndim != 2 or neighbours.shape[0] != n_channels or neighbours.shape[1] == 0
+            or neighbours.dtype.kind not in "iu"):
+        raise ValueError(f"neighbours must be an int array of shape ({n_channels}, k), got "
+                         f"dtype {neighbours.dtype} and shape {neighbours.shape}.")
+    if neighbours.min() < -1 or neighbours.max() >= n_channels:
+        raise ValueError(f"neighbours holds channel indices outside 0..{n_channels - 1} "
+                         "(and -1 for no channel).")
+    nbefore = check_int("nbefore", nbefore, minimum=0)
+    nafter = check_int("nafter", nafter, minimum=1)
+    max_spikes = check_int("max_spikes", max_spikes, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+
+    spikes = sorting.to_spike_vector()
+    n_frames = np.array([recording_band.get_num_samples(segment_index=s)
+                         for s in range(recording_band.get_num_segments())])
+    inside = ((spikes["sample_index"] >= nbefore)
+              & (spikes["sample_index"] + nafter <= n_frames[spikes["segment_index"]]))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for unit_index in range(len(sorting.unit_ids)):
+        candidates = np.flatnonzero(inside & (spikes["unit_index"] == unit_index))
+        if len(candidates) > max_spikes:
+            candidates = rng.choice(candidates, max_spikes, replace=False)
+        chosen.append(candidates)
+    chosen = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    kept_units = np.unique(spikes["unit_index"][chosen])
+    k, n_times = neighbours.shape[1], nbefore + nafter
+    if not len(kept_units):
+        return np.zeros((0, k, n_times), dtype=np.float32), sorting.unit_ids[:0]
+    # The spike vector is ordered by segment, then time; ``chosen`` is sorted, so it still is.
+    dense = estimate_templates(recording_band, spikes[chosen], sorting.unit_ids, nbefore, nafter,
+                               return_in_uV=False, job_name="unit templates",
+                               **job_kwargs(job))
+    dense = dense[kept_units]
+    peak_channels = dense.min(axis=1).argmin(axis=1)
+    # A zero channel at index -1: neighbours off the probe read zeros (as cut_snippets does).
+    dense = np.concatenate([dense, np.zeros(dense.shape[:2] + (1,), dense.dtype)], axis=2)
+    templates = np.stack([dense[u][:, neighbours[c]].T for u, c in enumerate(peak_channels)])
+    return templates.astype(np.float32), sorting.unit_ids[kept_units]
+
+
+# ---------------------------------------------------------------------------------- report
+@dataclass(frozen=True, eq=False)
+class PrivacyReport:
+    """Whether units and spikes of a synthetic recording can be linked to the real one.
+
+    Attributes
+    ----------
+    units : UnitLinkage
+        Synthetic unit templates against real unit templates (:func:`unit_linkage`).
+    snippets : None | SnippetLinkage
+        Synthetic spikes against member and held-out real spikes (:func:`snippet_linkage`),
+        when snippets were compared.
+    template_source : str
+        Where the synthetic templates came from: ``"generated"`` (the synthesizer's own units)
+        or ``"sorted by <sorter>"`` (units a sorter found in the synthetic recording).
+
+    Notes
+    -----
+    The pass criteria (:meth:`passes`): no synthetic unit more similar to a real unit than
+    the median distinct pair of real units are to each other, and at most
+    :data:`SNIPPET_SHARE_MAX` of the synthetic snippets closer to a member snippet than the
+    median held-out real snippet is.
+    """
+
+    units: UnitLinkage
+    snippets: object = None
+    template_source: str = "generated"
+
+    def __post_init__(self):
+        if not isinstance(self.units, UnitLinkage):
+            raise TypeError(f"units must be a UnitLinkage (unit_linkage()), got "
+                            f"{type(self.units).__name__} instead.")
+        if self.snippets is not None and not isinstance(self.snippets, SnippetLinkage):
+            raise TypeError(f"snippets must be None or a SnippetLinkage (snippet_linkage()), "
+                            f"got {type(self.snippets).__name__} instead.")
+        if not isinstance(self.template_source, str) or not (
+                self.template_source == "generated"
+                or self.template_source.startswith("sorted by ")):
+            raise ValueError(f"template_source must be 'generated' or 'sorted by <sorter>', got "
+                             f"{self.template_source!r} instead.")
+
+    def passes(self):
+        """Each privacy criterion and whether it holds.
+
+        Returns
+        -------
+        passed : dict of str to bool
+            ``"units"``: no synthetic unit above the real median nearest-distinct similarity
+            (False when the real units give no reference); ``"snippets"`` (only when snippets
+            were compared): share of closer snippets <= :data:`SNIPPET_SHARE_MAX`.
+        """
+        passed = {"units": self.units.passed}
+        if self.snippets is not None:
+            passed["snippets"] = self.snippets.passed
+        return passed
+
+    def to_dict(self):
+        """The fields as plain Python values, with the pass criteria."""
+        return dict(units=self.units.to_dict(),
+                    snippets=None if self.snippets is None else self.snippets.to_dict(),
+                    template_source=self.template_source, passes=self.passes())
+
+    def __repr__(self):
+        units = self.units
+        verdict = {True: "pass", False: "FAIL"}
+        lines = [f"<PrivacyReport | {units.n_synthetic} synthetic units ({self.template_source}) "
+                 f"vs {units.n_real} real units"]
+        if np.isfinite(units.real_median):
+            best = (f"median {np.median(units.best_similarity):.3f}, max "
+                    f"{units.best_similarity.max():.3f}" if units.n_synthetic else "none")
+            lines += [
+                f"  units: best similarity to a real unit {best}; real units to their nearest "
+                f"distinct real unit: median {units.real_median:.3f}",
+                f"    {units.n_above} synthetic unit(s) above that median "
+                f"(criterion: none) -> {verdict[units.passed]}"]
+        else:
+            lines.append("  units: fewer than two real units, no reference similarity -> FAIL")
+        if self.snippets is not None:
+            snippets = self.snippets
+            lines.append(
+                f"  snippets: {snippets.share_closer:.3f} of {snippets.n_synthetic} synthetic "
+                f"snippets closer to one of {snippets.n_member} member snippets than the median "
+                f"of {snippets.n_heldout} held-out real snippets (criterion: <= "
+                f"{SNIPPET_SHARE_MAX:g}) -> {verdict[snippets.passed]}; median distance ratio "
+                f"{snippets.distance_ratio:.3f}")
+        return "\n".join(lines) + ">"
