@@ -13,17 +13,29 @@ its CRC-32 sums, the wrapper's keys and types, the format and version, the paylo
 digest, then the payload archive the same way. Every failure is an :class:`InvalidFileError`
 naming the file and what is wrong.
 
+What a file can make the reader allocate is bounded by what it holds: its size is checked with
+``os.stat`` before it is read (at most :data:`MAX_FILE_SIZE` bytes), its pickle may hold at most
+:data:`MAX_PICKLE_OPCODES` instructions (each makes at most one small object), and every tensor
+must have a dtype of :data:`TENSOR_DTYPES` and be dense and contiguous, owning a storage of
+exactly its own size (a stride-0 ``expand`` view of one number, or a slice of a larger storage,
+would let a few bytes stand for gigabytes: :func:`save_state` never writes one).
+
 Files written before the digest existed (format version 1, the state itself at the top level)
 are refused with an error that says so: the engine's state changed with them.
 """
 
 import contextlib
+import copy
 import hashlib
 import io
+import json
 import os
+import pickletools
 import tempfile
 import zipfile
 from pathlib import Path
+
+import numpy as np
 
 import torch
 
@@ -33,16 +45,36 @@ from ._version import __version__
 #: Keys of the wrapper dictionary written by :func:`save_state`.
 _WRAPPER_KEYS = ("format", "format_version", "package_version", "digest", "payload")
 _ZIP_MAGIC = b"PK\x03\x04"
+#: Largest model file :func:`load_state` reads: 2 GiB. Reading needs about four times the file's
+#: size in memory (the file, the wrapper's tensors, the payload's bytes, the state's tensors);
+#: a generator fitted on 1000 images of 64 channels x 500 samples writes 130 MB.
+MAX_FILE_SIZE = 2 * 1024 ** 3
+#: Most pickle instructions one archive of a model file may hold. Each makes at most one small
+#: object (an empty dict is 64 bytes for one byte of file): 10^6 bound them to ~100 MB. A saved
+#: generator holds about 1000, so an EpochsSynthesizer of 100 conditions about 10^5.
+MAX_PICKLE_OPCODES = 1_000_000
+#: The only tensor dtypes a model file may hold (no complex, quantized or sparse tensors).
+TENSOR_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+                 torch.float16, torch.float32, torch.float64)
+#: Metadata arrays (:func:`decode_array`): numpy kinds allowed, longest string (characters)
+#: and most elements. A channel id or property string of 4096 characters and 10^6 channels
+#: are far beyond any probe; together they are also bounded by :data:`MAX_ARRAY_BYTES`.
+ARRAY_KINDS = "biufU"
+MAX_STRING_LENGTH = 4096
+MAX_ARRAY_LENGTH = 1_000_000
+MAX_ARRAY_BYTES = 64 * 1024 ** 2
 
 
 class InvalidFileError(ValueError):
-    """A file is not a complete, undamaged mne_dualdiv model file of the expected kind.
+    """A file or folder is not one that mne_dualdiv reads (safely) as the expected kind.
 
     Raised by the readers (:func:`mne_dualdiv.read_generator`,
     :func:`mne_dualdiv.read_epochs_synthesizer`,
     :func:`mne_dualdiv.adapters.recording.read_recording_synthesizer`) for empty, truncated,
-    damaged (digest mismatch), foreign, newer or inconsistent files. The message names the file
-    and the problem.
+    damaged (digest mismatch), foreign, newer, oversized or inconsistent files, and by
+    :func:`mne_dualdiv.adapters.si_folders.read_recording_folder` for recording folders it does
+    not read (pickles, classes off its allow-list, other formats). The message names the file
+    or folder and the problem.
     """
 
 
@@ -101,7 +133,7 @@ def save_state(state, fname, *, overwrite):
     """
     fname = check_fname_for_writing(fname, overwrite)
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(_own_storages(state), buffer)
     payload = buffer.getbuffer()
     wrapper = {
         "format": state["format"], "format_version": int(state["format_version"]),
@@ -119,7 +151,7 @@ def save_state(state, fname, *, overwrite):
     return fname
 
 
-def load_state(fname, expected_format, max_version, *, rebuild=None):
+def load_state(fname, expected_format, max_version, *, rebuild=None, max_size=None):
     """Read and verify a file written by :func:`save_state`.
 
     Parameters
@@ -134,6 +166,9 @@ def load_state(fname, expected_format, max_version, *, rebuild=None):
         Called on the state; the errors it raises on missing or inconsistent content
         (``KeyError``, ``TypeError``, ``ValueError``, ``IndexError``, ``RuntimeError``,
         ``AttributeError``, ``OSError``) become an :class:`InvalidFileError` naming the file.
+    max_size : None | int
+        Largest file read, in bytes; None is :data:`MAX_FILE_SIZE` (2 GiB). A larger file is
+        refused after ``os.stat``, before any of it is read.
 
     Returns
     -------
@@ -142,9 +177,10 @@ def load_state(fname, expected_format, max_version, *, rebuild=None):
     """
     fname = check_fname_for_reading(fname)
     what = expected_format.rsplit(".", 1)[-1]
-    raw = fname.read_bytes()
+    raw = _read_bounded(fname, MAX_FILE_SIZE if max_size is None else max_size)
     wrapper, file_size = _load_archive(raw, fname, "the file"), len(raw)
     del raw  # the payload is checked from the wrapper's copy
+    _check_tensors(wrapper, fname, "the file", file_size)
     if not isinstance(wrapper, dict):
         raise InvalidFileError(f"{fname} is not a saved {what}: it holds a "
                                f"{type(wrapper).__name__}, not a dictionary.")
@@ -152,13 +188,17 @@ def load_state(fname, expected_format, max_version, *, rebuild=None):
     if "payload" not in wrapper and "digest" not in wrapper:
         _refuse_unwrapped(wrapper, fname, what, max_version)
     state = _open_wrapper(wrapper, fname, what, file_size)
+    del wrapper
+    _check_tensors(state, fname, "its payload", file_size)
     _check_format(state, fname, expected_format, max_version)
     if rebuild is None:
         return state
     try:
         return rebuild(state)
-    except InvalidFileError:
-        raise
+    except InvalidFileError as err:
+        if str(fname) in str(err):
+            raise
+        raise InvalidFileError(f"{fname} is not a valid saved {what}: {err}") from None
     except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError,
             OSError) as err:
         detail = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
@@ -166,6 +206,105 @@ def load_state(fname, expected_format, max_version, *, rebuild=None):
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _read_bounded(fname, max_size):
+    """The bytes of ``fname``, refused unread when ``os.stat`` finds it over ``max_size``."""
+    size = os.stat(fname).st_size
+    if size > max_size:
+        raise InvalidFileError(
+            f"{fname} is {size} bytes, over the {max_size}-byte limit of model files "
+            f"({max_size / 1024 ** 3:g} GiB); it was not read. A larger file that you trust can "
+            "be read with mne_dualdiv._io.load_state(..., max_size=...).")
+    with open(fname, "rb") as fid:
+        raw = fid.read(max_size + 1)  # a file growing while read is cut, then refused
+    if len(raw) > max_size:
+        raise InvalidFileError(f"{fname} grew over the {max_size}-byte limit of model files "
+                               "while it was read.")
+    return raw
+
+
+def _own_storages(content):
+    """``content`` with every tensor dense, contiguous and owning exactly its storage.
+
+    The reader refuses any other tensor (:func:`_tensor_problem`); a view saved as it is would
+    also carry its whole base storage into the file.
+    """
+    if isinstance(content, torch.Tensor):
+        if content.dtype not in TENSOR_DTYPES:
+            raise TypeError(f"A tensor of dtype {content.dtype} cannot be saved: model files "
+                            f"hold {', '.join(str(d) for d in TENSOR_DTYPES)} only.")
+        return content if _tensor_problem(content, None) is None else content.contiguous().clone()
+    if not isinstance(content, (dict, list, tuple)):
+        return content
+    keys = content.keys() if isinstance(content, dict) else range(len(content))
+    fixed = {key: _own_storages(content[key]) for key in keys}
+    if all(fixed[key] is content[key] for key in keys):
+        return content  # unchanged, attributes included (a state_dict's ``_metadata``)
+    if isinstance(content, dict):
+        changed = copy.copy(content)
+        changed.update(fixed)
+        return changed
+    return type(content)(fixed.values())
+
+
+def _tensor_problem(tensor, file_size):
+    """Why ``tensor`` may not come from a model file, or None."""
+    if tensor.dtype not in TENSOR_DTYPES:
+        return f"has the dtype {tensor.dtype}, which model files never hold"
+    if tensor.layout != torch.strided or tensor.device.type != "cpu":
+        return f"is a {tensor.layout} tensor on {tensor.device}, not a dense CPU tensor"
+    nbytes = tensor.untyped_storage().nbytes()
+    size = tensor.numel() * tensor.element_size()
+    if not tensor.is_contiguous() or tensor.storage_offset() != 0 or nbytes != size:
+        return (f"is a view of shape {tuple(tensor.shape)}, strides {tensor.stride()} and "
+                f"offset {tensor.storage_offset()} on a storage of {nbytes} bytes instead of "
+                f"a tensor of its own ({size} bytes): stride-0, overlapping or partial views "
+                "let a few bytes stand for much more data, and mne_dualdiv never writes them")
+    if file_size is not None and nbytes > file_size:
+        return f"uses {nbytes} bytes of storage in a file of {file_size} bytes"
+    return None
+
+
+def _check_tensors(content, fname, where, file_size):
+    """Refuse ``content`` (a loaded archive) when one of its tensors has a :func:`_tensor_problem`.
+
+    Walks dicts, lists and tuples without recursion, each container once (a crafted pickle can
+    share one list many times over).
+    """
+    pending, seen = [(content, ())], set()
+    while pending:
+        value, keys = pending.pop()
+        if isinstance(value, torch.Tensor):
+            problem = _tensor_problem(value, file_size)
+            if problem is not None:
+                entry = "".join(f"[{key!r}]" for key in keys) or " itself"
+                raise InvalidFileError(f"{fname}: the tensor {where}{entry} {problem}.")
+        elif isinstance(value, (dict, list, tuple)) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            pending.extend((item, keys + (key,)) for key, item in items
+                           if isinstance(item, (torch.Tensor, dict, list, tuple)))
+
+
+def _count_pickle_opcodes(archive, fname, where):
+    """Refuse an archive whose pickle holds more than :data:`MAX_PICKLE_OPCODES` instructions."""
+    for entry in archive.infolist():
+        if not entry.filename.endswith("data.pkl"):
+            continue
+        count = 0
+        try:
+            for count, _ in enumerate(pickletools.genops(archive.read(entry)), start=1):
+                if count > MAX_PICKLE_OPCODES:
+                    raise InvalidFileError(
+                        f"{fname}: {where} holds a pickle of more than {MAX_PICKLE_OPCODES} "
+                        "instructions; mne_dualdiv never writes one (it would build that many "
+                        "objects).")
+        except InvalidFileError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a malformed pickle, whatever the opcode
+            raise InvalidFileError(f"{fname}: {where} holds a malformed pickle "
+                                   f"({type(err).__name__}: {err}).") from None
+
+
 def _load_archive(raw, fname, where):
     """``torch.load(weights_only=True)`` of ``raw`` once its zip structure is verified."""
     if len(raw) == 0:
@@ -189,6 +328,8 @@ def _load_archive(raw, fname, where):
                     f"{fname}: {where} declares {total} bytes of content in {len(raw)} bytes "
                     f"(compressed entries: {compressed}); mne_dualdiv never writes such files.")
             damaged = archive.testzip()
+            if damaged is None:
+                _count_pickle_opcodes(archive, fname, where)
     except InvalidFileError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError) as err:
@@ -265,8 +406,6 @@ def _refuse_unwrapped(state, fname, what, max_version):
 # ---------------------------------------------------------------------------------- state checks
 def state_json(state, key, kind):
     """``json.loads(state[key])``, checked to be a ``kind`` (dict, list), naming ``key``."""
-    import json
-
     if key not in state:
         raise KeyError(key)
     text = state[key]
@@ -296,3 +435,79 @@ def state_tensors(state, key):
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"{key}[{name!r}] holds NaN or infinite values.")
     return tensors
+
+
+def decode_array(encoded, name):
+    """The numpy array of a JSON-encoded metadata array ``{"dtype": str, "values": list}``.
+
+    The form written for channel ids and channel properties (``dtype`` is numpy's
+    ``dtype.str``, ``values`` its nested ``tolist()``). Only bool, int, uint and float dtypes
+    and unicode strings are read; what the array takes in memory is checked from the values
+    before it is made: at most :data:`MAX_ARRAY_LENGTH` elements, strings of at most
+    :data:`MAX_STRING_LENGTH` characters, :data:`MAX_ARRAY_BYTES` in all (a dtype of
+    ``'<U400000000'`` would otherwise take 1.6 GB per element).
+
+    Parameters
+    ----------
+    encoded : dict
+        ``{"dtype": str, "values": list}``, as read from JSON.
+    name : str
+        What the array is (``"channel_ids"``, ``"property 'group'"``), for the messages.
+
+    Returns
+    -------
+    array : numpy.ndarray
+
+    Raises
+    ------
+    InvalidFileError
+        Naming ``name`` and the problem. Raised inside :func:`load_state`'s ``rebuild``, the
+        file's name is added to the message.
+    """
+    if not isinstance(encoded, dict) or set(encoded) != {"dtype", "values"}:
+        found = sorted(encoded) if isinstance(encoded, dict) else type(encoded).__name__
+        raise InvalidFileError(f"{name} must be a dict of 'dtype' and 'values', got {found}.")
+    text, values = encoded["dtype"], encoded["values"]
+    try:
+        if not isinstance(text, str) or len(text) > 32:
+            raise TypeError("not a short string")
+        dtype = np.dtype(text)
+    except (TypeError, ValueError, SyntaxError) as err:
+        raise InvalidFileError(f"{name} has an invalid dtype {str(text)[:80]!r} ({err}).") from None
+    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise InvalidFileError(f"{name} has the dtype {dtype.str!r}; metadata arrays hold bool, "
+                               "int, uint, float or unicode string values only.")
+    if not isinstance(values, list):
+        raise InvalidFileError(f"{name} must hold a list of values, got "
+                               f"{type(values).__name__}.")
+    count, longest, pending = 0, 0, [values]
+    while pending:
+        for value in pending.pop():
+            if isinstance(value, list):
+                pending.append(value)
+                continue
+            if not isinstance(value, (bool, int, float, str)):
+                raise InvalidFileError(f"{name} holds a {type(value).__name__} value; metadata "
+                                       "arrays hold numbers, bools and strings only.")
+            count += 1
+            if isinstance(value, str):
+                longest = max(longest, len(value))
+            if count > MAX_ARRAY_LENGTH:
+                raise InvalidFileError(f"{name} holds more than {MAX_ARRAY_LENGTH} values.")
+    length = dtype.itemsize // 4 if dtype.kind == "U" else 0
+    if max(length, longest) > MAX_STRING_LENGTH:
+        raise InvalidFileError(
+            f"{name} has strings of {max(length, longest)} characters (dtype {dtype.str!r}); "
+            f"metadata strings have at most {MAX_STRING_LENGTH}.")
+    itemsize = 4 * max(length, longest) if dtype.kind == "U" else dtype.itemsize
+    if count * itemsize > MAX_ARRAY_BYTES:
+        raise InvalidFileError(f"{name} would take {count * itemsize} bytes ({count} values of "
+                               f"{itemsize} bytes), over the {MAX_ARRAY_BYTES}-byte limit of "
+                               "metadata arrays.")
+    if dtype.kind == "U" and 0 < length < longest:
+        raise InvalidFileError(f"{name} holds strings longer than its dtype {dtype.str!r}.")
+    try:
+        return np.array(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InvalidFileError(f"{name}: its values do not make an array of dtype "
+                               f"{dtype.str!r} ({err}).") from None

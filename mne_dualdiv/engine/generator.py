@@ -34,6 +34,13 @@ _FORMAT_VERSION = 2
 MIN_NEAR_COPY_RATIO = 0.5
 #: Walks run in batches of at most this many, so that sampling's memory does not grow with n.
 WALK_BATCH = 256
+#: Reading rebuilds the walk's Gaussian, which forms ``n_train x n_train``, ``n_channels x
+#: n_channels`` and ``n_times x n_times`` matrices: a file is refused when they would hold more
+#: than this many times its training images' values, and more than ``MAX_DERIVED_FLOOR``
+#: (2^22 values, 32 MB): only fits on lopsided images can be refused, such as fewer than 64
+#: images of 1 channel x 4096 samples. A 20 kB file cannot ask for GBs this way.
+MAX_DERIVED_RATIO = 64
+MAX_DERIVED_FLOOR = 2 ** 22
 
 
 class DualDivergenceGenerator(BaseEstimator):
@@ -713,6 +720,12 @@ class DualDivergenceGenerator(BaseEstimator):
         if train.ndim != 3 or tuple(train.shape[1:]) != (n_channels, n_times):
             raise ValueError(f"arrays['train_scaled'] has shape {tuple(train.shape)}, not "
                              f"(n_train, {n_channels}, {n_times}).")
+        derived = len(train) ** 2 + n_channels ** 2 + n_times ** 2
+        if derived > max(MAX_DERIVED_RATIO * train.numel(), MAX_DERIVED_FLOOR):
+            raise ValueError(
+                f"its {len(train)} training images of {n_channels} x {n_times} values would make "
+                f"the reader form {derived} values of n_train^2 + n_channels^2 + n_times^2 "
+                f"matrices, over {MAX_DERIVED_RATIO} times what the file holds.")
         masks = network["masks"]
         n_heads = template.n_bridges if template.method == "path" else 1
         if tuple(masks.shape) != (n_heads + 1, n_channels, n_times):
