@@ -130,8 +130,11 @@ def _fit_parser(subparsers):
             "epochs file and save it to a model file that reading never executes "
             "(torch.load(weights_only=True)). Make epochs from it with 'mne-dualdiv sample', "
             "or in Python with mne_dualdiv.read_epochs_synthesizer(MODEL).sample(n). IN may "
-            "also be a SpikeInterface recording folder (written by recording.save(folder=...); "
-            "needs the 'ephys' extra): a RecordingSynthesizer is fitted on it."
+            "also be a SpikeInterface binary recording folder (written by "
+            "recording.save(folder=...); needs the 'ephys' extra), read without running any "
+            "code from it (no pickle, no class named in its JSON): a RecordingSynthesizer is "
+            "fitted on it. Other formats: load them in Python and pass the recording to "
+            "RecordingSynthesizer.fit."
         ),
         epilog=(
             "examples:\n"
@@ -161,7 +164,8 @@ def _sample_parser(subparsers):
             "training file's info, tmin, baseline and event_id, to an -epo.fif file. The same "
             "--seed gives the same epochs. A model fitted on a recording folder writes a "
             "synthetic recording of --duration seconds to the SpikeInterface binary folder OUT "
-            "(same channels, probe and gains)."
+            "(same channels, probe and gains); --overwrite replaces such a folder only when "
+            "this command wrote it (it holds mne_dualdiv.json), never any other folder."
         ),
         epilog=(
             "examples:\n"
@@ -393,30 +397,31 @@ def _run_augment(parser, args):
 
 
 def _read_recording(parser, name, folder):
-    """A SpikeInterface recording saved in ``folder``, or a usage error naming ``name``."""
+    """The SpikeInterface binary recording folder ``folder``, or a usage error naming ``name``.
+
+    Read by :func:`~mne_dualdiv.adapters.si_folders.read_recording_folder`, which never runs
+    code from the folder (no pickle, no class named in its JSON is imported).
+    """
     try:
-        import spikeinterface.core as sc
+        import spikeinterface.core  # noqa: F401 - the ephys extra
+
+        from .adapters.si_folders import read_recording_folder
     except ImportError:
         raise _UsageError(parser, f"argument {name}: {folder} is a folder; recording folders "
                                   "need the 'ephys' extra (pip install 'mne_dualdiv[ephys]')"
                           ) from None
     try:
-        recording = sc.load(folder)
+        return read_recording_folder(folder, name=f"argument {name}")
     except Exception as err:  # any reader error is a bad input folder
-        raise _UsageError(parser, f"argument {name}: cannot read {folder} as a SpikeInterface "
-                                  f"recording folder: {_one_line(err)}") from None
-    if not isinstance(recording, sc.BaseRecording):
-        raise _UsageError(parser, f"argument {name}: {folder} holds a "
-                                  f"{type(recording).__name__}, not a recording")
-    return recording
+        raise _UsageError(parser, _one_line(err)) from None
 
 
 def _fit_recording(parser, args):
+    model = _check_output(parser, "MODEL", args.model, args.overwrite)
+    recording = _read_recording(parser, "IN", args.input)  # checked before the heavy imports
     from .adapters.recording import RecordingSynthesizer
     from .engine import DualDivergenceGenerator
 
-    model = _check_output(parser, "MODEL", args.model, args.overwrite)
-    recording = _read_recording(parser, "IN", args.input)
     params = _engine_params(args)
     print(f"Real recording: {recording.get_num_channels()} channels, "
           f"{recording.get_total_duration():.1f} s at {recording.sampling_frequency:g} Hz "
@@ -432,19 +437,23 @@ def _fit_recording(parser, args):
 
 
 def _sample_recording(parser, args, synthesizer):
+    from .adapters.si_folders import check_folder_for_writing, write_recording_folder
+
     out = Path(args.output)
     if args.duration is None or not args.duration > 0:
         raise _UsageError(parser, "argument --duration: a recording model needs --duration "
                                   "SECONDS > 0")
-    if out.exists() and not args.overwrite:
+    if os.path.lexists(out) and not args.overwrite:
         raise _UsageError(parser, f"argument OUT: exists: {out} (pass --overwrite to replace "
                                   "it)")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        raise _UsageError(parser, f"argument OUT: cannot write a folder in {out.parent}")
+    try:  # --overwrite replaces only a folder this command wrote, never anything else
+        check_folder_for_writing(out, args.overwrite, name="argument OUT")
+    except OSError as err:
+        raise _UsageError(parser, _one_line(err)) from None
     start = time.perf_counter()
     synthetic = synthesizer.sample(args.duration, random_state=args.seed)
-    synthetic.save(folder=out, overwrite=args.overwrite, n_jobs=1,
-                   progress_bar=bool(args.verbose))
+    write_recording_folder(synthetic, out, overwrite=args.overwrite, n_jobs=1,
+                           progress_bar=bool(args.verbose))
     seconds = time.perf_counter() - start
     print(f"Made {args.duration:g} s of synthetic recording in {seconds:.0f} s")
     print(f"Saved {synthetic.get_num_channels()} channels to the SpikeInterface folder {out}")
