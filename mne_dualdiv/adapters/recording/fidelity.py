@@ -638,8 +638,7 @@ def _measure(recording, *, in_uV, freq_min, freq_max, detect_threshold, chunk_fr
     fs = float(recording.sampling_frequency)
     n_channels = recording.get_num_channels()
     locations = spikes.channel_locations(recording)
-    distances = np.linalg.norm(locations[:, None] - locations[None], axis=2)
-    neighbours = [np.flatnonzero(row <= MASK_RADIUS_UM) for row in distances]
+    neighbours = spikes.channels_within(locations, MASK_RADIUS_UM)
     before = int(round(MASK_MS_BEFORE * fs / 1000))
     after = int(round(MASK_MS_AFTER * fs / 1000))
     ramp = int(round(MASK_RAMP_MS * fs / 1000))

@@ -32,8 +32,14 @@ class SyntheticUnits:
 
     Attributes
     ----------
-    templates : ndarray, shape (n_units, nbefore + nafter, n_channels)
-        Dense templates (stored units), zero away from each unit's neighbourhood.
+    templates : ndarray, shape (n_units, nbefore + nafter, n_neighbours)
+        Each unit's template (stored units) on its channels (:attr:`unit_channels`);
+        :meth:`dense_templates` gives them on every channel.
+    unit_channels : ndarray of int, shape (n_units, n_neighbours)
+        The channels of each unit's template (``n_channels`` for rows off the probe).
+    images : ndarray, shape (n_units, n_neighbours, nbefore + nafter)
+        The templates in relative geometry (row 0: the peak channel), as the privacy audit
+        compares them with the real units'.
     channels : ndarray of int
         Peak channel of each unit.
     frames, labels, amplitudes : list of ndarray
@@ -53,12 +59,15 @@ class SyntheticUnits:
         else:
             drawn = model.draw_units(n_units, rng, synthesizer.threshold_)
         self.nbefore, self.nafter = synthesizer.nbefore_, synthesizer.nafter_
-        k_templates = drawn["templates"]
-        self.templates = np.zeros((len(k_templates), self.nbefore + self.nafter, n_channels),
-                                  dtype=np.float32)
-        for u, (image, channel) in enumerate(zip(k_templates, drawn["channels"])):
-            rows = synthesizer.neighbours_[channel]
-            self.templates[u][:, rows[rows >= 0]] = image[rows >= 0].T
+        # Sparse templates: each unit's rows on the channels of its peak channel's
+        # neighbourhood (rows off the probe write into a spare last column, dropped).
+        self.n_channels = n_channels
+        self.templates = np.ascontiguousarray(np.swapaxes(drawn["templates"], 1, 2))
+        self.unit_channels = np.array([np.where(synthesizer.neighbours_[c] >= 0,
+                                                synthesizer.neighbours_[c], n_channels)
+                                       for c in drawn["channels"]], dtype=np.int64).reshape(
+                                           len(drawn["channels"]), -1)
+        self.images = drawn["templates"]
         self.channels, self.stats = drawn["channels"], drawn["stats"]
         self.similarity = drawn["similarity"]
         self.frames, self.labels, self.amplitudes = [], [], []
@@ -73,15 +82,29 @@ class SyntheticUnits:
             self.amplitudes.append(np.clip(1 + cv * rng.standard_normal(len(frames)), 0.3, 2.0
                                            ).astype(np.float32))
 
+    def dense_templates(self):
+        """Templates as (n_units, nbefore + nafter, n_channels), zero off each unit's channels."""
+        dense = np.zeros((len(self.templates), self.nbefore + self.nafter, self.n_channels + 1),
+                         dtype=np.float32)
+        for u, channels in enumerate(self.unit_channels):
+            dense[u][:, channels] = self.templates[u]
+        return dense[:, :, :self.n_channels]
+
     def add_spikes(self, traces, segment, start, end):
         """Add the spikes of ``segment`` that overlap frames ``[start, end)`` to ``traces``."""
         frames = self.frames[segment]
         lo, hi = np.searchsorted(frames, [start - self.nafter + 1, end + self.nbefore])
+        if hi <= lo:
+            return traces
+        padded = np.zeros((len(traces), self.n_channels + 1), dtype=traces.dtype)
+        padded[:, :self.n_channels] = traces
         for frame, label, factor in zip(frames[lo:hi], self.labels[segment][lo:hi],
                                         self.amplitudes[segment][lo:hi]):
             first = frame - self.nbefore
             a, z = max(first, start), min(first + self.nbefore + self.nafter, end)
-            traces[a - start:z - start] += factor * self.templates[label, a - first:z - first]
+            padded[a - start:z - start, self.unit_channels[label]] += (
+                factor * self.templates[label, a - first:z - first])
+        traces[:] = padded[:, :self.n_channels]
         return traces
 
 

@@ -96,7 +96,8 @@ def noise_levels(recording_band, seed=0):
     from spikeinterface.core import get_noise_levels
 
     return np.asarray(get_noise_levels(recording_band, return_in_uV=False, force_recompute=True,
-                                       random_slices_kwargs=dict(seed=int(seed))), dtype=float)
+                                       random_slices_kwargs=dict(seed=int(seed)),
+                                       **job_kwargs()), dtype=float)
 
 
 def detector():
@@ -127,13 +128,17 @@ def channel_locations(recording):
         [np.zeros(len(locations)), locations[:, 0]])
 
 
-def nearest_channels(locations, k):
-    """For each channel, the indices of its ``k`` nearest channels (itself first)."""
+#: Radius (µm) around a peak channel within which spikes are masked out of the background
+#: (tridesclous2's template radius; 12 nearest channels left 0.8 dB of spike power in the
+#: noise spectrum of a simulated probe, 100 µm 0.2 dB).
+MASK_RADIUS_UM = 100.0
+
+
+def channels_within(locations, radius_um=MASK_RADIUS_UM):
+    """For each channel, the indices of the channels within ``radius_um`` of it (a list)."""
     locations = np.asarray(locations, dtype=float)
     distances = np.linalg.norm(locations[:, None] - locations[None], axis=2)
-    k = min(int(k), len(locations))
-    return np.array([np.lexsort((locations[:, 0], locations[:, 1], distances[c]))[:k]
-                     for c in range(len(locations))], dtype=np.int64)
+    return [np.flatnonzero(row <= radius_um) for row in distances]
 
 
 def neighbourhoods(locations, k):

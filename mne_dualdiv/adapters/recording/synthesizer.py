@@ -171,7 +171,7 @@ class RecordingSynthesizer(BaseEstimator):
                              f"{chunk / fs:.3g} s (one noise chunk) are needed.")
         locations = spikes.channel_locations(recording)
         neighbours = spikes.neighbourhoods(locations, self.n_neighbours)
-        masked = spikes.nearest_channels(locations, 2 * self.n_neighbours)
+        masked = spikes.channels_within(locations)
         job = dict(n_jobs=int(self.n_jobs))
         with use_verbose(self.verbose):
             units, peaks, positions = None, _no_peaks(), np.zeros((0, 3), np.int64)
@@ -313,6 +313,97 @@ class RecordingSynthesizer(BaseEstimator):
             folder.mkdir(parents=True, exist_ok=True)
             self.save(folder / f"recording_synthesizer_{uuid.uuid4().hex}.pt")
         return Path(self._file_path)
+
+    # ------------------------------------------------------------------ privacy
+    def privacy_report(self, recording, synthetic=None, duration=60.0, max_snippets=2000,
+                       random_state=None):
+        """Whether units or spikes of a synthetic recording can be linked to ``recording``.
+
+        Two tests (:mod:`~mne_dualdiv.adapters.recording.privacy`):
+
+        - **units**: each synthetic unit's template against the real units' (the clusters
+          found at fit), beside how similar distinct real units are to one another;
+        - **snippets**: synthetic spikes against the real spikes the synthesizer learned from
+          (members) and the real spikes it never saw (held out: the spikes of ``recording``
+          after the first ``max_snippets`` of the fit).
+
+        Parameters
+        ----------
+        recording : spikeinterface BaseRecording
+            The recording the synthesizer was fitted on.
+        synthetic : None | SyntheticRecording
+            A recording made by :meth:`sample`; ``None`` makes one of ``duration`` seconds.
+        duration : float
+            Seconds of synthetic recording made when ``synthetic`` is None.
+        max_snippets : int
+            Most snippets compared in each set.
+        random_state : None | int | numpy.random.Generator
+            Seed of the synthetic recording made and of the snippet subsets.
+
+        Returns
+        -------
+        report : PrivacyReport
+        """
+        from .privacy import PrivacyReport, snippet_linkage, unit_linkage
+
+        self._check_fitted("privacy_report")
+        recording = check_recording(recording)
+        if recording.get_num_channels() != len(self.channel_ids_):
+            raise ValueError(f"recording has {recording.get_num_channels()} channels; the "
+                             f"synthesizer was fitted on {len(self.channel_ids_)}.")
+        max_snippets = check_int("max_snippets", max_snippets, minimum=1)
+        rng = check_random_state(random_state)
+        if synthetic is None:
+            synthetic = self.sample(duration, random_state=rng)
+        elif not isinstance(synthetic, SyntheticRecording):
+            raise TypeError(f"synthetic must be None or a SyntheticRecording made by sample(), "
+                            f"got {type(synthetic).__name__} instead.")
+        if self.units_ is None:
+            raise ValueError("No unit was learned from the real recording (no spike "
+                             "detected): there is nothing to link.")
+        units = unit_linkage(self.units_.real_templates, synthetic.units.images)
+        members, heldout = self._real_snippets(recording, max_snippets, rng)
+        found = self._snippets_of(synthetic, max_snippets, rng)[0]
+        snippets = (snippet_linkage(members, heldout, found)
+                    if len(members) and len(heldout) and len(found) else None)
+        if snippets is None:
+            logger.warning("No snippet test: %d member, %d held-out and %d synthetic snippets "
+                           "(the recording holds no spike beyond those the synthesizer learned "
+                           "from, or the synthetic recording none).", len(members), len(heldout),
+                           len(found))
+        return PrivacyReport(units=units, snippets=snippets, template_source="generated")
+
+    def _snippets_of(self, recording, max_snippets, rng, peaks=None):
+        """Snippets (as fitted: template band, neighbourhoods) at ``recording``'s peaks."""
+        if peaks is None:
+            band = spikes.spike_band(recording)
+            levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
+            peaks = spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
+        wide = spikes.spike_band(recording, freq_min=spikes.TEMPLATE_FREQ_MIN)
+        out, kept_peaks = [], []
+        for segment in range(recording.get_num_segments()):
+            part = peaks[peaks["segment_index"] == segment]
+            if len(part) > max_snippets:
+                part = part[np.sort(rng.choice(len(part), max_snippets, replace=False))]
+            cut, keep = spikes.cut_snippets(wide, part["sample_index"], part["channel_index"],
+                                            self.neighbours_, self.nbefore_, self.nafter_,
+                                            segment_index=segment)
+            out.append(cut)
+            kept_peaks.append(part[keep])
+        snippets = np.concatenate(out)[:max_snippets] if out else np.zeros((0,))
+        return snippets, np.concatenate(kept_peaks)[:max_snippets]
+
+    def _real_snippets(self, recording, max_snippets, rng):
+        """Member snippets (learned from) and held-out ones (the other detected spikes)."""
+        band = spikes.spike_band(recording)
+        levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
+        peaks = spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
+        learned = {tuple(p) for p in self.snippet_positions_[:, :2].tolist()}
+        is_member = np.array([(int(s), int(f)) in learned for s, f in
+                              zip(peaks["segment_index"], peaks["sample_index"])], dtype=bool)
+        members = self._snippets_of(recording, max_snippets, rng, peaks[is_member])[0]
+        heldout = self._snippets_of(recording, max_snippets, rng, peaks[~is_member])[0]
+        return members, heldout
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
