@@ -1,27 +1,34 @@
-"""Issue 10's table: real vs synthetic recordings through SpikeInterface's own tools, per seed.
+"""Issue 17's acceptance table: synthetic recordings through SpikeInterface's own tools.
 
-For each seed: a 32-channel SpikeInterface ground-truth recording (10 units, 30 kHz,
-``--duration`` seconds, ``seed`` = the run's seed), a :class:`RecordingSynthesizer` fitted on it
-at its defaults (``random_state`` = the seed), a synthetic recording of the same duration
-(``sample(duration, random_state=seed + 1)``, the default pool), then
-:meth:`RecordingSynthesizer.fidelity_report` (bandpass 300-6000 Hz, ``detect_peaks`` by
-channel, threshold 5 MAD) and :meth:`RecordingSynthesizer.privacy_report`. One JSON line per
-seed.
+For each case: a ground-truth recording (saved as a binary folder), a
+:class:`~mne_dualdiv.adapters.recording.RecordingSynthesizer` fitted on it (timed, peak
+resident memory of this process polled every 20 ms), a synthetic recording of the same
+duration (``sample(duration, random_state=seed + 1)``) written to a binary folder with
+``n_jobs`` SpikeInterface jobs (timed: seconds of recording per wall second), then
+:func:`~mne_dualdiv.adapters.recording.fidelity.fidelity_report` (locally exclusive peaks,
+5 MAD; spike-masked noise PSD and correlation; compression; a sorter on both with quality
+metrics and ground-truth accuracy; the sorted synthetic units' linkage to the real units) and
+:meth:`RecordingSynthesizer.privacy_report` (generated units and snippets). One JSON line per
+case; ``--markdown`` writes the table.
 
-Usage (from the repository root)::
+Cases (``--cases``):
 
-    .venv/bin/python benchmarks/recording_fidelity.py --seeds 0 1 2 \\
-        --markdown docs/recording_fidelity.md
-    .venv/bin/python benchmarks/recording_fidelity.py --quick --seeds 0 --duration 10   # smoke run
+The synthesizer learns from the first ``--fit-fraction`` of the recording (0.75): the spikes
+of the rest are the held-out real spikes of the snippet privacy test.
 
-``--quick`` keeps the recording defaults of the walk and the windows but uses the small
-network and training of ``tests/test_recording.py`` (``SMALL_32``: 1 bridge, 30 steps, 400
-windows): seconds instead of minutes, and figures that say nothing about the defaults.
+- ``si32``: SpikeInterface's ``generate_ground_truth_recording`` (32 channels, 10 units,
+  white independent noise, look-alike units): the recording of the issue's first table;
+- ``hard32``: :func:`mne_dualdiv.datasets.simulate_recording` (32 channels, 10 units,
+  1/f spatially correlated noise with a common mode, heterogeneous and bursting units);
+- ``drift32``: the same with ``drift=True``;
+- ``np384``: the same on a Neuropixels 1.0 geometry (384 channels, 50 units).
 
-The peaks are counted channel by channel (``method="by_channel"``; ``locally_exclusive`` needs
-numba): a spike seen on several channels counts several times, in both recordings alike, so the
-rates are several times those of issue 10's table (which counted one peak per spike) while
-their ratio measures the same thing.
+Usage (from the repository root; needs the ``sorting`` extra)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recording_fidelity.py \\
+        --cases si32 hard32 np384 --markdown docs/recording_fidelity.md
+    .venv/bin/python benchmarks/recording_fidelity.py --cases hard32 --duration 10 \\
+        --sorter none   # smoke run
 """
 
 import argparse
@@ -29,149 +36,296 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(REPO_ROOT))
+import numpy as np
 
-SFREQ = 30000.0
-N_CHANNELS = 32
-N_UNITS = 10
-#: The network and training of tests/test_recording.py's SMALL_32; the walk stays the
-#: recording default (RECORDING_GENERATOR_PARAMS).
-QUICK_ENGINE = dict(max_steps=30, batch_size=64, n_bridges=1, eval_every=30, patience=1,
-                    n_filters=8, hidden=32)
-QUICK_MAX_WINDOWS = 400
-#: Columns of the Markdown table: (JSON key, header).
-COLUMNS = [("peak_rate_real", "peaks/s real"), ("peak_rate_synthetic", "peaks/s synthetic"),
-           ("peak_rate_ratio", "ratio"),
-           ("median_peak_amplitude_real", "median amplitude real"),
-           ("median_peak_amplitude_synthetic", "median amplitude synthetic"),
-           ("peak_amplitude_ratio", "ratio"),
-           ("median_noise_level_real", "median noise real"),
-           ("median_noise_level_synthetic", "median noise synthetic"),
-           ("noise_level_ratio", "ratio"),
-           ("noise_level_ratio_min", "per-channel noise ratio min"),
-           ("noise_level_ratio_max", "max"),
-           ("fit_s", "fit (s)"), ("generation_s", "generation (s)"),
-           ("membership_inference_auc", "MIA AUC")]
+CASES = dict(si32=dict(kind="si", num_channels=32, num_units=10),
+             hard32=dict(kind="hard", num_channels=32, num_units=10, probe="linear"),
+             drift32=dict(kind="hard", num_channels=32, num_units=10, probe="linear",
+                          drift=True),
+             np384=dict(kind="hard", num_channels=384, num_units=50, probe="neuropixels"))
 
 
-def run_seed(seed, duration, quick):
-    """Fit, sample, compare and score one seed; the figures as a dict."""
-    import numpy as np
-    import spikeinterface.core as sc
-    import torch
+class PeakMemory:
+    """Peak resident memory (MB) of this process while the block runs (polls /proc)."""
 
-    from mne_dualdiv import DualDivergenceGenerator
-    from mne_dualdiv.adapters.recording import RECORDING_GENERATOR_PARAMS, RecordingSynthesizer
+    def __enter__(self):
+        self.start = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        self.t0 = time.perf_counter()
+        return self
 
-    real, _ = sc.generate_ground_truth_recording(
-        num_channels=N_CHANNELS, durations=[duration], sampling_frequency=SFREQ,
-        num_units=N_UNITS, seed=seed)
-    if quick:
-        synthesizer = RecordingSynthesizer(
-            max_windows=QUICK_MAX_WINDOWS, random_state=seed,
-            generator=DualDivergenceGenerator(**{**RECORDING_GENERATOR_PARAMS, **QUICK_ENGINE}))
-    else:
-        synthesizer = RecordingSynthesizer(random_state=seed)
-    start = time.perf_counter()
-    synthesizer.fit(real)
-    fit_s = time.perf_counter() - start
+    @staticmethod
+    def _rss():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
 
-    start = time.perf_counter()
-    synthetic = synthesizer.sample(duration, random_state=seed + 1)  # makes the pool
-    generation_s = time.perf_counter() - start
-    start = time.perf_counter()
-    chunk = int(SFREQ)
-    for frame in range(0, synthetic.get_num_samples(), chunk):  # every frame once, by chunk
-        synthetic.get_traces(start_frame=frame,
-                             end_frame=min(frame + chunk, synthetic.get_num_samples()))
-    read_s = time.perf_counter() - start
+    def _poll(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._rss())
 
-    start = time.perf_counter()
-    privacy = synthesizer.privacy_report(synthetic, random_state=seed)
-    privacy_s = time.perf_counter() - start
-    start = time.perf_counter()
-    report = synthesizer.fidelity_report(real, synthetic, random_state=seed, privacy=privacy)
-    fidelity_s = time.perf_counter() - start
-    ratios = np.asarray(report.noise_level_ratios)
-    return dict(
-        seed=seed, quick=quick, duration_s=duration, channels=N_CHANNELS, units=N_UNITS,
-        peak_rate_real=round(report.peak_rate_real, 2),
-        peak_rate_synthetic=round(report.peak_rate_synthetic, 2),
-        peak_rate_ratio=round(report.peak_rate_ratio, 4),
-        median_peak_amplitude_real=round(report.median_peak_amplitude_real, 3),
-        median_peak_amplitude_synthetic=round(report.median_peak_amplitude_synthetic, 3),
-        peak_amplitude_ratio=round(report.peak_amplitude_ratio, 4),
-        median_noise_level_real=round(report.median_noise_level_real, 4),
-        median_noise_level_synthetic=round(report.median_noise_level_synthetic, 4),
-        noise_level_ratio=round(report.noise_level_ratio, 4),
-        noise_level_ratio_min=round(float(np.nanmin(ratios)), 4),
-        noise_level_ratio_max=round(float(np.nanmax(ratios)), 4),
-        peak_channel_distance=round(report.peak_channel_distance, 4),
-        psd_distance_db=round(report.psd_distance_db, 3),
-        correlation_rmse=round(report.correlation_rmse, 4),
-        membership_inference_auc=round(privacy.membership_inference_auc, 4),
-        dcr_ratio=round(privacy.dcr_ratio, 4),
-        fit_s=round(fit_s, 1), generation_s=round(generation_s, 1), read_s=round(read_s, 1),
-        privacy_s=round(privacy_s, 1), fidelity_s=round(fidelity_s, 1),
-        torch_threads=torch.get_num_threads(), load=[round(x, 2) for x in os.getloadavg()])
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
 
 
-def write_markdown(path, rows):
-    """The table, with the command, the date and the machine that produced it."""
+def make_real(case, duration, seed):
+    """The ground-truth recording and sorting of ``case``."""
+    spec = dict(CASES[case])
+    if spec.pop("kind") == "si":
+        import spikeinterface.core as sc
+
+        return sc.generate_ground_truth_recording(durations=[duration],
+                                                  sampling_frequency=30000.0, seed=seed, **spec)
+    from mne_dualdiv.datasets import simulate_recording
+
+    return simulate_recording(duration=duration, seed=seed, **spec)
+
+
+def run_case(case, args, workdir):
+    from mne_dualdiv.adapters.recording import RecordingSynthesizer
+    from mne_dualdiv.adapters.recording.fidelity import fidelity_report
+
+    job = dict(n_jobs=args.n_jobs, chunk_duration="1s", progress_bar=False)
+    real, truth = make_real(case, args.duration, args.seed)
+    real = real.save(folder=workdir / f"{case}_real", **job)
+    with PeakMemory() as fit:
+        synthesizer = RecordingSynthesizer(template_model=args.template_model,
+                                           fit_duration=args.fit_fraction * args.duration,
+                                           random_state=args.seed).fit(real)
+    with PeakMemory() as generate:
+        synthetic = synthesizer.sample(args.duration, random_state=args.seed + 1)
+        ground_truth = synthetic.get_ground_truth()
+        saved = synthetic.save(folder=workdir / f"{case}_synthetic", **job)
+    report = fidelity_report(real, saved, sorter=None if args.sorter == "none" else args.sorter,
+                             real_sorting=truth, synthetic_sorting=ground_truth,
+                             random_state=0, job_kwargs=dict(n_jobs=args.n_jobs),
+                             folder=workdir)
+    privacy = synthesizer.privacy_report(real, synthetic=synthetic, random_state=0)
+    row = dict(case=case, template_model=args.template_model, duration=args.duration,
+               seed=args.seed, channels=real.get_num_channels(),
+               real_units=len(truth.unit_ids), clusters=synthesizer.n_real_units_,
+               synthetic_units=len(synthetic.units.templates), guard=synthesizer.units_.guard,
+               fit_s=fit.seconds, fit_peak_mb=fit.peak, fit_start_mb=fit.start,
+               generate_s=generate.seconds, realtime_factor=args.duration / generate.seconds,
+               n_jobs=args.n_jobs, passes=report.passes(), privacy_passes=privacy.passes(),
+               shape=shape_distances(real, truth, synthesizer, synthetic),
+               privacy=privacy.to_dict(),
+               report={key: value for key, value in report.to_dict().items()
+                       if not isinstance(value, list) or len(value) <= 10})
+    return row, report, privacy
+
+
+def shape_features(images, sampling_frequency, row_distances):
+    """Waveform features of relative-geometry templates (n, k, t), in the spike band.
+
+    ``width_ms``: trough to the following maximum on the peak channel; ``repolarisation``:
+    that maximum over the trough's depth; ``half_width_ms``: time the trough spends below half
+    its depth; ``spread_um``: trough-depth-weighted mean distance of the rows from the peak
+    channel.
+    """
+    from mne_dualdiv.adapters.recording.spikes import band_filter
+
+    band = band_filter(images, sampling_frequency)
+    row0 = band[:, 0]
+    trough = row0.argmin(axis=1)
+    depth = -row0[np.arange(len(row0)), trough]
+    after = [row[t:] for row, t in zip(row0, trough)]
+    peak = np.array([a.argmax() for a in after])
+    height = np.array([a.max() for a in after])
+    depths = np.clip(-band.min(axis=2), 0, None)
+    return dict(width_ms=1e3 * peak / sampling_frequency,
+                repolarisation=height / np.maximum(depth, 1e-12),
+                half_width_ms=1e3 * (row0 < -depth[:, None] / 2).sum(axis=1) / sampling_frequency,
+                spread_um=(depths * row_distances[0]).sum(axis=1) / np.maximum(depths.sum(axis=1),
+                                                                              1e-12))
+
+
+def shape_distances(real, truth, synthesizer, synthetic):
+    """KS distance of each waveform feature: generated units against the real ground truth."""
+    from scipy.stats import ks_2samp
+
+    from mne_dualdiv.adapters.recording import spikes
+    from mne_dualdiv.adapters.recording.privacy import templates_from_sorting
+
+    fs = real.sampling_frequency
+    real_images = templates_from_sorting(spikes.spike_band(real, freq_min=spikes.TEMPLATE_FREQ_MIN),
+                                         truth, synthesizer.neighbours_, synthesizer.nbefore_,
+                                         synthesizer.nafter_)[0]
+    rows = synthesizer.units_.row_distances
+    real_f = shape_features(real_images, fs, rows)
+    synthetic_f = shape_features(synthetic.units.images, fs, rows)
+    out = {f"ks_{key}": float(ks_2samp(real_f[key], synthetic_f[key]).statistic)
+           for key in real_f}
+    out["ks_shape_mean"] = float(np.mean(list(out.values())))
+    out.update({f"median_{key}_real": float(np.median(real_f[key])) for key in real_f})
+    out.update({f"median_{key}_synthetic": float(np.median(synthetic_f[key])) for key in real_f})
+    return out
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and value != value:
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def markdown(rows, args, started):
+    """The generated page: one column per case."""
+    def get(row, *keys):
+        value = row
+        for key in keys:
+            value = None if value is None else value.get(key)
+        return value
+
+    def fmt(value, spec):
+        return "-" if value is None or value != value else format(value, spec)
+
     lines = [
-        "# Fidelity of synthetic recordings (issue 10)", "",
-        "Generated by `" + " ".join([".venv/bin/python", "benchmarks/recording_fidelity.py",
-                                     *sys.argv[1:]])
-        + f"` on {datetime.date.today().isoformat()} ({platform.platform()}, "
-        f"{os.cpu_count()} CPUs, torch {rows[0]['torch_threads']} thread(s), load average "
-        f"{rows[-1]['load']} at the end). {N_CHANNELS}-channel ground-truth recording, "
-        f"{N_UNITS} units, {rows[0]['duration_s']:g} s at 30 kHz; "
-        + ("`--quick` engine (small network, not the defaults)" if rows[0]["quick"]
-           else "`RecordingSynthesizer` at its defaults")
-        + ". Peaks by channel (`detect_peaks(method=\"by_channel\")`, bandpass 300-6000 Hz, "
-        "5 MAD); ratios are synthetic / real.", "",
-        "| seed | " + " | ".join(header for _, header in COLUMNS) + " |",
-        "|---" * (len(COLUMNS) + 1) + "|",
+        "# Fidelity of synthetic recordings (issue 17)",
+        "",
+        f"Generated by `OMP_NUM_THREADS=1 .venv/bin/python {' '.join(sys.argv)}` on "
+        f"{started:%Y-%m-%d} ({platform.platform()}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end). Duration "
+        f"{args.duration:g} s at 30 kHz, seed {args.seed}, `RecordingSynthesizer(template_model="
+        f"{args.template_model!r}, fit_duration={args.fit_fraction:g} x duration)` (the rest "
+        "of the recording holds the held-out spikes of the snippet test), other parameters at "
+        "their defaults, synthetic seed {args.seed + 1}, sorter "
+        f"`{args.sorter}`, {args.n_jobs} SpikeInterface job(s). Ratios are synthetic / real; "
+        "the acceptance of issue 17 in brackets (✓ met, ✗ not met).",
+        "",
+        "| figure | " + " | ".join(r["case"] for r in rows) + " |",
+        "|---" * (len(rows) + 1) + "|",
     ]
-    for row in rows:
-        lines.append(f"| {row['seed']} | " + " | ".join(f"{row[key]:.4g}" for key, _ in COLUMNS)
-                     + " |")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("\n".join(lines) + "\n")
+
+    def line(name, cells):
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    def check(row, key):
+        passed = row["passes"].get(key)
+        return "" if passed is None else (" ✓" if passed else " ✗")
+
+    line("channels / real units / clusters found / synthetic units",
+         [f"{r['channels']} / {r['real_units']} / {r['clusters']} / {r['synthetic_units']}"
+          for r in rows])
+    line("peaks/s real → synthetic (±25 %)",
+         [f"{r['report']['peak_rate_real']:.1f} → {r['report']['peak_rate_synthetic']:.1f}"
+          f"{check(r, 'peak_rate')}" for r in rows])
+    for i, p in enumerate((10, 50, 90)):
+        line(f"amplitude p{p} real → synthetic (±25 %)",
+             [f"{r['report']['amplitude_percentiles_real'][i]:.1f} → "
+              f"{r['report']['amplitude_percentiles_synthetic'][i]:.1f}"
+              f"{check(r, f'amplitude_p{p}')}" for r in rows])
+    line("band noise (MAD) real → synthetic (±10 %)",
+         [f"{r['report']['noise_level_real']:.2f} → {r['report']['noise_level_synthetic']:.2f}"
+          f"{check(r, 'noise_level')}" for r in rows])
+    line("noise PSD distance, dB (≤ 1)",
+         [fmt(r["report"]["noise_psd_distance_db"], ".2f") + check(r, "noise_psd_db")
+          for r in rows])
+    line("PSD distance with spikes, dB", [fmt(r["report"]["psd_distance_db"], ".2f")
+                                          for r in rows])
+    line("noise correlation RMSE (≤ 0.1)",
+         [fmt(r["report"]["noise_correlation_rmse"], ".3f") + check(r, "noise_correlation_rmse")
+          for r in rows])
+    line("compression ratio real → synthetic",
+         [f"{r['report']['compression_ratio_real']:.2f} → "
+          f"{r['report']['compression_ratio_synthetic']:.2f}" for r in rows])
+    line("sorted units real → synthetic (±30 %)",
+         [f"{fmt(r['report']['sorted_units_real'], 'd')} → "
+          f"{fmt(r['report']['sorted_units_synthetic'], 'd')}{check(r, 'sorted_units')}"
+          for r in rows])
+    line("real ground truth found (acc. ≥ 0.8)",
+         [fmt(r["report"]["ground_truth_found_real"], ".2f") for r in rows])
+    line("synthetic ground truth found (≥ 0.8)",
+         [fmt(r["report"]["ground_truth_found_synthetic"], ".2f")
+          + check(r, "ground_truth_found") for r in rows])
+    line("KS SNR / KS firing rate (≤ 0.3)",
+         [f"{fmt(r['report']['ks_snr'], '.2f')}{check(r, 'ks_snr')} / "
+          f"{fmt(r['report']['ks_firing_rate'], '.2f')}{check(r, 'ks_firing_rate')}"
+          for r in rows])
+    line("sorted synthetic units: best similarity to a real unit, max (< real median)",
+         [("-" if get(r, "report", "sorted_unit_linkage") is None else
+           f"{max(r['report']['sorted_unit_linkage']['best_similarity'], default=float('nan')):.3f}"
+           f" (median {r['report']['sorted_unit_linkage']['real_median']:.3f}; "
+           f"{r['report']['sorted_unit_linkage']['n_above']} above)"
+           + (" ✓" if r["report"]["sorted_unit_linkage"]["n_above"] == 0 else " ✗"))
+          for r in rows])
+    line("generated units: best similarity to a real cluster, max (< real median)",
+         [f"{max(r['privacy']['units']['best_similarity'], default=float('nan')):.3f} "
+          f"(median {r['privacy']['units']['real_median']:.3f}; "
+          f"{r['privacy']['units']['n_above']} above)"
+          + (" ✓" if r["privacy_passes"]["units"] else " ✗") for r in rows])
+    line("synthetic snippets closer than held-out (≤ 0.5)",
+         [("-" if r["privacy"]["snippets"] is None else
+           f"{r['privacy']['snippets']['share_closer']:.3f}"
+           + (" ✓" if r["privacy_passes"].get("snippets") else " ✗")) for r in rows])
+    line("unit shapes: mean KS of width, half-width, repolarisation, spread vs real units",
+         [fmt(get(r, "shape", "ks_shape_mean"), ".2f") for r in rows])
+    line("fit: seconds / peak MB (≤ 2 GB for 384 ch)",
+         [f"{r['fit_s']:.0f} / {r['fit_peak_mb']:.0f}" for r in rows])
+    line(f"generation of a binary copy: x real time ({args.n_jobs} jobs; ≥ 1)",
+         [f"{r['realtime_factor']:.2f}" for r in rows])
+    lines += ["", "Peak memory is this process's resident set (the synthesizer's fit includes "
+              "reading the binary recording); the real recording's own sorting is a sorter "
+              "run like the synthetic one's. Raw figures: the JSON lines printed by the run.",
+              ""]
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--duration", type=float, default=60.0,
-                        help="seconds of the real and of the synthetic recording (default 60)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small engine settings of tests/test_recording.py (smoke run)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's own)")
-    parser.add_argument("--markdown", help="write the table to this Markdown file")
+    parser.add_argument("--cases", nargs="+", default=["si32", "hard32", "np384"],
+                        choices=sorted(CASES))
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fit-fraction", type=float, default=0.75,
+                        help="share of the recording the synthesizer learns from (the rest "
+                             "holds the held-out spikes of the snippet privacy test)")
+    parser.add_argument("--template-model", default="gaussian", choices=["gaussian", "engine"])
+    parser.add_argument("--sorter", default="tridesclous2",
+                        choices=["tridesclous2", "spykingcircus2", "none"])
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--markdown", default=None, help="write the table to this file")
+    parser.add_argument("--jsonl", default=None, help="append the rows to this file")
     args = parser.parse_args()
-    if args.threads is not None:
-        import torch
+    import torch
 
-        torch.set_num_threads(args.threads)
-    print(f"# {platform.platform()} | {os.cpu_count()} cores | python "
-          f"{platform.python_version()} | load average {os.getloadavg()}", flush=True)
+    torch.set_num_threads(1)
+    started = datetime.datetime.now()
+    workdir = Path(tempfile.mkdtemp(prefix="recording_fidelity_"))
     rows = []
-    for seed in args.seeds:
-        row = run_seed(seed, args.duration, args.quick)
-        # NaN (no synthetic peaks: no median amplitude) as null, so that strict JSON reads it.
-        print(json.dumps({key: None if isinstance(value, float) and value != value else value
-                          for key, value in row.items()}), flush=True)
-        rows.append(row)
+    try:
+        for case in args.cases:
+            row, report, privacy = run_case(case, args, workdir)
+            print(report, privacy, sep="\n", flush=True)
+            line = json.dumps(row, default=_plain)
+            print(line, flush=True)
+            if args.jsonl:
+                with open(args.jsonl, "a") as out:
+                    out.write(line + "\n")
+            rows.append(json.loads(line))
+            for folder in workdir.iterdir():
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     if args.markdown:
-        write_markdown(args.markdown, rows)
+        Path(args.markdown).write_text(markdown(rows, args, started))
 
 
 if __name__ == "__main__":

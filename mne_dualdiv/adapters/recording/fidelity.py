@@ -49,7 +49,7 @@ from ..._checks import check_float, check_option, check_random_state
 from . import spikes
 from ._metadata import check_recording
 from .noise import spike_mask, welch_length
-from .privacy import PrivacyReport
+from .privacy import PrivacyReport, UnitLinkage, templates_from_sorting, unit_linkage
 
 #: Percentiles of the absolute peak amplitudes compared (issue 17: each within ±25 %).
 PERCENTILES = (10.0, 50.0, 90.0)
@@ -89,6 +89,9 @@ QUALITY_COLUMNS = ("snr", "firing_rate", "isi_violations_ratio", "amplitude_cuto
 ACCEPTANCE = dict(peak_rate=0.25, amplitude_p10=0.25, amplitude_p50=0.25, amplitude_p90=0.25,
                   noise_level=0.10, noise_psd_db=1.0, noise_correlation_rmse=0.1,
                   sorted_units=0.30, ground_truth_found=0.8, ks_snr=0.3, ks_firing_rate=0.3)
+#: Channels of the relative-geometry templates compared by the sorted-unit linkage (the
+#: synthesizer's default ``n_neighbours``).
+LINKAGE_NEIGHBOURS = 16
 #: Which criteria of :data:`ACCEPTANCE` are ceilings of a distance and which are floors; the
 #: rest are tolerances of a synthetic / real ratio.
 CEILINGS = ("noise_psd_db", "noise_correlation_rmse", "ks_snr", "ks_firing_rate")
@@ -182,6 +185,11 @@ class RecordingFidelityReport:
     ground_truth_found_real, ground_truth_found_synthetic : None | float
         Share of the ground-truth units found with accuracy >=
         :data:`WELL_DETECTED_ACCURACY`.
+    sorted_unit_linkage : None | UnitLinkage
+        With a sorter: each unit sorted in the synthetic recording against the real units
+        (the real ground truth where given, else the units sorted in the real recording),
+        as :func:`~mne_dualdiv.adapters.recording.privacy.unit_linkage` (templates on
+        :data:`LINKAGE_NEIGHBOURS` channels of the synthesizer's layout, spike band).
     privacy : None | PrivacyReport
         The privacy report shown beside the figures, when one was given.
     """
@@ -247,6 +255,7 @@ class RecordingFidelityReport:
     ground_truth_accuracy_synthetic: object = None
     ground_truth_found_real: object = None
     ground_truth_found_synthetic: object = None
+    sorted_unit_linkage: object = None
     privacy: object = None
 
     def __post_init__(self):
@@ -263,7 +272,7 @@ class RecordingFidelityReport:
                 return value.tolist()
             if isinstance(value, dict):
                 return {key: plain(item) for key, item in value.items()}
-            if isinstance(value, PrivacyReport):
+            if isinstance(value, (PrivacyReport, UnitLinkage)):
                 return value.to_dict()
             return value
 
@@ -394,6 +403,12 @@ class RecordingFidelityReport:
                         text += (f" ({_criterion('ground_truth_found')}: "
                                  f"{verdict[passed['ground_truth_found']]})")
                     lines.append(text)
+        if self.sorted_unit_linkage is not None:
+            link = self.sorted_unit_linkage
+            lines.append(f"  sorted synthetic units' best similarity to a real unit: max "
+                         f"{np.max(link.best_similarity, initial=np.nan):.3f}; real units to "
+                         f"their nearest distinct real unit: median "
+                         f"{link.real_median:.3f} ({link.n_above} above it)")
         if self.privacy is not None:
             lines += ["  " + line for line in repr(self.privacy).strip("<>").splitlines()]
         return "\n".join(lines) + ">"
@@ -719,7 +734,17 @@ def _sorted_figures(recording_part, ground_truth, sorter, folder, seed, job, sor
             _same_stretch(ground_truth, recording_part), sorting, exhaustive_gt=True)
         accuracy = comparison.get_performance()["accuracy"].to_numpy(dtype=float)
     return dict(n_units=len(sorting.unit_ids), metrics=metrics, accuracy=accuracy,
-                seconds=time.perf_counter() - started)
+                seconds=time.perf_counter() - started, sorting=sorting, saved=saved)
+
+
+def _unit_images(recording, sorting, seed, job):
+    """Templates of ``sorting``'s units in relative geometry (the synthesizer's layout)."""
+    fs = recording.sampling_frequency
+    nbefore, nafter = int(round(1.5e-3 * fs)), int(round(2.5e-3 * fs))
+    neighbours = spikes.neighbourhoods(spikes.channel_locations(recording),
+                                       LINKAGE_NEIGHBOURS)
+    return templates_from_sorting(spikes.spike_band(recording), sorting, neighbours, nbefore,
+                                  nafter, seed=seed, job=job)[0]
 
 
 def _ks(real, synthetic):
@@ -951,9 +976,18 @@ def _sort_both(parts, sorter, folder, seed, job, sorter_params):
         figures = {name: _sorted_figures(part, ground_truth, sorter, workdir / name, seed, job,
                                          sorter_params)
                    for name, (part, ground_truth) in parts.items()}
+        real, synthetic = figures["real"], figures["synthetic"]
+        # Unit linkage: the sorted synthetic units against the real units (the real ground
+        # truth where given, else the units sorted in the real recording).
+        real_units = (_same_stretch(parts["real"][1], parts["real"][0])
+                      if parts["real"][1] is not None else real["sorting"])
+        linkage = None
+        if len(real_units.unit_ids) >= 2 and len(synthetic["sorting"].unit_ids):
+            linkage = unit_linkage(_unit_images(real["saved"], real_units, seed, job),
+                                   _unit_images(synthetic["saved"], synthetic["sorting"], seed,
+                                                job))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    real, synthetic = figures["real"], figures["synthetic"]
 
     def found(accuracy):
         if accuracy is None:
@@ -972,4 +1006,4 @@ def _sort_both(parts, sorter, folder, seed, job, sorter_params):
         ground_truth_accuracy_real=real["accuracy"],
         ground_truth_accuracy_synthetic=synthetic["accuracy"],
         ground_truth_found_real=found(real["accuracy"]),
-        ground_truth_found_synthetic=found(synthetic["accuracy"]))
+        ground_truth_found_synthetic=found(synthetic["accuracy"]), sorted_unit_linkage=linkage)

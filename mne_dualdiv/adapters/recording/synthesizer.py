@@ -437,7 +437,7 @@ class RecordingSynthesizer(BaseEstimator):
                 "cluster_stats": tensor(units.cluster_stats),
                 "placement_weights": tensor(units.placement_weights),
                 "row_distances": tensor(units.row_distances),
-                "unit_scalars": tensor(np.array([units.refractory, units.guard])),
+                "unit_scalars": tensor(np.array([units.refractory, units.guard, units.distinct])),
             })
             if units.engine is not None:
                 state["generator"] = units.engine._get_state()
@@ -479,7 +479,7 @@ class RecordingSynthesizer(BaseEstimator):
             components = _array(state, "unit_components", (None, k * n_times), np.float64)
             engine = (DualDivergenceGenerator._from_state(state["generator"])
                       if "generator" in state else None)
-            refractory, guard = _array(state, "unit_scalars", (2,), np.float64)
+            refractory, guard, distinct = _array(state, "unit_scalars", (3,), np.float64)
             row_distances = _array(state, "row_distances", (k, k), np.float64)
             self.units_ = UnitModel(
                 _array(state, "unit_mean", (k * n_times,), np.float64), components,
@@ -487,7 +487,7 @@ class RecordingSynthesizer(BaseEstimator):
                 _array(state, "real_templates", (None, k, n_times), np.float32),
                 _array(state, "cluster_stats", (None, len(STAT_NAMES)), np.float64),
                 _array(state, "placement_weights", (n_channels,), np.float64),
-                row_distances, refractory, guard, self.nbefore_, fs, engine)
+                row_distances, refractory, guard, distinct, self.nbefore_, fs, engine)
         self._file_path = None
         return self
 

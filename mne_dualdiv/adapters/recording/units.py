@@ -42,7 +42,7 @@ AMPLITUDE_CV_BOUNDS = (0.03, 0.4)
 #: Principal components kept: those above 3 x the median eigenvalue, within these bounds.
 N_COMPONENTS_BOUNDS = (3, 20)
 #: Candidates drawn per unit wanted before giving up (the guard refuses the rest).
-CANDIDATES_PER_UNIT = 60
+CANDIDATES_PER_UNIT = 200
 #: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
 #: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
 SECONDARY_LOBE = 0.5
@@ -119,8 +119,11 @@ class UnitModel:
     refractory : float
         Refractory period (s).
     guard : float
-        Largest similarity allowed between a synthetic unit and any real unit or other
-        synthetic unit.
+        Largest similarity allowed between a synthetic unit and any real unit: the median
+        similarity of a real unit to its most similar distinct real unit.
+    distinct : float
+        Largest similarity allowed between two synthetic units: the most similar distinct
+        real pair's (synthetic units differ from one another at least as real ones do).
     nbefore : int
         Frames before the trough in a template.
     sampling_frequency : float
@@ -130,7 +133,7 @@ class UnitModel:
     """
 
     def __init__(self, mean, components, variances, real_templates, cluster_stats,
-                 placement_weights, row_distances, refractory, guard, nbefore,
+                 placement_weights, row_distances, refractory, guard, distinct, nbefore,
                  sampling_frequency, engine=None):
         self.mean = np.asarray(mean, dtype=np.float64)
         self.components = np.asarray(components, dtype=np.float64)
@@ -141,6 +144,7 @@ class UnitModel:
         self.row_distances = np.asarray(row_distances, dtype=np.float64)
         self.refractory = float(refractory)
         self.guard = float(guard)
+        self.distinct = float(distinct)
         self.nbefore = int(nbefore)
         self.sampling_frequency = float(sampling_frequency)
         self.engine = engine
@@ -223,6 +227,7 @@ class UnitModel:
         templates = np.array(templates, dtype=np.float32)
         pairs = nearest_distinct_similarity(templates)
         guard = float(np.median(pairs)) if len(templates) > 1 else DEFAULT_GUARD
+        distinct = float(np.max(pairs)) if len(templates) > 1 else DEFAULT_GUARD
         homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
         spread = np.linalg.norm(locations[:, None] - locations[homes][None], axis=2)
         weights = np.exp(-0.5 * (spread / PLACEMENT_SPREAD_UM) ** 2).sum(axis=1)
@@ -230,8 +235,8 @@ class UnitModel:
             logger.info("Fitting the engine on %d snippets of %d x %d", *snippets.shape)
             engine = engine.fit(flat.reshape(snippets.shape))
         return cls(mean, components[:n_keep], variances[:n_keep], templates, np.array(stats),
-                   weights / weights.sum(), row_distances, refractory, guard, nbefore,
-                   sampling_frequency, engine)
+                   weights / weights.sum(), row_distances, refractory, guard, distinct,
+                   nbefore, sampling_frequency, engine)
 
     # ------------------------------------------------------------------ draw
     def _candidates(self, n, rng):
@@ -248,8 +253,8 @@ class UnitModel:
         """New unit templates and their placement and firing statistics.
 
         A candidate is kept when (1) its trough is on its own channel (row 0), as every real
-        snippet's is, (2) its best similarity to every real unit and to every unit kept
-        before is below :attr:`guard`, and (3) scaled to the amplitude drawn for it, a
+        snippet's is, (2) its best similarity to every real unit is below :attr:`guard` and
+        to every unit kept before below :attr:`distinct`, and (3) scaled to the amplitude drawn for it, a
         locally exclusive detector finds exactly one peak in it (band-passed) at half the
         threshold, as it does in a real spike: a template with a secondary lobe near the
         threshold would make many of its spikes count twice.
@@ -296,7 +301,7 @@ class UnitModel:
                                self.row_distances, exclude) != 1:
                     continue
                 if kept and best_similarity(candidates[i:i + 1],
-                                            np.array(kept)).max() >= self.guard:
+                                            np.array(kept)).max() >= self.distinct:
                     continue
                 kept.append(scale * candidates[i])
                 best_real.append(float(to_real[i]))
