@@ -128,3 +128,31 @@ def cast(traces, dtype):
         info = np.iinfo(dtype)
         return np.clip(np.rint(traces), info.min, info.max).astype(dtype)
     return traces.astype(dtype, copy=False)
+
+
+def first_seconds(recording, duration):
+    """The first ``duration`` seconds of ``recording`` (segments in order), lazily.
+
+    ``None``, or a duration covering every segment, gives ``recording`` itself.
+    """
+    if duration is None:
+        return recording
+    remaining = int(round(duration * recording.sampling_frequency))
+    pieces, whole = [], True
+    for segment in range(recording.get_num_segments()):
+        if remaining <= 0:
+            whole = False
+            break
+        n_total = recording.get_num_samples(segment_index=segment)
+        n_frames = min(remaining, n_total)
+        whole &= n_frames == n_total
+        pieces.append((segment, n_frames))
+        remaining -= n_frames
+    if whole:
+        return recording
+    parts = [recording.select_segments([s]).frame_slice(0, n) for s, n in pieces]
+    if len(parts) == 1:
+        return parts[0]
+    from spikeinterface.core import append_recordings
+
+    return append_recordings(parts)

@@ -47,7 +47,7 @@ import numpy as np
 
 from ..._checks import check_float, check_option, check_random_state
 from . import spikes
-from ._metadata import check_recording
+from ._metadata import check_recording, first_seconds
 from .noise import spike_mask, welch_length
 from .privacy import PrivacyReport, UnitLinkage, templates_from_sorting, unit_linkage
 
@@ -551,23 +551,6 @@ def _check_ground_truth(sorting, recording, name, recording_name):
     return sorting
 
 
-def _first_seconds(recording, duration):
-    """The first ``duration`` seconds of ``recording`` (segments in order), lazily."""
-    from spikeinterface.core import append_recordings
-
-    if duration is None:
-        return recording
-    remaining = int(round(duration * recording.sampling_frequency))
-    pieces = []
-    for segment in range(recording.get_num_segments()):
-        if remaining <= 0:
-            break
-        n_frames = min(remaining, recording.get_num_samples(segment_index=segment))
-        pieces.append(recording.select_segments([segment]).frame_slice(0, n_frames))
-        remaining -= n_frames
-    return pieces[0] if len(pieces) == 1 else append_recordings(pieces)
-
-
 def _same_stretch(sorting, recording_part):
     """``sorting`` cut to the segments and frames of ``recording_part`` (its first seconds)."""
     from spikeinterface.core import append_sortings, select_segment_sorting
@@ -849,7 +832,7 @@ def fidelity_report(real, synthetic, *, duration=None, sorter=None, real_sorting
     job = spikes.job_kwargs(job_kwargs)
     seed = int(check_random_state(random_state).integers(2**31))
 
-    real_part, synthetic_part = _first_seconds(real, duration), _first_seconds(synthetic, duration)
+    real_part, synthetic_part = first_seconds(real, duration), first_seconds(synthetic, duration)
     shortest = min(part.get_num_samples(segment_index=s) for part in (real_part, synthetic_part)
                    for s in range(part.get_num_segments()))
     # One chunk length and one set of chunk positions for both (the shorter's range), so that

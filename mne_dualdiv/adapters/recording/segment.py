@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from ..._checks import check_fname_for_reading, check_int
+from . import _state
 from ._metadata import apply_metadata, cast, check_durations, decode_array
 from .units import spike_trains
 
@@ -108,11 +109,20 @@ class SyntheticUnits:
         return traces
 
 
+class _Fitted:
+    """The fitted attributes of a synthesizer file, as attributes (what the units need)."""
+
+    def __init__(self, attributes):
+        self.__dict__.update(attributes)
+
+    @property
+    def template_shape_(self):
+        return (self.neighbours_.shape[1], self.nbefore_ + self.nafter_)
+
+
 @functools.lru_cache(maxsize=2)
 def _read_cached(path, mtime_ns, size):
-    from .synthesizer import read_recording_synthesizer
-
-    return read_recording_synthesizer(path)
+    return _Fitted(_state.read(path))
 
 
 @functools.lru_cache(maxsize=4)

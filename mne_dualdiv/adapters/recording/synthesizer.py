@@ -20,31 +20,25 @@ summary statistics: keep it private and share what ``synthetic.save(folder=...)`
 Measurements behind every choice: ``docs/recording.md``.
 """
 
-import json
 import uuid
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, clone
 
 from ..._checks import (check_fname_for_reading, check_fname_for_writing, check_float,
                         check_int, check_option, check_random_state)
-from ..._io import load_state, save_state, state_json
+from ..._io import save_state
 from ..._logging import logger, use_verbose
-from ..._version import __version__
 from ...engine import DualDivergenceGenerator
 from .._conditions import check_template
-from . import spikes
-from ._metadata import (check_durations, check_recording, decode_array, recording_metadata,
-                        seed_from)
+from . import _state, spikes
+from ._metadata import (check_durations, check_recording, decode_array, first_seconds,
+                        recording_metadata, seed_from)
 from .noise import NoiseModel
+from .units import UnitModel
 from .segment import SyntheticRecording
-from .units import STAT_NAMES, UnitModel
 
-_FORMAT = "mne_dualdiv.RecordingSynthesizer"
-#: 3: recording v2 (noise model + unit model); 2 (crossfaded engine windows) is not read.
-_FORMAT_VERSION = 3
 #: Engine settings of ``template_model="engine"`` when no ``generator`` is given.
 RECORDING_GENERATOR_PARAMS = dict(n_bridges=8, max_steps=300)
 #: Most snippets given to the engine (its fit time grows with them).
@@ -163,7 +157,7 @@ class RecordingSynthesizer(BaseEstimator):
         nbefore = max(1, int(round(self.ms_before * fs / 1000)))
         nafter = max(1, int(round(self.ms_after * fs / 1000)))
         chunk = max(int(round(NOISE_CHUNK_S * fs)), 4 * nbefore + 4 * nafter)
-        analysed = _first_seconds(recording, self.fit_duration)
+        analysed = first_seconds(recording, self.fit_duration)
         durations = [analysed.get_num_samples(segment_index=s) / fs
                      for s in range(analysed.get_num_segments())]
         if max(durations) * fs < chunk:
@@ -408,88 +402,7 @@ class RecordingSynthesizer(BaseEstimator):
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
         self._check_fitted("save")
-        params = {k: v for k, v in self.get_params(deep=False).items() if k != "generator"}
-        if not isinstance(params["random_state"], int):
-            params["random_state"] = None  # a Generator object is not serialisable
-        template = None if self.generator is None else self.generator.get_params()
-        if template is not None and not isinstance(template["random_state"], int):
-            template["random_state"] = None
-        fitted = dict(nbefore=self.nbefore_, nafter=self.nafter_,
-                      n_real_units=self.n_real_units_, peak_rate=self.peak_rate_,
-                      threshold=self.threshold_,
-                      sampling_frequency=self.noise_.sampling_frequency)
-        tensor = torch.from_numpy
-        state = {
-            "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
-            "params": json.dumps(params), "template": json.dumps(template),
-            "fitted": json.dumps(fitted), "metadata": json.dumps(self.metadata_),
-            "neighbours": tensor(np.ascontiguousarray(self.neighbours_)),
-            "snippet_positions": tensor(np.ascontiguousarray(self.snippet_positions_)),
-            "noise_psd": tensor(self.noise_.psd), "noise_correlations":
-            tensor(self.noise_.correlations), "noise_offsets": tensor(self.noise_.offsets),
-        }
-        units = self.units_
-        if units is not None:
-            state.update({
-                "unit_mean": tensor(units.mean), "unit_components": tensor(units.components),
-                "unit_variances": tensor(units.variances),
-                "real_templates": tensor(units.real_templates),
-                "cluster_stats": tensor(units.cluster_stats),
-                "placement_weights": tensor(units.placement_weights),
-                "row_distances": tensor(units.row_distances),
-                "unit_scalars": tensor(np.array([units.refractory, units.guard, units.distinct])),
-            })
-            if units.engine is not None:
-                state["generator"] = units.engine._get_state()
-        return state
-
-    @classmethod
-    def _from_state(cls, state):
-        template = json.loads(state["template"])
-        self = cls(generator=None if template is None else DualDivergenceGenerator(**template),
-                   **state_json(state, "params", dict))
-        self._check_params()
-        fitted = state_json(state, "fitted", dict)
-        self.metadata_ = state_json(state, "metadata", dict)
-        self.channel_ids_ = decode_array(self.metadata_["channel_ids"], "channel_ids")
-        n_channels = len(self.channel_ids_)
-        fs = check_float("sampling_frequency", self.metadata_["sampling_frequency"], low=0,
-                         low_inclusive=False)
-        self.sampling_frequency_ = fs
-        self.dtype_ = np.dtype(self.metadata_["dtype"])
-        if self.dtype_.kind not in "iuf":
-            raise ValueError(f"its dtype {self.dtype_} is not a real integer or float type.")
-        self.nbefore_ = check_int("nbefore", fitted["nbefore"], minimum=1)
-        self.nafter_ = check_int("nafter", fitted["nafter"], minimum=1)
-        self.n_real_units_ = check_int("n_real_units", fitted["n_real_units"], minimum=0)
-        self.peak_rate_ = check_float("peak_rate", fitted["peak_rate"], low=0)
-        self.threshold_ = check_float("threshold", fitted["threshold"], low=0)
-        neighbours = _array(state, "neighbours", (n_channels, None), np.int64)
-        if neighbours.size and (neighbours.min() < -1 or neighbours.max() >= n_channels):
-            raise ValueError("its neighbourhoods name channels that do not exist.")
-        self.neighbours_ = neighbours
-        self.snippet_positions_ = _array(state, "snippet_positions", (None, 3), np.int64)
-        psd = _array(state, "noise_psd", (None, n_channels), np.float64)
-        self.noise_ = NoiseModel(psd, _array(state, "noise_correlations",
-                                             (None, n_channels, n_channels), np.float64),
-                                 _array(state, "noise_offsets", (n_channels,), np.float64), fs)
-        self.units_ = None
-        if "unit_mean" in state:
-            k, n_times = neighbours.shape[1], self.nbefore_ + self.nafter_
-            components = _array(state, "unit_components", (None, k * n_times), np.float64)
-            engine = (DualDivergenceGenerator._from_state(state["generator"])
-                      if "generator" in state else None)
-            refractory, guard, distinct = _array(state, "unit_scalars", (3,), np.float64)
-            row_distances = _array(state, "row_distances", (k, k), np.float64)
-            self.units_ = UnitModel(
-                _array(state, "unit_mean", (k * n_times,), np.float64), components,
-                _array(state, "unit_variances", (len(components),), np.float64),
-                _array(state, "real_templates", (None, k, n_times), np.float32),
-                _array(state, "cluster_stats", (None, len(STAT_NAMES)), np.float64),
-                _array(state, "placement_weights", (n_channels,), np.float64),
-                row_distances, refractory, guard, distinct, self.nbefore_, fs, engine)
-        self._file_path = None
-        return self
+        return _state.get_state(self)
 
     def save(self, fname, overwrite=False):
         """Write the fitted synthesizer to a file that reading never executes.
@@ -530,55 +443,27 @@ def read_recording_synthesizer(fname):
         another format version, or inconsistent.
     """
     fname = check_fname_for_reading(fname)
-    synthesizer = load_state(fname, _FORMAT, _FORMAT_VERSION,
-                             rebuild=RecordingSynthesizer._from_state)
+    fitted = _state.read(fname)
+    template = fitted.pop("template")
+    params = fitted.pop("params")
+    synthesizer = RecordingSynthesizer(
+        generator=None if template is None else DualDivergenceGenerator(**template), **params)
+    try:
+        synthesizer._check_params()
+    except (TypeError, ValueError) as err:
+        from ..._io import InvalidFileError
+
+        raise InvalidFileError(f"{fname}: invalid parameters: {err}") from None
+    for name, value in fitted.items():
+        setattr(synthesizer, name, value)
     synthesizer._file_path = fname.resolve()
     return synthesizer
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _array(state, key, shape, dtype):
-    """``state[key]`` as a finite numpy array of ``shape`` (None: any) and ``dtype``."""
-    value = state[key]
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"entry {key!r} must be a tensor, got {type(value).__name__}.")
-    array = value.numpy()
-    if array.dtype != np.dtype(dtype):
-        raise TypeError(f"entry {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}.")
-    if array.ndim != len(shape) or any(s is not None and s != a
-                                       for s, a in zip(shape, array.shape)):
-        raise ValueError(f"entry {key!r} has shape {array.shape}, expected "
-                         f"{tuple('any' if s is None else s for s in shape)}.")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ValueError(f"entry {key!r} holds NaN or infinite values.")
-    return array
-
-
 def _no_peaks():
     return np.zeros(0, dtype=[("sample_index", "int64"), ("channel_index", "int64"),
                               ("amplitude", "float64"), ("segment_index", "int64")])
-
-
-def _first_seconds(recording, duration):
-    """The first ``duration`` seconds of ``recording`` (segments in order), lazily."""
-    fs = recording.sampling_frequency
-    remaining = int(round(duration * fs))
-    keep = []
-    for segment in range(recording.get_num_segments()):
-        if remaining <= 0:
-            break
-        n = min(remaining, recording.get_num_samples(segment_index=segment))
-        keep.append((segment, n))
-        remaining -= n
-    if len(keep) == recording.get_num_segments() and all(
-            n == recording.get_num_samples(segment_index=s) for s, n in keep):
-        return recording
-    if len(keep) == 1:
-        return recording.select_segments([keep[0][0]]).frame_slice(0, keep[0][1])
-    from spikeinterface.core import append_recordings
-
-    return append_recordings([recording.select_segments([s]).frame_slice(0, n)
-                              for s, n in keep])
 
 
 def _noise_chunks(recording, chunk, seconds, rng):
