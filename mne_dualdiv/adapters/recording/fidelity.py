@@ -406,7 +406,7 @@ class RecordingFidelityReport:
         if self.sorted_unit_linkage is not None:
             link = self.sorted_unit_linkage
             lines.append(f"  sorted synthetic units' best similarity to a real unit: max "
-                         f"{np.max(link.best_similarity, initial=np.nan):.3f}; real units to "
+                         f"{np.max(link.best_similarity):.3f}; real units to "
                          f"their nearest distinct real unit: median "
                          f"{link.real_median:.3f} ({link.n_above} above it)")
         if self.privacy is not None:

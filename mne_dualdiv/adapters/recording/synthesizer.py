@@ -355,7 +355,9 @@ class RecordingSynthesizer(BaseEstimator):
         if self.units_ is None:
             raise ValueError("No unit was learned from the real recording (no spike "
                              "detected): there is nothing to link.")
-        units = unit_linkage(self.units_.real_templates, synthetic.units.images)
+        fs = self.sampling_frequency_
+        units = unit_linkage(spikes.band_filter(self.units_.real_templates, fs),
+                             spikes.band_filter(synthetic.units.images, fs))
         members, heldout = self._real_snippets(recording, max_snippets, rng)
         found = self._snippets_of(synthetic, max_snippets, rng)[0]
         snippets = (snippet_linkage(members, heldout, found)

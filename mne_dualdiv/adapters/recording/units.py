@@ -14,8 +14,8 @@ channels nearest each peak channel, row 0 the peak channel):
 
 Draw (:meth:`UnitModel.draw_units`): candidate templates from the model, projected on the
 principal subspace (denoised), aligned on their trough, tapered, and kept only if their best
-lag-tolerant cosine similarity to every real template and to every unit already kept is below
-the *guard*: the median similarity of a real unit to its most similar distinct real unit. No
+lag-tolerant cosine similarity (in the spike band) to every real template is below the
+*guard*: the median similarity of a real unit to its most similar distinct real unit. No
 synthetic unit is then closer to a real unit than real units are to one another. Each unit
 gets a peak channel drawn from the real peaks' channels, an amplitude and firing statistics
 drawn from one real cluster (with jitter): amplitude and rate alone name no unit.
@@ -29,8 +29,18 @@ import numpy as np
 import scipy.signal
 
 from ..._logging import logger
-from .spikes import band_filter, best_similarity, count_peaks, nearest_distinct_similarity
+from .spikes import band_filter, best_similarity, count_peaks
 
+#: Smallest cluster: 2 % of the snippets (and at least 15). With 1 % HDBSCAN split the units of
+#: two simulated 32-channel recordings into 13 and 12 clusters for 10 real units (the sorter
+#: then found 12 synthetic units for 8 real ones); with 2 %, 11 and 10.
+CLUSTER_SHARE, MIN_CLUSTER_SIZE = 50, 15
+#: Clusters at least this similar (spike band) are pieces of one unit, not distinct units
+#: (distinct simulated units reached 0.99 at most, over-split halves 0.99-1.0).
+DUPLICATE = 0.99
+#: Quantile of the real units' nearest-distinct similarities used as the guard (see
+#: ``_guards``): the audit tests the median.
+GUARD_QUANTILE = 0.25
 #: Guard used when fewer than two real clusters exist (no real pair to measure).
 DEFAULT_GUARD = 0.9
 #: Intervals shorter than this count as within a burst (s).
@@ -80,6 +90,29 @@ def _train_statistics(frames, sampling_frequency, duration, refractory):
     burst = float(np.clip(short.mean() - expected, 0.0, 0.8))
     interval = float(np.median(isis[short])) if short.any() else 0.004
     return rate, burst, float(np.clip(interval, refractory, BURST_INTERVAL_S))
+
+
+def _guards(templates):
+    """The guard against real units and the distinctness of synthetic units.
+
+    Similarities are taken in the spike band (what sorters, unit trackers and the privacy
+    audit see). Clusters more similar than :data:`DUPLICATE` are taken as pieces of one
+    over-split unit, not as distinct units. The guard is the :data:`GUARD_QUANTILE` quantile
+    of each real unit's similarity to its nearest distinct unit: below the median that the
+    audit tests, because a sorter's template of a synthetic unit (an average of noisy
+    spikes, another alignment) scatters around the generated one. Distinctness among
+    synthetic units: the most similar distinct real pair.
+    """
+    if len(templates) < 2:
+        return DEFAULT_GUARD, DEFAULT_GUARD
+    similarity = best_similarity(templates, templates)
+    np.fill_diagonal(similarity, -np.inf)
+    similarity = np.where(similarity < DUPLICATE, similarity, -np.inf)
+    nearest = similarity.max(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    if not len(nearest):
+        return DEFAULT_GUARD, DEFAULT_GUARD
+    return float(np.quantile(nearest, GUARD_QUANTILE)), float(nearest.max())
 
 
 def align_and_taper(images, nbefore):
@@ -199,7 +232,7 @@ class UnitModel:
         scores = (flat - mean) @ components[:6].T
         features = np.column_stack([scores / (scores[:, :1].std() + 1e-12),
                                     locations[peaks["channel_index"], 1] / 40.0])
-        labels = _cluster(features, max(10, len(flat) // 100), seed)
+        labels = _cluster(features, max(MIN_CLUSTER_SIZE, len(flat) // CLUSTER_SHARE), seed)
         clusters = [u for u in np.unique(labels) if u >= 0]
         if not clusters:  # one population
             labels, clusters = np.zeros(len(flat), dtype=int), [0]
@@ -225,9 +258,7 @@ class UnitModel:
             stats.append([rate, np.median(amp), np.clip(cv, *AMPLITUDE_CV_BOUNDS), burst,
                           interval])
         templates = np.array(templates, dtype=np.float32)
-        pairs = nearest_distinct_similarity(templates)
-        guard = float(np.median(pairs)) if len(templates) > 1 else DEFAULT_GUARD
-        distinct = float(np.max(pairs)) if len(templates) > 1 else DEFAULT_GUARD
+        guard, distinct = _guards(band_filter(templates, sampling_frequency))
         homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
         spread = np.linalg.norm(locations[:, None] - locations[homes][None], axis=2)
         weights = np.exp(-0.5 * (spread / PLACEMENT_SPREAD_UM) ** 2).sum(axis=1)
@@ -284,14 +315,15 @@ class UnitModel:
         stats[:, 1] *= np.exp(0.1 * rng.standard_normal(n_units))  # amplitude
         stats[:, 1] = np.maximum(stats[:, 1], 1.2 * threshold)
         exclude = max(1, int(round(1e-3 * self.sampling_frequency)))  # detect_peaks' 1 ms
-        kept, best_real = [], []
+        real_band = band_filter(self.real_templates, self.sampling_frequency)
+        kept, kept_band, best_real = [], [], []
         tried, batch = 0, max(8, 4 * n_units)
         while len(kept) < n_units and tried < CANDIDATES_PER_UNIT * max(n_units, 1):
             candidates = self._candidates(batch, rng)
             tried += batch
-            to_real = best_similarity(candidates, self.real_templates).max(axis=1)
-            home = candidates.min(axis=2).argmin(axis=1) == 0
             filtered = band_filter(candidates, self.sampling_frequency)
+            to_real = best_similarity(filtered, real_band).max(axis=1)
+            home = candidates.min(axis=2).argmin(axis=1) == 0
             for i in np.flatnonzero((to_real < self.guard) & home):
                 trough = -filtered[i, 0, self.nbefore - exclude:self.nbefore + exclude].min()
                 if trough <= 0:
@@ -300,10 +332,11 @@ class UnitModel:
                 if count_peaks(scale * filtered[i], SECONDARY_LOBE * threshold,
                                self.row_distances, exclude) != 1:
                     continue
-                if kept and best_similarity(candidates[i:i + 1],
-                                            np.array(kept)).max() >= self.distinct:
+                if kept_band and best_similarity(filtered[i:i + 1],
+                                                 np.array(kept_band)).max() >= self.distinct:
                     continue
                 kept.append(scale * candidates[i])
+                kept_band.append(filtered[i])
                 best_real.append(float(to_real[i]))
                 if len(kept) == n_units:
                     break
@@ -312,10 +345,14 @@ class UnitModel:
                            "all but %d of %d candidate templates: the synthetic recording has "
                            "%d units instead of %d.", self.guard, len(kept), tried, len(kept),
                            n_units)
+        stats = stats[:len(kept)]
+        if 0 < len(kept) < n_units:  # the kept units carry the population's whole firing
+            stats[:, 0] *= self.cluster_stats[:, 0].sum() * n_units / self.n_real_units / (
+                stats[:, 0].sum())
         templates = np.array(kept, dtype=np.float32).reshape(len(kept), *self.shape)
         channels = rng.choice(len(self.placement_weights), size=len(kept),
                               p=self.placement_weights)
-        return dict(templates=templates, channels=channels, stats=stats[:len(kept)],
+        return dict(templates=templates, channels=channels, stats=stats,
                     similarity=np.array(best_real))
 
 
