@@ -210,6 +210,39 @@ def cut_snippets(recording_band, frames, channels, neighbours, nbefore, nafter,
     return out, keep
 
 
+def snippets_at(recording_band, peaks, neighbours, nbefore, nafter, max_snippets=None,
+                rng=None):
+    """Snippets of ``peaks`` (all segments), at most ``max_snippets`` of them.
+
+    With ``rng`` the snippets are a random subset of the peaks; without, the first ones in
+    time order (segment, then frame), so that their intervals still describe the firing.
+    Only the chosen peaks are read.
+
+    Returns
+    -------
+    snippets : ndarray, shape (n, k, nbefore + nafter)
+    peaks : structured ndarray
+        The peaks kept, in the order of ``snippets`` (peaks too near an end are dropped).
+    """
+    order = np.lexsort((peaks["sample_index"], peaks["segment_index"]))
+    peaks = peaks[order]
+    if max_snippets is not None and len(peaks) > max_snippets:
+        chosen = (np.sort(rng.choice(len(peaks), max_snippets, replace=False))
+                  if rng is not None else np.arange(max_snippets))
+        peaks = peaks[chosen]
+    snippets, kept = [], []
+    for segment in np.unique(peaks["segment_index"]):
+        part = np.flatnonzero(peaks["segment_index"] == segment)
+        cut, keep = cut_snippets(recording_band, peaks["sample_index"][part],
+                                 peaks["channel_index"][part], neighbours, nbefore, nafter,
+                                 segment_index=int(segment))
+        snippets.append(cut)
+        kept.append(part[keep])
+    if not snippets:
+        return np.zeros((0, neighbours.shape[1], nbefore + nafter), np.float32), peaks[:0]
+    return np.concatenate(snippets), peaks[np.concatenate(kept)]
+
+
 def best_similarity(a, b, max_lag=MAX_LAG, batch=512):
     """Lag-tolerant cosine similarity of every image of ``a`` (n, k, t) to every one of ``b``.
 

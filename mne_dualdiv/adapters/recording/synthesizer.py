@@ -202,27 +202,16 @@ class RecordingSynthesizer(BaseEstimator):
     def _fit_units(self, band, peaks, neighbours, locations, nbefore, nafter, fs, durations,
                    rng):
         """The unit model on the first ``max_snippets`` spikes (in time order)."""
-        order = np.lexsort((peaks["sample_index"], peaks["segment_index"]))
-        peaks = peaks[order]
-        snippets, kept = [], []
-        for segment in range(len(durations)):
-            in_segment = np.flatnonzero(peaks["segment_index"] == segment)
-            cut, keep = spikes.cut_snippets(band, peaks["sample_index"][in_segment],
-                                            peaks["channel_index"][in_segment], neighbours,
-                                            nbefore, nafter, segment_index=segment)
-            snippets.append(cut)
-            kept.append(in_segment[keep])
-        snippets, kept = np.concatenate(snippets), np.concatenate(kept)
+        snippets, used = spikes.snippets_at(band, peaks, neighbours, nbefore, nafter,
+                                            self.max_snippets)
         if len(snippets) < 20:
             logger.warning("%d spikes detected: too few to learn units from (20 needed); the "
                            "synthetic recording will hold background only.", len(snippets))
             return None, np.zeros((0, 3), np.int64)
-        snippets, kept = snippets[:self.max_snippets], kept[:self.max_snippets]
-        used = peaks[kept]
         # The time those snippets cover: whole segments before the last one, then up to it.
         last = used[-1]
         covered = sum(durations[:last["segment_index"]]) + last["sample_index"] / fs
-        if len(used) == len(peaks):
+        if len(used) >= len(peaks) - 2:  # every spike (but those at the very ends)
             covered = sum(durations)
         engine = None
         if self.template_model == "engine":
@@ -358,8 +347,14 @@ class RecordingSynthesizer(BaseEstimator):
         fs = self.sampling_frequency_
         units = unit_linkage(spikes.band_filter(self.units_.real_templates, fs),
                              spikes.band_filter(synthetic.units.images, fs))
-        members, heldout = self._real_snippets(recording, max_snippets, rng)
-        found = self._snippets_of(synthetic, max_snippets, rng)[0]
+        # Members: the real spikes learned from; held out: the other detected real spikes.
+        peaks = self._peaks(recording, rng)
+        learned = {tuple(p) for p in self.snippet_positions_[:, :2].tolist()}
+        is_member = np.array([(int(s), int(f)) in learned for s, f in
+                              zip(peaks["segment_index"], peaks["sample_index"])], dtype=bool)
+        members = self._snippets(recording, peaks[is_member], max_snippets, rng)
+        heldout = self._snippets(recording, peaks[~is_member], max_snippets, rng)
+        found = self._snippets(synthetic, self._peaks(synthetic, rng), max_snippets, rng)
         snippets = (snippet_linkage(members, heldout, found)
                     if len(members) and len(heldout) and len(found) else None)
         if snippets is None:
@@ -369,37 +364,16 @@ class RecordingSynthesizer(BaseEstimator):
                            len(found))
         return PrivacyReport(units=units, snippets=snippets, template_source="generated")
 
-    def _snippets_of(self, recording, max_snippets, rng, peaks=None):
-        """Snippets (as fitted: template band, neighbourhoods) at ``recording``'s peaks."""
-        if peaks is None:
-            band = spikes.spike_band(recording)
-            levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
-            peaks = spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
+    def _snippets(self, recording, peaks, max_snippets, rng):
+        """Random snippets of ``recording`` at ``peaks``, cut as the fit cuts them."""
         wide = spikes.spike_band(recording, freq_min=spikes.TEMPLATE_FREQ_MIN)
-        out, kept_peaks = [], []
-        for segment in range(recording.get_num_segments()):
-            part = peaks[peaks["segment_index"] == segment]
-            if len(part) > max_snippets:
-                part = part[np.sort(rng.choice(len(part), max_snippets, replace=False))]
-            cut, keep = spikes.cut_snippets(wide, part["sample_index"], part["channel_index"],
-                                            self.neighbours_, self.nbefore_, self.nafter_,
-                                            segment_index=segment)
-            out.append(cut)
-            kept_peaks.append(part[keep])
-        snippets = np.concatenate(out)[:max_snippets] if out else np.zeros((0,))
-        return snippets, np.concatenate(kept_peaks)[:max_snippets]
+        return spikes.snippets_at(wide, peaks, self.neighbours_, self.nbefore_, self.nafter_,
+                                  max_snippets, rng)[0]
 
-    def _real_snippets(self, recording, max_snippets, rng):
-        """Member snippets (learned from) and held-out ones (the other detected spikes)."""
+    def _peaks(self, recording, rng):
         band = spikes.spike_band(recording)
         levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
-        peaks = spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
-        learned = {tuple(p) for p in self.snippet_positions_[:, :2].tolist()}
-        is_member = np.array([(int(s), int(f)) in learned for s, f in
-                              zip(peaks["segment_index"], peaks["sample_index"])], dtype=bool)
-        members = self._snippets_of(recording, max_snippets, rng, peaks[is_member])[0]
-        heldout = self._snippets_of(recording, max_snippets, rng, peaks[~is_member])[0]
-        return members, heldout
+        return spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):

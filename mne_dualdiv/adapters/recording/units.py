@@ -52,7 +52,7 @@ AMPLITUDE_CV_BOUNDS = (0.03, 0.4)
 #: Principal components kept: those above 3 x the median eigenvalue, within these bounds.
 N_COMPONENTS_BOUNDS = (3, 20)
 #: Candidates drawn per unit wanted before giving up (the guard refuses the rest).
-CANDIDATES_PER_UNIT = 200
+CANDIDATES_PER_UNIT = 1000
 #: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
 #: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
 SECONDARY_LOBE = 0.5
