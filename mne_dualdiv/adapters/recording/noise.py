@@ -266,3 +266,13 @@ class NoiseModel:
         """Arrays of the model (float64), for the synthesizer's file."""
         return dict(psd=self.psd, correlations=self.correlations, offsets=self.offsets,
                     sampling_frequency=self.sampling_frequency)
+
+
+def noise_chunks(recording, chunk, seconds, rng):
+    """Random non-overlapping (segment, first frame) chunks covering about ``seconds``."""
+    fs = recording.sampling_frequency
+    slots = [(s, k * chunk) for s in range(recording.get_num_segments())
+             for k in range(recording.get_num_samples(segment_index=s) // chunk)]
+    n = min(len(slots), max(1, int(round(seconds * fs / chunk))))
+    chosen = sorted(rng.choice(len(slots), size=n, replace=False))
+    return [slots[i] for i in chosen]

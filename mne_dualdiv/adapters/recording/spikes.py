@@ -287,3 +287,9 @@ def nearest_distance(a, b, batch=256):
         d2 = (x ** 2).sum(1)[:, None] + bb[None] - 2 * x @ b.T
         out[start:start + batch] = np.sqrt(np.clip(d2.min(axis=1), 0, None))
     return out
+
+
+def no_peaks():
+    """An empty peaks array, with the fields of ``detect_peaks``'s."""
+    return np.zeros(0, dtype=[("sample_index", "int64"), ("channel_index", "int64"),
+                              ("amplitude", "float64"), ("segment_index", "int64")])

@@ -35,7 +35,7 @@ from .._conditions import check_template
 from . import _state, spikes
 from ._metadata import (check_durations, check_recording, decode_array, first_seconds,
                         recording_metadata, seed_from)
-from .noise import NoiseModel
+from .noise import NoiseModel, noise_chunks
 from .units import UnitModel
 from .segment import SyntheticRecording
 
@@ -168,7 +168,7 @@ class RecordingSynthesizer(BaseEstimator):
         masked = spikes.channels_within(locations)
         job = dict(n_jobs=int(self.n_jobs))
         with use_verbose(self.verbose):
-            units, peaks, positions = None, _no_peaks(), np.zeros((0, 3), np.int64)
+            units, peaks, positions = None, spikes.no_peaks(), np.zeros((0, 3), np.int64)
             threshold = 0.0
             if spikes.has_spike_band(fs):
                 band = spikes.spike_band(analysed)
@@ -183,7 +183,7 @@ class RecordingSynthesizer(BaseEstimator):
                 logger.warning("recording is sampled at %g Hz: no spike band (300 Hz and an "
                                "octave above) below its Nyquist frequency; only its background "
                                "is learned.", fs)
-            starts = _noise_chunks(analysed, chunk, self.noise_duration, rng)
+            starts = noise_chunks(analysed, chunk, self.noise_duration, rng)
             noise = NoiseModel.fit(analysed, peaks, masked, nbefore, nafter + nbefore, starts,
                                    chunk)
         self.noise_, self.units_ = noise, units
@@ -435,18 +435,3 @@ def read_recording_synthesizer(fname):
     synthesizer._file_path = fname.resolve()
     return synthesizer
 
-
-# ---------------------------------------------------------------------------------- helpers
-def _no_peaks():
-    return np.zeros(0, dtype=[("sample_index", "int64"), ("channel_index", "int64"),
-                              ("amplitude", "float64"), ("segment_index", "int64")])
-
-
-def _noise_chunks(recording, chunk, seconds, rng):
-    """Random non-overlapping (segment, first frame) chunks covering about ``seconds``."""
-    fs = recording.sampling_frequency
-    slots = [(s, k * chunk) for s in range(recording.get_num_segments())
-             for k in range(recording.get_num_samples(segment_index=s) // chunk)]
-    n = min(len(slots), max(1, int(round(seconds * fs / chunk))))
-    chosen = sorted(rng.choice(len(slots), size=n, replace=False))
-    return [slots[i] for i in chosen]
