@@ -1,74 +1,103 @@
-"""Specifications of the SpikeInterface adapter: RecordingSynthesizer and SyntheticRecording."""
+"""Specifications of RecordingSynthesizer v2 and the lazy SyntheticRecording it makes.
 
+What is kept of the real recording (channels, probe, gains, offsets, properties, annotations),
+how the synthetic one is made (lazy, seeded, re-created from its kwargs alone), what it looks
+like to SpikeInterface's peak detector (noise level, peak rate, amplitudes, noise spectrum and
+spatial correlation), its ground truth, the unit guard and the privacy report, the inputs it
+refuses. Small recordings (16-32 channels, 10-12 s), each fitted once per module.
+"""
+
+import contextlib
+import gc
 import json
-import types
+import logging
 
 import numpy as np
 import pytest
+import scipy.signal
 import torch
 
 sc = pytest.importorskip("spikeinterface.core")
-spikeinterface = pytest.importorskip("spikeinterface")
 spre = pytest.importorskip("spikeinterface.preprocessing")
-neuropixels_tools = pytest.importorskip("probeinterface.neuropixels_tools")
-
-from spikeinterface.core import BaseRecording, BaseRecordingSegment  # noqa: E402
+pytest.importorskip("spikeinterface.sortingcomponents.peak_detection")
 
 from mne_dualdiv import DualDivergenceGenerator  # noqa: E402
-from mne_dualdiv.adapters import recording as recording_module  # noqa: E402
-from mne_dualdiv.adapters.recording import (BLOCK_WINDOWS, PrivacyReport,  # noqa: E402
-                                            RecordingSynthesizer, SyntheticRecording,
-                                            _WindowSource, read_recording_synthesizer)
+from mne_dualdiv._logging import logger  # noqa: E402
+from mne_dualdiv.adapters.recording import (RecordingSynthesizer,  # noqa: E402
+                                            SyntheticRecording, read_recording_synthesizer,
+                                            segment, spikes)
+from mne_dualdiv.adapters.recording.fidelity import fidelity_report  # noqa: E402
+from mne_dualdiv.adapters.recording.noise import BLOCK_FRAMES  # noqa: E402
+from mne_dualdiv.adapters.recording.privacy import PrivacyReport  # noqa: E402
+from mne_dualdiv.adapters.si_folders import read_recording_folder  # noqa: E402
+from mne_dualdiv.datasets import simulate_recording  # noqa: E402
 
 SFREQ = 30000.0
-#: Small engine settings: every fit of this module takes seconds, not minutes.
-#: The walk is the recording default (RECORDING_GENERATOR_PARAMS), so are the windows (64
-#: samples, 25 % overlap); the network, its training and the number of windows are small.
-SMALL_32 = dict(max_steps=30, batch_size=64, n_bridges=1, eval_every=30, patience=1,
-                n_filters=8, hidden=32, walk_steps=20, walk_noise=0.7)
-TINY_384 = dict(max_steps=20, batch_size=32, n_bridges=1, eval_every=10, patience=1,
-                n_filters=4, hidden=16, walk_steps=10, walk_noise=0.7)
+DURATION = 12.0
+N_CHANNELS = 32
+#: The int16 step of an Intan headstage (µV per bit).
+GAIN_UV = 0.195
+#: One synthesizer setting for the module: the whole recording analysed, 3 s of background,
+#: 500 snippets learned from (the later spikes are the privacy report's held-out set).
+FIT = dict(fit_duration=DURATION, noise_duration=3.0, max_snippets=500, random_state=0)
+#: The smallest engine that still fits and samples (parameters of DualDivergenceGenerator).
+TINY_ENGINE = dict(n_bridges=1, max_steps=20, batch_size=32, n_filters=4, hidden=16,
+                   eval_every=10, patience=1, n_eval_draws=2, n_final_draws=50,
+                   n_local_draws=4, walk_steps=5)
 
 
 # ---------------------------------------------------------------------------------- helpers
-class CountingRecording(BaseRecording):
-    """A view of a recording that logs every get_traces call (segment, start, end)."""
+@contextlib.contextmanager
+def package_warnings():
+    """The package logger's messages (it does not propagate to pytest's caplog)."""
+    messages = []
 
-    def __init__(self, parent):
-        BaseRecording.__init__(self, parent.sampling_frequency, parent.channel_ids,
-                               parent.get_dtype())
-        parent.copy_metadata(self)
-        self.reads = []
-        for segment_index in range(parent.get_num_segments()):
-            self.add_recording_segment(CountingSegment(parent, segment_index, self.reads))
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
 
-
-class CountingSegment(BaseRecordingSegment):
-    def __init__(self, parent, segment_index, reads):
-        BaseRecordingSegment.__init__(self, sampling_frequency=parent.sampling_frequency)
-        self._parent, self._segment_index, self._reads = parent, segment_index, reads
-
-    def get_num_samples(self):
-        return self._parent.get_num_samples(segment_index=self._segment_index)
-
-    def get_traces(self, start_frame, end_frame, channel_indices):
-        self._reads.append((self._segment_index, start_frame, end_frame))
-        traces = self._parent.get_traces(segment_index=self._segment_index,
-                                         start_frame=start_frame, end_frame=end_frame)
-        return traces if channel_indices is None else traces[:, channel_indices]
+    handler = Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
-def window_edge_steps(traces, window_size, overlap_size):
-    """Mean |first difference| across window boundaries and inside windows."""
-    hop = window_size - overlap_size
-    steps = np.abs(np.diff(traces.astype(np.float64), axis=0))  # steps[t - 1] = x[t] - x[t-1]
-    n = len(traces)
-    edges = np.zeros(n - 1, dtype=bool)
-    for start in range(hop, n, hop):  # where window k begins and where window k - 1 ends
-        edges[start - 1] = True
-        if start - overlap_size + window_size - 1 < n - 1:
-            edges[start - overlap_size + window_size - 1] = True
-    return steps[edges].mean(), steps[~edges].mean()
+def spike_statistics(recording):
+    """Band noise level, peaks and their rate, measured the synthesizer's own way."""
+    band = spikes.spike_band(recording)
+    levels = spikes.noise_levels(band, seed=0)
+    peaks = spikes.find_peaks(band, levels)
+    return dict(noise_level=float(np.median(levels)), peaks=peaks,
+                peak_rate=len(peaks) / recording.get_total_duration(),
+                amplitude=float(np.median(np.abs(peaks["amplitude"]))))
+
+
+def snapshot(recording):
+    """Everything of a recording that fitting and sampling must leave as it was."""
+    return dict(
+        traces=recording.get_traces(end_frame=int(2 * SFREQ)).copy(),
+        channel_ids=recording.channel_ids.copy(),
+        properties={key: np.array(recording.get_property(key), copy=True)
+                    for key in recording.get_property_keys()},
+        annotations={key: recording.get_annotation(key)
+                     for key in recording.get_annotation_keys()},
+        probe=recording.get_probegroup().to_dict(array_as_list=True))
+
+
+def isis_by_unit(sorting, segment_index=0):
+    return [np.diff(sorting.get_unit_spike_train(unit, segment_index=segment_index))
+            for unit in sorting.unit_ids]
+
+
+def int16_copy(recording, offsets_uV):
+    """``recording`` (µV, float) stored as an acquisition system stores it: int16, gain, offset."""
+    stored = spre.scale(recording, gain=1 / GAIN_UV, offset=-np.asarray(offsets_uV) / GAIN_UV,
+                        dtype="int16").save(format="memory", progress_bar=False)
+    stored.set_channel_gains(GAIN_UV)
+    stored.set_channel_offsets(offsets_uV)
+    return stored
 
 
 # ---------------------------------------------------------------------------------- fixtures
@@ -82,330 +111,560 @@ def single_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def recording32():
-    """32 channels, 20 s at 30 kHz, with non-trivial gains, offsets, groups and properties."""
-    recording, _ = sc.generate_ground_truth_recording(
-        num_channels=32, durations=[20.0], sampling_frequency=SFREQ, num_units=10, seed=0)
-    recording.set_channel_gains(np.linspace(0.5, 2.0, 32))
-    recording.set_channel_offsets(np.linspace(-10.0, 10.0, 32))
-    recording.set_channel_groups(np.repeat(np.arange(4), 8))
-    recording.set_property("quality", np.array(["good", "noise"] * 16))
-    recording.annotate(lab="unit-test")
-    return CountingRecording(recording)
+def real():
+    """32 channels, 12 s, 8 varied units on 1/f correlated noise, stored as int16 with gains.
 
-
-@pytest.fixture(scope="module")
-def recording384():
-    """Neuropixels 1.0 (NP1000) probe, 384 channels, 10 s at 30 kHz, stored as int16."""
-    probe = neuropixels_tools.build_neuropixels_probe("NP1000").get_slice(np.arange(384))
-    probe.set_device_channel_indices(np.arange(384))
-    recording, _ = sc.generate_ground_truth_recording(
-        durations=[10.0], sampling_frequency=SFREQ, probe=probe, num_units=50, seed=0)
-    recording = spre.scale(recording, gain=1 / 0.195, offset=0.0, dtype="int16")
-    recording.set_channel_gains(0.195)
-    recording.set_channel_offsets(0.0)
+    Channel ids out of sorted order, per-channel offsets, groups, a string property and an
+    annotation: everything a synthetic recording must keep.
+    """
+    simulated, _ = simulate_recording(num_channels=N_CHANNELS, num_units=8, duration=DURATION,
+                                      seed=2)
+    recording = int16_copy(simulated, np.linspace(-20.0, 20.0, N_CHANNELS))
+    recording = recording.rename_channels([f"AP{i}" for i in range(N_CHANNELS)][::-1])
+    recording.set_channel_groups(np.repeat(np.arange(4), N_CHANNELS // 4))
+    recording.set_property("quality", np.array(["good", "mua"] * (N_CHANNELS // 2)))
+    recording.annotate(is_filtered=False, lab="unit-test")
     return recording
 
 
 @pytest.fixture(scope="module")
-def fit_reads32():
-    """The get_traces calls made by the fit of ``synthesizer32``."""
-    return []
+def real_before_fit(real):
+    return snapshot(real)
 
 
 @pytest.fixture(scope="module")
-def synthesizer32(recording32, fit_reads32):
-    synthesizer = RecordingSynthesizer(max_windows=400, chunk_duration=0.5, random_state=0,
-                                       generator=DualDivergenceGenerator(**SMALL_32))
-    recording32.reads.clear()
-    synthesizer.fit(recording32)
-    fit_reads32.extend(recording32.reads)
-    return synthesizer
+def synthesizer(real, real_before_fit, tmp_path_factory):
+    fitted = RecordingSynthesizer(**FIT).fit(real)
+    fitted.save(tmp_path_factory.mktemp("synthesizer") / "private.pt")
+    return fitted
 
 
 @pytest.fixture(scope="module")
-def synthetic32(synthesizer32, tmp_path_factory):
-    # A pool of 5 % of the training windows: at most 16 of them start a walk (see the privacy
-    # tests and docs/recording.md for how the pool size moves membership inference).
-    return synthesizer32.sample([1.0, 0.5], random_state=3, pool_size=16,
-                                file_path=tmp_path_factory.mktemp("s32") / "synthesizer.pt")
+def synthetic(synthesizer):
+    return synthesizer.sample(DURATION, random_state=1)
 
 
 @pytest.fixture(scope="module")
-def synthesizer384(recording384):
-    synthesizer = RecordingSynthesizer(window_duration=8 / SFREQ, max_windows=40,
-                                       random_state=0,
-                                       generator=DualDivergenceGenerator(**TINY_384))
-    return synthesizer.fit(recording384)
+def statistics(real, synthetic):
+    return spike_statistics(real), spike_statistics(synthetic)
 
 
 @pytest.fixture(scope="module")
-def synthetic384(synthesizer384, tmp_path_factory):
-    return synthesizer384.sample(0.2, random_state=1, pool_size=16,
-                                 file_path=tmp_path_factory.mktemp("s384") / "synthesizer.pt")
+def privacy(synthesizer, synthetic, real):
+    return synthesizer.privacy_report(real, synthetic, max_snippets=300, random_state=0)
 
 
-@pytest.fixture(params=["32", "384"])
-def pair(request, recording32, synthetic32, recording384, synthetic384):
-    """(real, synthetic) recordings, both sizes."""
-    if request.param == "32":
-        return recording32, synthetic32
-    return recording384, synthetic384
+@pytest.fixture(scope="module")
+def saved(synthesizer, tmp_path_factory):
+    """A two-segment synthetic recording, lazily and as saved by two worker processes."""
+    lazy = synthesizer.sample([1.0, 0.5], random_state=6)
+    folder = tmp_path_factory.mktemp("saved") / "shared"
+    written = lazy.save(folder=folder, n_jobs=2, chunk_duration="0.25s", progress_bar=False)
+    return lazy, written, read_recording_folder(folder)
 
 
-# ---------------------------------------------------------------------------------- fit
-def test_fit_reads_a_bounded_number_of_windows_chunk_by_chunk(recording32, synthesizer32,
-                                                             fit_reads32):
-    chunk = int(0.5 * SFREQ)
-    reads = fit_reads32
-    assert len(reads) >= 2
-    assert max(end - start for _, start, end in reads) <= chunk
-    assert synthesizer32.window_size_ == 64 and synthesizer32.overlap_size_ == 16
-    positions = synthesizer32.window_positions_
-    assert positions.shape == (400, 2)
-    starts = np.sort(positions[:, 1])
-    assert np.all(np.diff(starts) >= 64)  # no two windows share a sample
-    assert starts[-1] + 64 <= recording32.get_num_samples()
-    assert synthesizer32.generator_.n_channels_ == 32
-    assert synthesizer32.generator_.n_times_ == 64
+@pytest.fixture(scope="module")
+def correlated():
+    """16 channels, 10 s, 5 units on white noise whose channels correlate at 0.55-0.86."""
+    # A first draw gives the probe and the spike trains; the second adds correlated noise.
+    probe_recording, sorting = sc.generate_ground_truth_recording(
+        num_channels=16, num_units=5, durations=[10.0], sampling_frequency=SFREQ, seed=0,
+        generate_sorting_kwargs=dict(firing_rates=8.0, refractory_period_ms=4.0),
+        noise_kwargs=dict(noise_levels=5.0, strategy="on_the_fly"))
+    locations = probe_recording.get_channel_locations()
+    distances = np.linalg.norm(locations[:, None] - locations[None], axis=2)
+    correlation = 0.5 + 0.5 * np.exp(-distances / 60.0)  # a common mode and a local part
+    real_recording, _ = sc.generate_ground_truth_recording(
+        num_channels=16, num_units=5, durations=[10.0], sampling_frequency=SFREQ, seed=0,
+        sorting=sorting, generate_sorting_kwargs=dict(firing_rates=8.0),
+        noise_kwargs=dict(noise_levels=5.0, cov_matrix=correlation, strategy="on_the_fly"))
+    real_recording = real_recording.save(format="memory", progress_bar=False)
+    fitted = RecordingSynthesizer(fit_duration=10.0, noise_duration=3.0, random_state=0).fit(
+        real_recording)
+    return real_recording, fitted.sample(10.0, random_state=0)
 
 
-def test_fit_rejects_too_short_recordings_and_bad_arguments():
-    short = sc.NumpyRecording([np.zeros((64 * 19, 2), dtype="float32")], SFREQ)
-    with pytest.raises(ValueError, match="at least 20"):
-        RecordingSynthesizer().fit(short)
-    with pytest.raises(TypeError, match="BaseRecording"):
-        RecordingSynthesizer().fit(np.zeros((100, 2)))
-    with pytest.raises(ValueError, match="overlap"):
-        RecordingSynthesizer(overlap=0.6).fit(sc.NumpyRecording([np.zeros((6400, 2))], SFREQ))
-    with pytest.raises(ValueError, match="max_windows"):
-        RecordingSynthesizer(max_windows=5).fit(sc.NumpyRecording([np.zeros((6400, 2))], SFREQ))
-    with pytest.raises(RuntimeError, match="not fitted"):
-        RecordingSynthesizer().sample(1.0)
+@pytest.fixture(scope="module")
+def correlated_report(correlated):
+    real_recording, synthetic_recording = correlated
+    return fidelity_report(real_recording, synthetic_recording, duration=5.0, random_state=0)
 
 
-def test_engine_settings_are_nested_parameters():
-    synthesizer = RecordingSynthesizer(generator=DualDivergenceGenerator(walk_noise=0.3))
-    assert synthesizer.get_params()["generator__walk_noise"] == 0.3
-    synthesizer.set_params(generator__walk_noise=0.7, max_windows=64)
-    assert synthesizer.generator.walk_noise == 0.7 and synthesizer.max_windows == 64
+@pytest.fixture(scope="module")
+def pure_noise():
+    """SpikeInterface's white noise alone (8 channels, 5 s): no spike to learn from."""
+    return sc.generate_recording(num_channels=8, durations=[5.0], sampling_frequency=SFREQ,
+                                 seed=0)
 
 
-# ---------------------------------------------------------------------------------- fields
-def test_channel_ids_order_sampling_frequency_and_dtype_survive(pair):
-    real, synthetic = pair
+@pytest.fixture(scope="module")
+def noise_only(pure_noise):
+    """Synthesizers fitted where there is no spike, and what they logged."""
+    low_rate = sc.generate_recording(num_channels=4, durations=[20.0], sampling_frequency=1000.0,
+                                     seed=0)
+    fitted = {}
+    for name, recording in (("pure_noise", pure_noise), ("1_kHz", low_rate)):
+        with package_warnings() as messages:
+            fitted[name] = (RecordingSynthesizer(fit_duration=20.0, noise_duration=2.0,
+                                                 random_state=0).fit(recording), messages)
+    return fitted
+
+
+# ---------------------------------------------------------------------------------- metadata
+def test_channel_ids_order_sampling_frequency_and_dtype_survive(real, synthetic):
     assert isinstance(synthetic, SyntheticRecording)
-    np.testing.assert_array_equal(synthetic.channel_ids, real.channel_ids)
-    assert synthetic.sampling_frequency == real.sampling_frequency
-    assert synthetic.get_dtype() == real.get_dtype()
-    assert synthetic.get_traces(segment_index=0, end_frame=10).dtype == real.get_dtype()
+    np.testing.assert_array_equal(synthetic.channel_ids, real.channel_ids)  # AP31 .. AP0
+    assert synthetic.sampling_frequency == real.sampling_frequency == SFREQ
+    assert synthetic.get_dtype() == real.get_dtype() == np.dtype("int16")
+    assert synthetic.get_traces(end_frame=10).dtype == np.dtype("int16")
+    assert synthetic.get_num_samples() == real.get_num_samples()
 
 
-def test_probe_and_channel_locations_survive(pair):
-    real, synthetic = pair
+def test_gains_and_offsets_survive_and_return_in_uV_is_on_the_real_scale(real, synthetic):
+    np.testing.assert_array_equal(synthetic.get_channel_gains(), real.get_channel_gains())
+    np.testing.assert_array_equal(synthetic.get_channel_offsets(), real.get_channel_offsets())
+    frames = int(2 * SFREQ)
+    stored = synthetic.get_traces(end_frame=frames).astype(np.float64)
+    in_uV = synthetic.get_traces(end_frame=frames, return_in_uV=True)
+    np.testing.assert_allclose(in_uV, stored * GAIN_UV + real.get_channel_offsets(),
+                               rtol=1e-5, atol=1e-3)
+    real_uV = real.get_traces(end_frame=frames, return_in_uV=True).astype(np.float64)
+    # Stored values are (µV - offset) / gain: a lost gain would scale the traces by 1 / 0.195,
+    # a lost offset move the outer channels' medians by up to 20 µV.
+    real_std = real_uV.std(axis=0)
+    shift = np.abs(np.median(in_uV, axis=0) - np.median(real_uV, axis=0)) / real_std
+    assert np.all(shift < 0.3)
+    assert 0.8 < np.median(in_uV.std(axis=0) / real_std) < 1.25
+
+
+def test_probe_and_channel_locations_survive(real, synthetic):
     np.testing.assert_array_equal(synthetic.get_channel_locations(), real.get_channel_locations())
     real_probe, synthetic_probe = real.get_probe(), synthetic.get_probe()
     np.testing.assert_array_equal(synthetic_probe.contact_positions, real_probe.contact_positions)
     np.testing.assert_array_equal(synthetic_probe.device_channel_indices,
                                   real_probe.device_channel_indices)
-    np.testing.assert_array_equal(synthetic_probe.shank_ids, real_probe.shank_ids)
     np.testing.assert_array_equal(synthetic_probe.contact_ids, real_probe.contact_ids)
-    assert synthetic_probe.model_name == real_probe.model_name
+    assert synthetic_probe.get_contact_count() == N_CHANNELS
 
 
-def test_gains_offsets_properties_and_is_filtered_survive(pair):
-    real, synthetic = pair
-    np.testing.assert_array_equal(synthetic.get_channel_gains(), real.get_channel_gains())
-    np.testing.assert_array_equal(synthetic.get_channel_offsets(), real.get_channel_offsets())
-    np.testing.assert_array_equal(synthetic.get_channel_groups(), real.get_channel_groups())
+def test_properties_groups_and_annotations_survive(real, synthetic):
+    np.testing.assert_array_equal(synthetic.get_channel_groups(), np.repeat(np.arange(4), 8))
+    np.testing.assert_array_equal(synthetic.get_property("quality"), real.get_property("quality"))
     for key in real.get_property_keys():
         np.testing.assert_array_equal(synthetic.get_property(key), real.get_property(key))
-    assert synthetic.is_filtered() == real.is_filtered() is True
+    assert synthetic.get_annotation("lab") == "unit-test"
+    assert synthetic.is_filtered() is False
 
 
-def test_annotations_survive(recording32, synthetic32):
-    assert synthetic32.get_annotation("lab") == "unit-test"
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
+    "_metadata.py first_seconds: recording.select_segments([s]) re-attaches the input's own "
+    "segment objects to a temporary view (SpikeInterface's SelectSegmentRecording resets "
+    "each segment's parent_extractor weakref); once the view is gone, segments that ask their "
+    "parent for the channel count (InjectTemplatesRecording: simulate_recording, "
+    "generate_ground_truth_recording) raise AttributeError on get_traces(). Fitting with "
+    "fit_duration shorter than the recording breaks the caller's recording (and a later "
+    "fidelity_report or privacy_report on it). Wrap each kept segment in a new segment object "
+    "(e.g. FrameSliceRecordingSegment(parent_segment, 0, n)) instead of select_segments"))
+def test_fitting_on_the_first_seconds_leaves_a_lazy_input_readable():
+    simulated, _ = simulate_recording(num_channels=16, num_units=5, duration=10.0, seed=1)
+    before = simulated.get_traces(end_frame=100)
+    RecordingSynthesizer(fit_duration=5.0, noise_duration=1.0, random_state=0).fit(simulated)
+    gc.collect()  # the fit's temporary views are gone
+    np.testing.assert_array_equal(simulated.get_traces(end_frame=100), before)
 
 
-def test_return_in_uv_gives_physical_units_like_the_real_ones(pair):
-    real, synthetic = pair
-    raw = synthetic.get_traces(segment_index=0, end_frame=6000).astype(np.float64)
-    in_uv = synthetic.get_traces(segment_index=0, end_frame=6000, return_in_uV=True)
-    np.testing.assert_allclose(
-        in_uv, raw * synthetic.get_channel_gains() + synthetic.get_channel_offsets(), rtol=1e-5,
-        atol=1e-4)
-    real_uv = real.get_traces(end_frame=60000, return_in_uV=True)
-    real_std = np.std(real_uv, 0)
-    # Channel offsets and scales in uV are the real ones (a lost gain or offset would be off
-    # by the 0.5-2 gains, the +-10 uV offsets or the 1 / 0.195 int16 steps). Synthetic windows
-    # grow from a pool of 16 training windows, so single channels can be off by a standard
-    # deviation (1.4 at most measured on the 384 channels); the typical channel is not.
-    shift = np.abs(np.median(in_uv, 0) - np.median(real_uv, 0)) / real_std
-    assert np.median(shift) < 0.5 and np.all(shift < 2.0)
-    ratio = np.median(np.std(in_uv, 0) / real_std)
-    assert 0.5 < ratio < 4.0
+def test_fitting_sampling_and_auditing_leave_the_input_recording_as_it_was(
+        real, real_before_fit, synthetic, privacy):
+    after = snapshot(real)
+    np.testing.assert_array_equal(after["traces"], real_before_fit["traces"])
+    np.testing.assert_array_equal(after["channel_ids"], real_before_fit["channel_ids"])
+    assert after["properties"].keys() == real_before_fit["properties"].keys()
+    for key, values in real_before_fit["properties"].items():
+        np.testing.assert_array_equal(after["properties"][key], values)
+    assert after["annotations"] == real_before_fit["annotations"]
+    assert after["probe"] == real_before_fit["probe"]
 
 
 # ---------------------------------------------------------------------------------- laziness
-def test_overlapping_get_traces_calls_agree(pair):
-    _, synthetic = pair
-    first = synthetic.get_traces(segment_index=0, start_frame=100, end_frame=5100)
-    second = synthetic.get_traces(segment_index=0, start_frame=3000, end_frame=5999)
-    np.testing.assert_array_equal(first[2900:], second[:2100])
-    channels = synthetic.channel_ids[[3, 1]]
-    subset = synthetic.get_traces(segment_index=0, start_frame=3000, end_frame=4000,
-                                  channel_ids=channels)
-    np.testing.assert_array_equal(subset, first[2900:3900][:, [3, 1]])
+def test_same_seed_gives_the_same_recording_and_another_seed_differs(synthesizer, synthetic):
+    again = synthesizer.sample(DURATION, random_state=1)
+    np.testing.assert_array_equal(again.get_traces(start_frame=100000, end_frame=130000),
+                                  synthetic.get_traces(start_frame=100000, end_frame=130000))
+    np.testing.assert_array_equal(again.get_ground_truth().to_spike_vector(),
+                                  synthetic.get_ground_truth().to_spike_vector())
+    other = synthesizer.sample(DURATION, random_state=2)
+    assert not np.array_equal(other.get_traces(end_frame=30000),
+                              synthetic.get_traces(end_frame=30000))
+    assert not np.array_equal(other.units.templates, synthetic.units.templates)
 
 
-def test_segments_are_independent_and_seeded(synthesizer32, synthetic32):
-    assert synthetic32.get_num_segments() == 2
-    assert synthetic32.get_num_samples(0) == 30000 and synthetic32.get_num_samples(1) == 15000
-    first, second = (synthetic32.get_traces(segment_index=s, end_frame=3000) for s in (0, 1))
-    assert not np.array_equal(first, second)
-    again = synthesizer32.sample([1.0, 0.5], random_state=3, pool_size=16)
-    np.testing.assert_array_equal(again.get_traces(segment_index=1), synthetic32.get_traces(
-        segment_index=1))
-    other = synthesizer32.sample([1.0, 0.5], random_state=4, pool_size=16)
-    assert not np.array_equal(other.get_traces(segment_index=0, end_frame=3000), first)
+def test_overlapping_get_traces_calls_agree(synthetic, correlated):
+    # Across a noise block edge (BLOCK_FRAMES) and a chunk of another length: the frames are
+    # computed from the same seeded blocks, so they agree up to float32 rounding (one
+    # integer step at most once rounded to int16).
+    start = BLOCK_FRAMES - 2000
+    first = synthetic.get_traces(start_frame=start, end_frame=start + 5000).astype(np.int32)
+    second = synthetic.get_traces(start_frame=start + 1000, end_frame=start + 9000).astype(
+        np.int32)
+    assert np.abs(first[1000:] - second[:4000]).max() <= 1
+    _, float_synthetic = correlated
+    first = float_synthetic.get_traces(start_frame=start, end_frame=start + 5000)
+    second = float_synthetic.get_traces(start_frame=start + 1000, end_frame=start + 9000)
+    np.testing.assert_allclose(first[1000:], second[:4000], rtol=1e-5, atol=1e-4)
+    subset = float_synthetic.get_traces(start_frame=start + 1000, end_frame=start + 2000,
+                                        channel_ids=float_synthetic.channel_ids[[5, 2]])
+    np.testing.assert_allclose(subset, first[1000:2000][:, [5, 2]], rtol=1e-5, atol=1e-4)
 
 
-def test_on_the_fly_generates_only_the_blocks_asked_for(synthesizer32):
-    synthetic = synthesizer32.sample(3600.0, random_state=5, pool_size=None)
-    assert synthetic.get_num_samples() == 3600 * 30000
+def test_segments_are_independent_of_one_another(synthesizer):
+    two = synthesizer.sample([2.0, 1.0], random_state=4)
+    longer_first = synthesizer.sample([3.0, 1.0], random_state=4)
+    assert two.get_num_segments() == 2
+    assert two.get_num_samples(0) == 60000 and two.get_num_samples(1) == 30000
+    assert not np.array_equal(two.get_traces(segment_index=0, end_frame=30000),
+                              two.get_traces(segment_index=1, end_frame=30000))
+    # A segment depends on the seed and its index, not on how long the others are.
+    np.testing.assert_array_equal(two.get_traces(segment_index=1),
+                                  longer_first.get_traces(segment_index=1))
+    np.testing.assert_array_equal(two.get_ground_truth().get_unit_spike_train(0, 1),
+                                  longer_first.get_ground_truth().get_unit_spike_train(0, 1))
+
+
+@pytest.mark.parametrize("start, end, name", [(-1, 100, "start_frame"),
+                                              (200, 100, "start_frame"),
+                                              ("past", None, "start_frame")])
+def test_get_traces_refuses_frames_outside_the_segment(synthetic, start, end, name):
+    n = synthetic.get_num_samples()
+    if start == "past":
+        start = n + 10
+    with pytest.raises(ValueError, match=name):
+        synthetic.get_traces(start_frame=start, end_frame=end)
+
+
+def test_a_segment_refuses_an_end_frame_past_its_end(synthetic):
+    # BaseRecording.get_traces clips end_frame to the segment; the segment itself refuses.
+    n = synthetic.get_num_samples()
+    assert len(synthetic.get_traces(start_frame=n - 10, end_frame=n + 10)) == 10
+    with pytest.raises(ValueError, match="end_frame"):
+        synthetic._recording_segments[0].get_traces(n - 10, n + 10, None)
+
+
+def test_an_hour_long_recording_computes_only_the_frames_asked_for(synthesizer):
+    hour = synthesizer.sample(3600.0, random_state=5)
+    assert hour.get_num_samples() == int(3600 * SFREQ)
     start = 10**8
-    traces = synthetic.get_traces(start_frame=start, end_frame=start + 500)
-    source = synthetic._recording_segments[0]._source
-    hop = synthesizer32.window_size_ - synthesizer32.overlap_size_
-    assert set(source._blocks) <= {(0, start // hop // BLOCK_WINDOWS),
-                                   (0, start // hop // BLOCK_WINDOWS + 1)}
-    again = synthetic.get_traces(start_frame=start + 200, end_frame=start + 700)
-    np.testing.assert_array_equal(traces[200:], again[:300])
+    traces = hour.get_traces(start_frame=start, end_frame=start + 600)
+    assert traces.shape == (600, N_CHANNELS)
+    noise = hour._recording_segments[0]._noise
+    touched = {key[-1] for key in noise._blocks if key[:2] == (5, 0)}
+    assert touched <= set(range(start // BLOCK_FRAMES - 1, start // BLOCK_FRAMES + 2))
 
 
-# ---------------------------------------------------------------------------------- stitching
-def test_window_edges_have_no_jump(synthetic32, synthesizer32):
-    traces = synthetic32.get_traces(segment_index=0)
-    at_edges, inside = window_edge_steps(traces, synthesizer32.window_size_,
-                                          synthesizer32.overlap_size_)
-    print(f"mean |first difference|: {at_edges:.4g} at window edges, {inside:.4g} inside "
-          f"(ratio {at_edges / inside:.3f})")  # the figures reported in docs/recording.md
-    assert at_edges <= 1.5 * inside
+# ---------------------------------------------------------------------------------- re-creation
+def test_kwargs_alone_re_create_the_recording(synthetic, tmp_path):
+    kwargs = synthetic.to_dict()["kwargs"]
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain values: a path, numbers
+    assert set(kwargs) == {"file_path", "durations", "seed", "n_units"}
+    synthetic.dump(tmp_path / "synthetic.json")
+    # Nothing cached in this process: the synthesizer file is read again, units drawn again.
+    segment._units_cached.cache_clear()
+    segment._read_cached.cache_clear()
+    reloaded = sc.load(tmp_path / "synthetic.json")
+    assert reloaded.units is not synthetic.units
+    np.testing.assert_array_equal(reloaded.get_traces(start_frame=50000, end_frame=80000),
+                                  synthetic.get_traces(start_frame=50000, end_frame=80000))
+    np.testing.assert_array_equal(reloaded.channel_ids, synthetic.channel_ids)
+    np.testing.assert_array_equal(reloaded.get_channel_locations(),
+                                  synthetic.get_channel_locations())
+    assert reloaded.get_annotation("lab") == "unit-test"
+    from_dict = sc.load(synthetic.to_dict())
+    np.testing.assert_array_equal(from_dict.get_traces(end_frame=3000),
+                                  synthetic.get_traces(end_frame=3000))
 
 
-def _smooth_source(overlap_size, window_size=64, n_channels=4):
-    """A window source whose stand-in engine makes slow sinusoids with random phases."""
-    def sample(n, random_state):
-        phase = random_state.uniform(0, 2 * np.pi, (n, n_channels, 1))
-        return 100 + 10 * np.sin(2 * np.pi * np.arange(window_size) / 200 + phase)
-    engine = types.SimpleNamespace(sample=sample, scaler_=types.SimpleNamespace(
-        center_=np.full(n_channels, 100.0)))
-    synthesizer = types.SimpleNamespace(generator_=engine, window_size_=window_size,
-                                        overlap_size_=overlap_size)
-    return _WindowSource(synthesizer, seed=0, pool_size=None)
-
-
-def test_crossfade_removes_the_jumps_that_hard_cuts_make():
-    hard = _smooth_source(overlap_size=0).frames(0, 0, 20000)
-    faded = _smooth_source(overlap_size=16).frames(0, 0, 20000)
-    hard_edges, hard_inside = window_edge_steps(hard, 64, 0)
-    faded_edges, faded_inside = window_edge_steps(faded, 64, 16)
-    assert hard_edges > 5 * hard_inside  # the stand-in's windows do not join up
-    assert faded_edges <= 1.5 * faded_inside
-    assert np.all(np.abs(faded - 100) <= 10 * np.sqrt(2) + 1e-3)  # equal power: no overshoot
-
-
-# ---------------------------------------------------------------------------------- I/O
-def test_save_with_two_jobs_and_load_give_identical_traces(pair, tmp_path):
-    real, synthetic = pair
-    saved = synthetic.save(folder=tmp_path / "synthetic", n_jobs=2, progress_bar=True,
-                           chunk_duration="0.1s")
-    loaded = spikeinterface.load(tmp_path / "synthetic")
-    for segment_index in range(synthetic.get_num_segments()):
-        expected = synthetic.get_traces(segment_index=segment_index)
-        np.testing.assert_array_equal(loaded.get_traces(segment_index=segment_index), expected)
-        np.testing.assert_array_equal(saved.get_traces(segment_index=segment_index), expected)
+def test_save_with_two_jobs_equals_the_lazy_traces(saved, real):
+    lazy, written, loaded = saved
+    for segment_index in range(2):
+        expected = lazy.get_traces(segment_index=segment_index).astype(np.int32)
+        for copy in (written, loaded):
+            got = copy.get_traces(segment_index=segment_index).astype(np.int32)
+            # float32 noise rounded to int16: one step apart at most, almost never.
+            assert np.abs(got - expected).max() <= 1
+            assert np.mean(got != expected) < 1e-4
     np.testing.assert_array_equal(loaded.channel_ids, real.channel_ids)
-    np.testing.assert_array_equal(loaded.get_channel_locations(), real.get_channel_locations())
     np.testing.assert_array_equal(loaded.get_channel_gains(), real.get_channel_gains())
     np.testing.assert_array_equal(loaded.get_channel_offsets(), real.get_channel_offsets())
-    np.testing.assert_array_equal(loaded.get_channel_groups(), real.get_channel_groups())
-    assert loaded.get_dtype() == real.get_dtype() and loaded.is_filtered()
+    np.testing.assert_array_equal(loaded.get_channel_locations(), real.get_channel_locations())
+    assert loaded.get_dtype() == np.dtype("int16")
 
 
-def test_kwargs_alone_re_create_the_recording(synthetic32, tmp_path):
-    kwargs = synthetic32.to_dict()["kwargs"]
-    assert json.loads(json.dumps(kwargs)) == kwargs
-    synthetic32.dump(tmp_path / "synthetic.json")
-    # Nothing cached in this process: the file is read again and the pool made again.
-    recording_module._source_cached.cache_clear()
-    recording_module._read_synthesizer_cached.cache_clear()
-    reloaded = spikeinterface.load(tmp_path / "synthetic.json")
-    assert reloaded._recording_segments[0]._source is not synthetic32._recording_segments[
-        0]._source
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "noise.py NoiseModel.traces: the FFT size (next_fast_len(end - start + taps - 1)) depends "
+    "on the frames asked for, so float32 values differ by rounding between chunkings and an "
+    "int16 copy saved in 0.25 s chunks differs from the lazy recording by one step in ~1e-5 "
+    "of its samples (the module docstring says overlapping calls 'agree exactly'). Compute "
+    "fixed, block-aligned output blocks (one FFT size, cached like the white-noise blocks) and "
+    "slice them"))
+def test_an_int16_copy_saved_in_chunks_is_the_lazy_recording_bit_for_bit(saved):
+    lazy, written, _ = saved
     for segment_index in range(2):
-        np.testing.assert_array_equal(reloaded.get_traces(segment_index=segment_index),
-                                      synthetic32.get_traces(segment_index=segment_index))
-    assert reloaded.get_annotation("lab") == "unit-test"
-    np.testing.assert_array_equal(reloaded.get_channel_locations(),
-                                  synthetic32.get_channel_locations())
+        np.testing.assert_array_equal(written.get_traces(segment_index=segment_index),
+                                      lazy.get_traces(segment_index=segment_index))
 
 
-def test_synthesizer_save_and_read_round_trip(synthesizer32, synthetic32, tmp_path):
+def test_synthesizer_save_and_read_round_trip_gives_identical_recordings(
+        synthesizer, synthetic, tmp_path):
     fname = tmp_path / "synthesizer.pt"
-    synthesizer32.save(fname)
+    synthesizer.save(fname)
     with pytest.raises(FileExistsError):
-        synthesizer32.save(fname)
+        synthesizer.save(fname)
     read = read_recording_synthesizer(fname)
-    assert read.window_size_ == synthesizer32.window_size_
-    np.testing.assert_array_equal(read.channel_ids_, synthesizer32.channel_ids_)
-    assert read.get_params()["generator__walk_noise"] == SMALL_32["walk_noise"]
-    synthetic = read.sample([1.0, 0.5], random_state=3, pool_size=16)
-    assert synthetic._kwargs["file_path"] == str(fname.resolve())
-    np.testing.assert_array_equal(synthetic.get_traces(segment_index=0, end_frame=5000),
-                                  synthetic32.get_traces(segment_index=0, end_frame=5000))
-    elsewhere = read.sample(0.1, random_state=0, pool_size=2, file_path=tmp_path / "copy.pt")
-    assert elsewhere._kwargs["file_path"] == str((tmp_path / "copy.pt").resolve())
-    with pytest.raises(FileExistsError):
-        synthesizer32.sample(0.1, pool_size=2, file_path=tmp_path / "copy.pt")
+    assert read.get_params() == synthesizer.get_params()
+    np.testing.assert_array_equal(read.channel_ids_, synthesizer.channel_ids_)
+    np.testing.assert_array_equal(read.neighbours_, synthesizer.neighbours_)
+    assert read.units_.guard == synthesizer.units_.guard
+    assert read.units_.refractory == synthesizer.units_.refractory
+    again = read.sample(DURATION, random_state=1)
+    assert again.to_dict()["kwargs"]["file_path"] == str(fname.resolve())
+    np.testing.assert_array_equal(again.get_traces(end_frame=60000),
+                                  synthetic.get_traces(end_frame=60000))
+    np.testing.assert_array_equal(again.units.templates, synthetic.units.templates)
 
 
-def test_sample_checks_its_arguments(synthesizer32):
-    with pytest.raises(ValueError, match="durations"):
-        synthesizer32.sample(-1.0)
-    with pytest.raises(TypeError, match="durations"):
-        synthesizer32.sample("1s")
-    with pytest.raises(ValueError, match="pool_size"):
-        synthesizer32.sample(1.0, pool_size=0)
+# ---------------------------------------------------------------------------------- statistics
+def test_band_noise_level_is_within_10_percent_of_the_real(statistics):
+    real_figures, synthetic_figures = statistics
+    ratio = synthetic_figures["noise_level"] / real_figures["noise_level"]
+    assert abs(ratio - 1) <= 0.10, ratio
 
 
-# ---------------------------------------------------------------------------------- privacy
-def test_privacy_report_on_the_32_channel_recording(synthesizer32, synthetic32):
-    report = synthesizer32.privacy_report(synthetic32, n_windows=900, random_state=0)
-    print(report)  # the figures reported in docs/recording.md
-    assert isinstance(report, PrivacyReport)
-    assert report.n_synthetic == 900
-    assert report.n_train == 320 and report.n_heldout == 80
-    assert report.membership_inference_auc < 0.6
-    assert report.median_dcr_synthetic >= 0.75 * report.median_dcr_heldout
-    assert report.dcr_ratio == pytest.approx(
-        report.median_dcr_synthetic / report.median_dcr_heldout)
-    assert report.fraction_near_copies == 0.0
-    text = repr(report)
-    assert "membership-inference AUC" in text and f"{report.dcr_ratio:.3f}" in text
-    assert set(report.to_dict()) >= {"membership_inference_auc", "dcr_ratio"}
+def test_peak_rate_is_within_25_percent_of_the_real(statistics):
+    real_figures, synthetic_figures = statistics
+    assert real_figures["peak_rate"] > 20  # spikes, not noise crossings
+    ratio = synthetic_figures["peak_rate"] / real_figures["peak_rate"]
+    assert abs(ratio - 1) <= 0.25, ratio
 
 
-def test_privacy_report_flags_a_recording_spliced_from_training_windows(synthesizer32,
-                                                                       recording32):
-    """Training windows laid on the synthetic window grid (every other grid position)."""
-    hop = synthesizer32.window_size_ - synthesizer32.overlap_size_
-    gap = np.zeros((2 * hop - synthesizer32.window_size_, 32), dtype=np.float32)
-    rows = synthesizer32.generator_.train_indices_
-    spliced = np.concatenate([
-        np.concatenate([recording32.get_traces(start_frame=start, end_frame=start + 64), gap])
-        for _, start in synthesizer32.window_positions_[rows]])
-    report = synthesizer32.privacy_report(sc.NumpyRecording([spliced], SFREQ), n_windows=4096,
-                                          random_state=0)
-    assert report.membership_inference_auc > 0.9
-    assert report.fraction_near_copies >= 0.45
+def test_median_peak_amplitude_is_within_25_percent_of_the_real(statistics):
+    real_figures, synthetic_figures = statistics
+    ratio = synthetic_figures["amplitude"] / real_figures["amplitude"]
+    assert abs(ratio - 1) <= 0.25, ratio
+
+
+def test_noise_spatial_correlation_of_a_correlated_recording_is_reproduced(correlated_report):
+    report = correlated_report
+    off_diagonal = ~np.eye(report.n_channels, dtype=bool)
+    assert report.noise_correlation_real[off_diagonal].mean() > 0.5  # strongly correlated
+    assert report.noise_correlation_rmse < 0.1
+    # Independent channels with the right spectra would be off by the whole correlation.
+    assert report.noise_correlation_synthetic[off_diagonal].mean() > 0.5
+
+
+def test_noise_spectrum_is_reproduced(correlated_report):
+    assert correlated_report.noise_psd_distance_db < 1.0
+    assert abs(correlated_report.noise_level_ratio - 1) <= 0.10
+
+
+def test_one_over_f_noise_keeps_its_slope(real, synthetic):
+    # Below the spike band the background dominates: its 1/f slope must survive.
+    def slope(recording):
+        traces = recording.get_traces(end_frame=int(6 * SFREQ)).astype(np.float64)
+        freqs, psd = scipy.signal.welch(traces - traces.mean(axis=0), fs=SFREQ,
+                                        nperseg=8192, axis=0)
+        band = (freqs >= 10) & (freqs <= 250)
+        return np.polyfit(np.log10(freqs[band]), np.log10(psd[band].mean(axis=1)), 1)[0]
+
+    real_slope, synthetic_slope = slope(real), slope(synthetic)
+    assert real_slope < -0.5  # the input is coloured
+    assert abs(synthetic_slope - real_slope) < 0.25, (real_slope, synthetic_slope)
+
+
+# ---------------------------------------------------------------------------------- ground truth
+def test_ground_truth_has_one_unit_per_synthetic_unit(synthesizer, synthetic):
+    truth = synthetic.get_ground_truth()
+    # One synthetic unit per real cluster asked for; the guard may refuse some of them.
+    assert 1 <= len(truth.unit_ids) == len(synthetic.units.templates)
+    assert len(truth.unit_ids) <= synthesizer.n_real_units_
+    assert truth.sampling_frequency == SFREQ
+    assert truth.get_num_segments() == 1
+    np.testing.assert_array_equal(truth.get_property("peak_channel"), synthetic.units.channels)
+    assert sum(len(truth.get_unit_spike_train(u)) for u in truth.unit_ids) > 100
+
+
+def test_ground_truth_has_no_interval_below_the_refractory_period(synthesizer, synthetic):
+    refractory = synthesizer.units_.refractory
+    assert 0.0008 <= refractory <= 0.003
+    for isis in isis_by_unit(synthetic.get_ground_truth()):
+        # Spike times are rounded to frames: one frame of slack.
+        assert isis.min() >= refractory * SFREQ - 1
+
+
+def test_ground_truth_rates_match_the_drawn_rates(synthesizer, synthetic):
+    # Spike trains are drawn when the recording is made: a long one costs no trace.
+    long = synthesizer.sample(600.0, random_state=1)
+    drawn = long.units.stats[:, 0]
+    np.testing.assert_array_equal(drawn, synthetic.units.stats[:, 0])  # same seed, same units
+    truth = long.get_ground_truth()
+    counts = np.array([len(truth.get_unit_spike_train(u)) for u in truth.unit_ids])
+    np.testing.assert_allclose(counts / 600.0, drawn, rtol=0.15)
+    # Drawn from the real clusters' rates (jittered; units the guard refused leave their
+    # firing to the kept ones): the total is the real one's.
+    real_total = synthesizer.units_.cluster_stats[:, 0].sum()
+    assert abs(drawn.sum() / real_total - 1) < 0.3
+
+
+def test_templates_sit_on_their_peak_channels(synthetic, statistics):
+    units = synthetic.units
+    dense = units.dense_templates()
+    np.testing.assert_array_equal(dense.min(axis=1).argmin(axis=1), units.channels)
+    # The detector finds each ground-truth spike on or next to its unit's peak channel.
+    _, synthetic_figures = statistics
+    peaks = synthetic_figures["peaks"]
+    locations = synthetic.get_channel_locations()
+    truth = synthetic.get_ground_truth()
+    near, matched = 0, 0
+    for unit in truth.unit_ids:
+        for frame in truth.get_unit_spike_train(unit):
+            i = np.searchsorted(peaks["sample_index"], frame - 15)
+            j = np.searchsorted(peaks["sample_index"], frame + 15)
+            if j > i:
+                matched += 1
+                channel = peaks["channel_index"][i + np.argmax(np.abs(peaks["amplitude"][i:j]))]
+                distance = np.linalg.norm(locations[channel] - locations[units.channels[unit]])
+                near += distance <= 50.0
+    assert matched > 100
+    assert near / matched > 0.8
+
+
+# ---------------------------------------------------------------------------------- guard
+def test_every_generated_unit_is_below_the_guard(synthesizer, synthetic, privacy):
+    model, units = synthesizer.units_, synthetic.units
+    assert 0 < model.guard < 1
+    assert np.all(units.similarity < model.guard)
+    # The audit's own measure of each generated unit against every real unit agrees.
+    np.testing.assert_allclose(privacy.units.best_similarity, units.similarity, atol=1e-4)
+    # Synthetic units differ from one another at least as much as the closest real pair.
+    assert model.guard <= model.distinct < 1
+    images = spikes.band_filter(units.images, SFREQ)
+    assert np.all(spikes.best_similarity(images, images)[~np.eye(len(images), dtype=bool)]
+                  < model.distinct)
+
+
+def test_privacy_report_passes_on_the_fixture(synthesizer, synthetic, privacy):
+    assert isinstance(privacy, PrivacyReport)
+    assert privacy.units.n_synthetic == len(synthetic.units.templates)
+    assert privacy.units.n_real == synthesizer.n_real_units_
+    assert privacy.snippets is not None and privacy.snippets.n_heldout > 0
+    assert privacy.passes() == {"units": True, "snippets": True}
+    assert "pass" in repr(privacy) and "FAIL" not in repr(privacy)
+
+
+def test_privacy_report_flags_a_synthetic_unit_copied_from_a_real_one(
+        synthesizer, synthetic, real, monkeypatch):
+    real_templates = synthesizer.units_.real_templates
+    images = synthetic.units.images.copy()
+    images[0] = 3.0 * real_templates[1]  # a real unit, at another amplitude
+    monkeypatch.setattr(synthetic.units, "images", images)
+    report = synthesizer.privacy_report(real, synthetic, max_snippets=50, random_state=0)
+    assert report.passes()["units"] is False
+    assert report.units.n_above >= 1
+    assert report.units.best_similarity[0] == pytest.approx(1.0, abs=1e-5)
+    assert report.units.nearest_real[0] == 1
+    assert "FAIL" in repr(report)
+
+
+# ---------------------------------------------------------------------------------- no spikes
+@pytest.mark.parametrize("name", ["pure_noise", "1_kHz"])
+def test_fit_without_spikes_learns_the_background_only_with_a_warning(noise_only, name):
+    fitted, messages = noise_only[name]
+    assert fitted.units_ is None and fitted.n_real_units_ == 0
+    assert fitted.noise_.n_channels == len(fitted.channel_ids_)
+    assert any("background" in message for message in messages), messages
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "segment.py SyntheticUnits.__init__: with no unit (units_ None, n_units=0, or every "
+    "candidate refused by the guard) unit_channels = np.array([]).reshape(0, -1) raises "
+    "'cannot reshape array of size 0 into shape (0,newaxis)'; reshape to "
+    "(len(channels), neighbours_.shape[1])"))
+@pytest.mark.parametrize("name", ["pure_noise", "1_kHz"])
+def test_sample_without_spikes_is_background_only(noise_only, pure_noise, name):
+    fitted, _ = noise_only[name]
+    synthetic_noise = fitted.sample(2.0, random_state=0)
+    assert len(synthetic_noise.get_ground_truth().unit_ids) == 0
+    traces = synthetic_noise.get_traces()
+    assert traces.shape == (int(2.0 * fitted.sampling_frequency_), len(fitted.channel_ids_))
+    if name == "pure_noise":
+        real_std = pure_noise.get_traces().std(axis=0)
+        np.testing.assert_allclose(traces.std(axis=0), real_std, rtol=0.15)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "segment.py SyntheticUnits.__init__: n_units=0 reaches the same reshape(0, -1) of an "
+    "empty array"))
+def test_zero_units_gives_the_background_alone(synthesizer):
+    background = synthesizer.sample(1.0, random_state=0, n_units=0)
+    assert len(background.get_ground_truth().unit_ids) == 0
+    assert background.get_traces().shape == (int(SFREQ), N_CHANNELS)
+
+
+# ---------------------------------------------------------------------------------- engine
+def test_engine_template_model_works_end_to_end():
+    simulated, _ = simulate_recording(num_channels=16, num_units=5, duration=10.0, seed=0)
+    fitted = RecordingSynthesizer(template_model="engine",
+                                  generator=DualDivergenceGenerator(**TINY_ENGINE),
+                                  fit_duration=10.0, noise_duration=2.0, max_snippets=300,
+                                  random_state=0).fit(simulated)
+    assert isinstance(fitted.units_.engine, DualDivergenceGenerator)
+    assert fitted.units_.engine.max_steps == TINY_ENGINE["max_steps"]
+    engine_made = fitted.sample(2.0, random_state=0)
+    assert len(engine_made.units.templates) >= 1
+    assert np.all(engine_made.units.similarity < fitted.units_.guard)
+    traces = engine_made.get_traces()
+    assert traces.shape == (60000, 16) and np.isfinite(traces).all()
+    truth = engine_made.get_ground_truth()
+    assert len(truth.unit_ids) == len(engine_made.units.templates)
+
+
+# ---------------------------------------------------------------------------------- arguments
+@pytest.mark.parametrize("params, error, name", [
+    (dict(template_model="x"), ValueError, "'template_model' parameter"),
+    (dict(n_neighbours=0), ValueError, "n_neighbours"),
+    (dict(fit_duration=-1.0), ValueError, "fit_duration"),
+    (dict(noise_duration=0.0), ValueError, "noise_duration"),
+    (dict(ms_before=-0.5), ValueError, "ms_before"),
+    (dict(max_snippets=5), ValueError, "max_snippets"),
+    (dict(template_model="engine", generator="small"), TypeError, "generator"),
+])
+def test_fit_refuses_bad_parameters_naming_them(pure_noise, params, error, name):
+    with pytest.raises(error, match=name):
+        RecordingSynthesizer(**params).fit(pure_noise)
+
+
+def test_fit_refuses_what_is_not_a_recording():
+    with pytest.raises(TypeError, match="recording must be a spikeinterface BaseRecording"):
+        RecordingSynthesizer().fit(np.zeros((30000, 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize("args, kwargs, error, name", [
+    ((-1.0,), {}, ValueError, r"durations\[0\]"),
+    (([1.0, 0.0],), {}, ValueError, r"durations\[1\]"),
+    (("1s",), {}, TypeError, "durations"),
+    ((1.0,), dict(n_units=-1), ValueError, "n_units"),
+    ((1.0,), dict(random_state=-3), ValueError, "random_state"),
+])
+def test_sample_refuses_bad_arguments_naming_them(synthesizer, args, kwargs, error, name):
+    with pytest.raises(error, match=name):
+        synthesizer.sample(*args, **kwargs)
+
+
+def test_an_unfitted_synthesizer_says_so():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        RecordingSynthesizer().sample(1.0)
+
+
+def test_parameters_are_stored_untouched_for_scikit_learn():
+    synthesizer = RecordingSynthesizer(n_neighbours=0, template_model="x")  # checked at fit
+    assert synthesizer.get_params()["n_neighbours"] == 0
+    synthesizer.set_params(n_neighbours=12, template_model="gaussian")
+    assert synthesizer.n_neighbours == 12
