@@ -16,8 +16,9 @@ __all__ = ["DualDivergenceGenerator", "read_generator", "datasets", "baselines",
 #: The SpikeInterface and neo adapters need the optional 'ephys' dependencies: imported on first
 #: use, so that ``import mne_dualdiv`` works without them.
 _EPHYS_NAMES = {"RecordingSynthesizer": "recording", "SyntheticRecording": "recording",
-                "read_recording_synthesizer": "recording", "PrivacyReport": "recording",
-                "NeoSynthesizer": "neo"}
+                "read_recording_synthesizer": "recording", "PrivacyReport": "recording.privacy",
+                "fidelity_report": "recording.fidelity",
+                "RecordingFidelityReport": "recording.fidelity", "NeoSynthesizer": "neo"}
 
 
 def __getattr__(name):

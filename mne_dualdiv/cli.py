@@ -9,6 +9,9 @@ from pathlib import Path
 #: Engine settings of ``--quick``: a fit of seconds per condition, for trying the pipeline out.
 QUICK = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
              n_local_draws=4, hidden=32, n_filters=8)
+#: RecordingSynthesizer settings of ``--quick`` for a recording folder: spikes of the first
+#: minute (instead of 5), background from 10 one-second chunks (instead of 30).
+QUICK_RECORDING = dict(fit_duration=60.0, noise_duration=10.0, max_snippets=2000)
 
 PROG = "mne-dualdiv"
 SUBCOMMANDS = ("demo", "augment", "fit", "sample", "evaluate")
@@ -32,12 +35,17 @@ class _Formatter(argparse.HelpFormatter):
 
 
 # ------------------------------------------------------------------------------ arguments
-def _add_engine_options(parser, seed_help="random seed of fitting and sampling"):
+def _add_engine_options(parser, seed_help="random seed of fitting and sampling",
+                        recording=False):
     parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
-                        help="small engine settings: seconds instead of minutes, lower quality")
+                        help="small engine settings: seconds instead of minutes, lower quality"
+                        + ("; for a recording folder, spikes of its first minute and background "
+                           "from 10 s" if recording else ""))
     parser.add_argument("--n-jobs", type=int, default=None, metavar="N",
-                        help="worker processes, one condition each (-1: every CPU core)")
+                        help="worker processes, one condition each"
+                        + ("; for a recording folder, SpikeInterface jobs of filtering and "
+                           "peak detection" if recording else "") + " (-1: every CPU core)")
 
 
 def _add_output_options(parser):
@@ -132,9 +140,11 @@ def _fit_parser(subparsers):
             "or in Python with mne_dualdiv.read_epochs_synthesizer(MODEL).sample(n). IN may "
             "also be a SpikeInterface binary recording folder (written by "
             "recording.save(folder=...); needs the 'ephys' extra), read without running any "
-            "code from it (no pickle, no class named in its JSON): a RecordingSynthesizer is "
-            "fitted on it. Other formats: load them in Python and pass the recording to "
-            "RecordingSynthesizer.fit."
+            "code from it (no pickle, no class named in its JSON): a RecordingSynthesizer "
+            "learns its units (from detected spikes) and its background noise. Such a model "
+            "holds the real units' templates and summary statistics: keep it private and "
+            "share the recordings 'mne-dualdiv sample' makes. Other formats: load them in "
+            "Python and pass the recording to RecordingSynthesizer.fit."
         ),
         epilog=(
             "examples:\n"
@@ -150,7 +160,7 @@ def _fit_parser(subparsers):
     parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default=True,
                         help="one generator per condition (default); --no-per-condition fits one "
                              "on all epochs")
-    _add_engine_options(parser, seed_help="random seed of the fit")
+    _add_engine_options(parser, seed_help="random seed of the fit", recording=True)
     _add_output_options(parser)
     return parser
 
@@ -164,7 +174,8 @@ def _sample_parser(subparsers):
             "training file's info, tmin, baseline and event_id, to an -epo.fif file. The same "
             "--seed gives the same epochs. A model fitted on a recording folder writes a "
             "synthetic recording of --duration seconds to the SpikeInterface binary folder OUT "
-            "(same channels, probe and gains); --overwrite replaces such a folder only when "
+            "(same channels, probe and gains; new units on new background noise, none of the "
+            "real spikes or traces); --overwrite replaces such a folder only when "
             "this command wrote it (it holds mne_dualdiv.json), never any other folder."
         ),
         epilog=(
@@ -417,23 +428,35 @@ def _read_recording(parser, name, folder):
 
 
 def _fit_recording(parser, args):
+    from ._checks import check_n_jobs
+
     model = _check_output(parser, "MODEL", args.model, args.overwrite)
+    try:
+        n_jobs = check_n_jobs(args.n_jobs, "argument --n-jobs")
+    except ValueError as err:
+        raise _UsageError(parser, _one_line(err)) from None
     recording = _read_recording(parser, "IN", args.input)  # checked before the heavy imports
     from .adapters.recording import RecordingSynthesizer
     from .engine import DualDivergenceGenerator
 
     params = _engine_params(args)
+    settings = dict(QUICK_RECORDING) if args.quick else {}
     print(f"Real recording: {recording.get_num_channels()} channels, "
           f"{recording.get_total_duration():.1f} s at {recording.sampling_frequency:g} Hz "
           f"from {args.input}")
     start = time.perf_counter()
+    # The engine settings matter only for template_model="engine".
     synthesizer = RecordingSynthesizer(
-        generator=DualDivergenceGenerator(**params) if params else None,
-        random_state=args.seed, verbose=True if args.verbose else None).fit(recording)
+        generator=DualDivergenceGenerator(**params) if params else None, n_jobs=n_jobs,
+        random_state=args.seed, verbose=True if args.verbose else None, **settings,
+    ).fit(recording)
     seconds = time.perf_counter() - start
     synthesizer.save(model, overwrite=args.overwrite)
-    print(f"Fitted on {len(synthesizer.window_positions_)} windows in {seconds:.0f} s")
-    print(f"Saved the model to {model}")
+    print(f"Found {synthesizer.peak_rate_:.1f} spikes/s and {synthesizer.n_real_units_} "
+          f"unit(s); learned from {len(synthesizer.snippet_positions_)} spike snippets "
+          f"({'units and background' if synthesizer.units_ is not None else 'background only'})"
+          f" in {seconds:.0f} s")
+    print(f"Saved the model to {model} (it holds the real units' templates: keep it private)")
 
 
 def _sample_recording(parser, args, synthesizer):

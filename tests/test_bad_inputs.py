@@ -717,8 +717,8 @@ def _neo_signal(n_samples=2000, n_channels=2, seed=0):
 def _neo_synthesizer(**params):
     from mne_dualdiv.adapters.neo import NeoSynthesizer
 
-    return NeoSynthesizer(**dict(dict(max_windows=30, random_state=0, window_duration=0.032,
-                                      generator=DualDivergenceGenerator(**TINY)), **params))
+    return NeoSynthesizer(**dict(dict(random_state=0, fit_duration=2.0, noise_duration=1.0),
+                                 **params))
 
 
 @pytest.mark.parametrize("shape, message", [((0, 2), "0 sample"), ((100, 0), "0 channel")],
@@ -729,13 +729,26 @@ def test_neo_refuses_an_empty_signal(shape, message):
 
 
 @pytest.mark.parametrize("params, error, message", [
-    (dict(window_duration=-0.1), ValueError, "window_duration must be > 0"),
-    (dict(overlap=0.9), ValueError, "overlap must be <= 0.5"),
-    (dict(max_windows=5), ValueError, "max_windows must be at least 20"),
+    (dict(template_model="vae"), ValueError, "'template_model' parameter"),
+    (dict(n_neighbours=0), ValueError, "n_neighbours must be at least 1"),
+    (dict(ms_before=-0.1), ValueError, "ms_before must be > 0"),
+    (dict(detect_threshold=0), ValueError, "detect_threshold must be > 0"),
+    (dict(fit_duration="all"), TypeError, "fit_duration must be a number"),
+    (dict(noise_duration=np.inf), ValueError, "noise_duration must be finite"),
+    (dict(max_snippets=5), ValueError, "max_snippets must be at least 20"),
     (dict(random_state=-1), ValueError, "random_state must be a non-negative int"),
     (dict(generator="engine"), TypeError, "generator must be None or a DualDivergenceGenerator"),
-], ids=["window_duration", "overlap", "max_windows", "random_state", "generator"])
-def test_neo_parameters_are_checked_before_any_fit(params, error, message):
+    (dict(template_model="engine", generator="engine"), TypeError,
+     "generator must be None or a DualDivergenceGenerator"),
+], ids=["template_model", "n_neighbours", "ms_before", "detect_threshold", "fit_duration",
+        "noise_duration", "max_snippets", "random_state", "generator", "engine_generator"])
+def test_neo_parameters_are_checked_before_any_fit(params, error, message, monkeypatch):
+    from mne_dualdiv.adapters import neo as neo_adapter
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a stream was fitted before the parameters were checked")
+
+    monkeypatch.setattr(neo_adapter.RecordingSynthesizer, "fit", no_fit)
     with pytest.raises(error, match=message):
         _neo_synthesizer(**params).fit(_neo_signal())
 
@@ -743,15 +756,9 @@ def test_neo_parameters_are_checked_before_any_fit(params, error, message):
 @pytest.fixture(scope="module")
 def fitted_neo():
     pytest.importorskip("neo")
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        signal = _neo_signal()
-        before = signal.magnitude.copy()
-        synthesizer = _neo_synthesizer().fit(signal)
-    finally:
-        torch.set_num_threads(threads)
+    signal = _neo_signal()
+    before = signal.magnitude.copy()
+    synthesizer = _neo_synthesizer().fit(signal)
     return synthesizer, signal, before
 
 
@@ -765,10 +772,11 @@ def test_neo_fit_does_not_modify_the_signal(fitted_neo):
     (dict(durations=[0.5, 0.5]), ValueError, r"durations has 2 value\(s\); the fitted input "
                                               r"has 1 segment"),
     (dict(durations="long"), TypeError, "durations must be a positive number of seconds"),
-    (dict(durations=0.2, pool_size=0), ValueError, "pool_size must be at least 1"),
+    (dict(durations=0.2, n_units=-1), ValueError, "n_units must be at least 0"),
+    (dict(durations=0.2, n_units=1.5), TypeError, "n_units must be an int"),
     (dict(durations=0.2, random_state="seed"), TypeError, "random_state must be None"),
-], ids=["negative_duration", "too_many_durations", "str_durations", "pool_size",
-        "random_state"])
+], ids=["negative_duration", "too_many_durations", "str_durations", "n_units",
+        "float_n_units", "random_state"])
 def test_neo_sample_checks_its_arguments(fitted_neo, kwargs, error, message):
     synthesizer, _, _ = fitted_neo
     with pytest.raises(error, match=message):
@@ -779,6 +787,12 @@ def test_neo_privacy_report_refuses_something_that_is_not_neo(fitted_neo):
     synthesizer, _, _ = fitted_neo
     with pytest.raises(TypeError, match="obj must be a neo.AnalogSignal, Segment or Block"):
         synthesizer.privacy_report(np.zeros((100, 2)))
+
+
+def test_neo_privacy_report_checks_max_snippets(fitted_neo):
+    synthesizer, signal, _ = fitted_neo
+    with pytest.raises(ValueError, match="max_snippets must be at least 1"):
+        synthesizer.privacy_report(signal, max_snippets=0)
 
 
 def test_nearest_training_rows_are_the_same_when_matched_in_blocks(monkeypatch):

@@ -313,8 +313,13 @@ def test_fit_and_sample_a_spikeinterface_recording_folder(tmp_path):
     source = tmp_path / "recording"
     recording.save(folder=source, verbose=False)
     model, out = tmp_path / "probe-model.pt", tmp_path / "synthetic"
+    bad_jobs = run_cli("fit", source, model, "--n-jobs", 0)
+    assert_usage_error(bad_jobs.returncode, bad_jobs.stderr, "--n-jobs")
+    assert not model.exists()
     fitted = run_cli("fit", source, model, "--quick")
     assert fitted.returncode == 0, fitted.stderr
+    assert "spikes/s" in fitted.stdout and "unit(s)" in fitted.stdout
+    assert "keep it private" in fitted.stdout
     missing = run_cli("sample", model, out)
     assert_usage_error(missing.returncode, missing.stderr, "--duration")
     made = run_cli("sample", model, out, "--duration", 0.5)
@@ -323,6 +328,7 @@ def test_fit_and_sample_a_spikeinterface_recording_folder(tmp_path):
     assert list(synthetic.channel_ids) == list(recording.channel_ids)
     assert synthetic.get_num_frames() == 5000
     assert synthetic.sampling_frequency == recording.sampling_frequency
+    assert "Made 0.5 s of synthetic recording" in made.stdout
     again = run_cli("sample", model, out, "--duration", 0.5)
     assert_usage_error(again.returncode, again.stderr, "OUT", "exists")
 

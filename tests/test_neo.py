@@ -10,15 +10,13 @@ neo = pytest.importorskip("neo")
 pq = pytest.importorskip("quantities")
 pytest.importorskip("spikeinterface")
 
-from mne_dualdiv import DualDivergenceGenerator  # noqa: E402
 from mne_dualdiv.adapters.neo import NeoSynthesizer  # noqa: E402
-from mne_dualdiv.adapters.recording import PrivacyReport, RecordingSynthesizer  # noqa: E402
+from mne_dualdiv.adapters.recording import RecordingSynthesizer  # noqa: E402
+from mne_dualdiv.adapters.recording.privacy import PrivacyReport  # noqa: E402
 
-#: Tiny engine settings: the fits of this module check the plumbing, not the quality.
-TINY = dict(max_steps=20, batch_size=32, n_bridges=1, eval_every=10, patience=1, n_filters=4,
-            hidden=16, walk_steps=5, walk_noise=1.0)
-#: Distinct synthetic windows per stream in these tests (the default, 128, costs more walks).
-POOL = 16
+#: Small fits: spikes of the first 10 s, background from 2 one-second chunks. The fits of this
+#: module check the plumbing, not the quality.
+SMALL = dict(fit_duration=10.0, noise_duration=2.0)
 
 
 def make_signal(n_channels=4, rate=1000.0, duration=8.0, seed=0, units="uV", t_start=5.0,
@@ -38,9 +36,36 @@ def make_signal(n_channels=4, rate=1000.0, duration=8.0, seed=0, units="uV", t_s
         area="CA1", filtered=True)
 
 
+def make_spiking_signal(duration=4.0, n_channels=4, n_units=3, seed=0):
+    """A 10 kHz extracellular signal in uV with units (SpikeInterface's ground-truth generator)."""
+    from spikeinterface.core import generate_ground_truth_recording
+
+    recording, _ = generate_ground_truth_recording(
+        num_channels=n_channels, durations=[duration], sampling_frequency=10000.0,
+        num_units=n_units, seed=seed)
+    return neo.AnalogSignal(recording.get_traces(), units="uV", sampling_rate=10 * pq.kHz,
+                            t_start=0 * pq.s, name="tetrode",
+                            array_annotations=dict(channel_names=np.array(
+                                [f"wire {i}" for i in range(n_channels)])))
+
+
 def synthesizer(**params):
-    return NeoSynthesizer(max_windows=60, random_state=0,
-                          generator=DualDivergenceGenerator(**TINY), **params)
+    return NeoSynthesizer(**dict(dict(random_state=0, **SMALL), **params))
+
+
+def peak_count(signal):
+    """Negative peaks beyond 5 MAD of the 300-3000 Hz band, on any channel (SpikeInterface)."""
+    import spikeinterface.preprocessing as spre
+    from spikeinterface.core import NumpyRecording
+    from spikeinterface.sortingcomponents.peak_detection import detect_peaks
+
+    recording = spre.bandpass_filter(NumpyRecording(
+        [np.asarray(signal.magnitude, dtype=np.float32)],
+        float(signal.sampling_rate.rescale("Hz"))), freq_min=300.0, freq_max=3000.0)
+    peaks = detect_peaks(recording, method="by_channel",
+                         method_kwargs=dict(peak_sign="neg", detect_threshold=5),
+                         job_kwargs=dict(n_jobs=1, progress_bar=False))
+    return len(peaks)
 
 
 def assert_signal_like(synthetic, real, duration=None):
@@ -109,13 +134,13 @@ def block():
 
 # ---------------------------------------------------------------------------------- signal
 def test_analog_signal_round_trip_keeps_every_field(signal, fitted_signal):
-    synthetic = fitted_signal.sample(random_state=0, pool_size=POOL)
+    synthetic = fitted_signal.sample(random_state=0)
     assert fitted_signal.kind_ == "analogsignal"
     assert_signal_like(synthetic, signal)
 
 
 def test_analog_signal_values_are_new_and_in_the_input_units(signal, fitted_signal):
-    synthetic = fitted_signal.sample(2.0, random_state=1, pool_size=POOL)
+    synthetic = fitted_signal.sample(2.0, random_state=1)
     assert_signal_like(synthetic, signal, duration=2.0)
     real = signal.magnitude
     assert not any(np.allclose(synthetic.magnitude[:64], real[i:i + 64])
@@ -125,25 +150,73 @@ def test_analog_signal_values_are_new_and_in_the_input_units(signal, fitted_sign
 
 
 def test_sampling_is_seeded(fitted_signal):
-    first = fitted_signal.sample(1.0, random_state=7, pool_size=POOL)
+    first = fitted_signal.sample(1.0, random_state=7)
     np.testing.assert_array_equal(first.magnitude, fitted_signal.sample(
-        1.0, random_state=7, pool_size=POOL).magnitude)
+        1.0, random_state=7).magnitude)
     assert not np.array_equal(first.magnitude, fitted_signal.sample(
-        1.0, random_state=8, pool_size=POOL).magnitude)
+        1.0, random_state=8).magnitude)
 
 
-def test_privacy_report_per_stream(fitted_signal):
-    synthetic = fitted_signal.sample(random_state=0, pool_size=POOL)
-    reports = fitted_signal.privacy_report(synthetic, n_windows=256, random_state=0)
+def test_a_slow_stream_is_background_only_and_has_no_privacy_report(signal, fitted_signal):
+    # 1 kHz has no spike band: the stream is synthesized as background, with nothing to link.
+    assert fitted_signal.synthesizers_[0].units_ is None
+    assert fitted_signal.privacy_report(signal, random_state=0) == [None]
+
+
+# ---------------------------------------------------------------------------------- spikes
+@pytest.fixture(scope="module")
+def spiking_signal():
+    return make_spiking_signal()
+
+
+@pytest.fixture(scope="module")
+def fitted_spiking(spiking_signal):
+    # max_snippets below the number of spikes: the rest are held out for the privacy report.
+    return synthesizer(max_snippets=40).fit(spiking_signal)
+
+
+def test_a_spiking_stream_gets_synthetic_units(spiking_signal, fitted_spiking):
+    stream = fitted_spiking.synthesizers_[0]
+    assert stream.units_ is not None and stream.n_real_units_ >= 1 and stream.peak_rate_ > 0
+    synthetic = fitted_spiking.sample(2.0, random_state=0)
+    assert_signal_like(synthetic, spiking_signal, duration=2.0)
+    assert peak_count(synthetic) > 0
+    # No unit asked for: background only, so (almost) nothing crosses the threshold.
+    background = fitted_spiking.sample(2.0, random_state=0, n_units=0)
+    assert peak_count(background) < peak_count(synthetic) / 4
+    np.testing.assert_array_equal(synthetic.magnitude,
+                                  fitted_spiking.sample(2.0, random_state=0).magnitude)
+
+
+def test_privacy_report_per_stream(spiking_signal, fitted_spiking):
+    reports = fitted_spiking.privacy_report(spiking_signal, 2.0, random_state=0)
     assert len(reports) == 1 and isinstance(reports[0], PrivacyReport)
-    assert 0.0 <= reports[0].membership_inference_auc <= 1.0
+    report = reports[0]
+    assert report.units.n_real == fitted_spiking.synthesizers_[0].n_real_units_
+    assert 1 <= report.units.n_synthetic <= report.units.n_real
+    assert report.snippets is not None and 0.0 <= report.snippets.share_closer <= 1.0
+    assert set(report.passes()) == {"units", "snippets"}
+    # The audited recording is the one sample() made with the same arguments.
+    again = fitted_spiking.privacy_report(spiking_signal, 2.0, random_state=0)[0]
+    np.testing.assert_array_equal(again.units.best_similarity, report.units.best_similarity)
+
+
+def test_privacy_report_checks_the_real_object(spiking_signal, fitted_spiking, signal):
+    with pytest.raises(TypeError, match="obj must be a neo.AnalogSignal, Segment or Block"):
+        fitted_spiking.privacy_report(spiking_signal.magnitude)
+    segment = neo.Segment()
+    segment.analogsignals += [spiking_signal, spiking_signal]
+    with pytest.raises(ValueError, match="2 stream"):
+        fitted_spiking.privacy_report(segment)
+    with pytest.raises(ValueError, match="Stream 0 of obj has 2 channel"):
+        fitted_spiking.privacy_report(spiking_signal[:, :2])
 
 
 # ---------------------------------------------------------------------------------- segment
 def test_segment_round_trip_keeps_streams_annotations_and_drops_spikes(segment):
     fitted = synthesizer().fit(segment)
     assert fitted.kind_ == "segment" and len(fitted.synthesizers_) == 2
-    synthetic = fitted.sample(random_state=0, pool_size=POOL)
+    synthetic = fitted.sample(random_state=0)
     assert isinstance(synthetic, neo.Segment)
     assert synthetic.name == segment.name and synthetic.description == segment.description
     assert synthetic.index == segment.index and synthetic.rec_datetime == segment.rec_datetime
@@ -153,14 +226,14 @@ def test_segment_round_trip_keeps_streams_annotations_and_drops_spikes(segment):
         assert_signal_like(synthetic_signal, real_signal)
         assert synthetic_signal.segment is synthetic
     assert len(synthetic.spiketrains) == 0
-    shorter = fitted.sample(1.0, random_state=0, pool_size=POOL)
+    shorter = fitted.sample(1.0, random_state=0)
     assert [s.shape[0] for s in shorter.analogsignals] == [1000, 250]
 
 
 # ---------------------------------------------------------------------------------- block
 def test_block_round_trip_keeps_segments_and_annotations(block):
     fitted = synthesizer().fit(block)
-    synthetic = fitted.sample(random_state=0, pool_size=POOL)
+    synthetic = fitted.sample(random_state=0)
     assert isinstance(synthetic, neo.Block) and fitted.kind_ == "block"
     for field in ("name", "description", "file_origin", "rec_datetime", "annotations"):
         assert getattr(synthetic, field) == getattr(block, field)
@@ -170,10 +243,10 @@ def test_block_round_trip_keeps_segments_and_annotations(block):
         assert synthetic_segment.name == real_segment.name
         assert synthetic_segment.annotations == real_segment.annotations
         assert_signal_like(synthetic_segment.analogsignals[0], real_segment.analogsignals[0])
-    durations = fitted.sample([1.0, 2.0], random_state=0, pool_size=POOL)
+    durations = fitted.sample([1.0, 2.0], random_state=0)
     assert [s.analogsignals[0].shape[0] for s in durations.segments] == [1000, 2000]
     with pytest.raises(ValueError, match="segment"):
-        fitted.sample([1.0], random_state=0, pool_size=POOL)
+        fitted.sample([1.0], random_state=0)
 
 
 def test_inputs_are_checked():
@@ -187,6 +260,11 @@ def test_inputs_are_checked():
         synthesizer().fit(neo.Segment())
     with pytest.raises(RuntimeError, match="not fitted"):
         NeoSynthesizer().sample()
+    with pytest.raises(RuntimeError, match="not fitted"):
+        NeoSynthesizer().privacy_report(make_signal(duration=1.0))
+    # The background is fitted on one-second chunks: the error names the stream.
+    with pytest.raises(ValueError, match=r"Stream 0 \('LFP'\).*at least 1 s"):
+        synthesizer().fit(make_signal(duration=0.5))
 
 
 # ---------------------------------------------------------------------------------- EDF
@@ -210,7 +288,7 @@ def test_edf_read_through_neo_works_end_to_end(edf_file, tmp_path):
     edfio = pytest.importorskip("edfio")
     block = neo.io.EDFIO(str(edf_file)).read_block()
     fitted = synthesizer().fit(block)
-    synthetic = fitted.sample(random_state=0, pool_size=POOL)
+    synthetic = fitted.sample(random_state=0)
     real_signal = block.segments[0].analogsignals[0]
     synthetic_signal = synthetic.segments[0].analogsignals[0]
     assert_signal_like(synthetic_signal, real_signal)
@@ -234,9 +312,8 @@ def test_edf_read_through_spikeinterface_works_end_to_end(edf_file, tmp_path):
     from spikeinterface.extractors import read_edf
 
     recording = read_edf(edf_file)
-    fitted = RecordingSynthesizer(max_windows=60, random_state=0,
-                                  generator=DualDivergenceGenerator(**TINY)).fit(recording)
-    synthetic = fitted.sample(10.0, random_state=0, pool_size=POOL,
+    fitted = RecordingSynthesizer(random_state=0, **SMALL).fit(recording)
+    synthetic = fitted.sample(10.0, random_state=0,
                                file_path=tmp_path / "synthesizer.pt")
     assert synthetic.get_dtype() == recording.get_dtype() == np.int16
     np.testing.assert_array_equal(synthetic.get_channel_gains(), recording.get_channel_gains())
@@ -259,5 +336,5 @@ def test_raw_binary_file_read_through_neo_works_end_to_end(tmp_path):
                                   signal_gain=0.195, signal_offset=0.0)
     block = io.read_block()
     real = block.segments[0].analogsignals[0]
-    synthetic = synthesizer().fit(block).sample(random_state=0, pool_size=POOL)
+    synthetic = synthesizer().fit(block).sample(random_state=0)
     assert_signal_like(synthetic.segments[0].analogsignals[0], real)

@@ -12,14 +12,15 @@ signals of such an object and returns a synthetic object of the same kind and la
 the same units, sampling rates, start times, channel names and annotations, so that code
 written for the real object runs on the synthetic one unchanged.
 
-This tutorial builds a small two-trial ``Block`` with two streams (a local field potential at
-1 kHz and an EMG at 250 Hz), synthesizes it, checks field by field what survives, reads the
-privacy report of each stream, and writes the synthetic block to a file with a neo IO.
+This tutorial builds a small two-trial ``Block`` with three streams (a local field potential
+at 1 kHz, an EMG at 250 Hz and an 8-channel silicon probe at 20 kHz with spiking units), synthesizes it, checks
+field by field what survives, reads the privacy report of each stream, and writes the
+synthetic block to a file with a neo IO.
 
-The engine runs at small settings (``SMALL`` below: 60 training steps, one bridge, 200
-windows per stream) so that the tutorial runs in seconds; remove ``generator=...`` and
-``max_windows=...`` for the recording defaults (minutes per stream, samples closer to the
-data).
+Each stream is learnt by a :class:`~mne_dualdiv.RecordingSynthesizer`, which decomposes it
+into a background (a stationary Gaussian process: per-channel spectra, channel correlations,
+offsets) and, where the stream has a spike band and spikes, units (new templates and spike
+trains). Its defaults run here in seconds: the streams are 20 s long.
 """
 
 # %%
@@ -33,6 +34,7 @@ import neo
 import numpy as np
 import quantities as pq
 from scipy.signal import welch
+from spikeinterface.core import generate_ground_truth_recording
 
 import mne_dualdiv
 
@@ -40,9 +42,10 @@ import mne_dualdiv
 # A block of two trials, two streams each
 # ---------------------------------------
 # Each trial holds 10 s of an 8-channel LFP in µV (a 7 Hz theta rhythm whose amplitude
-# varies over channels, on top of smooth noise shared in part by neighbouring channels) and
-# 10 s of a 2-channel EMG in mV (bursts of broadband noise), plus a spike train and an event,
-# as a file reader would return them.
+# varies over channels, on top of smooth noise shared in part by neighbouring channels),
+# 10 s of a 2-channel EMG in mV (bursts of broadband noise) and 10 s of an 8-channel silicon
+# probe in µV (six units simulated by SpikeInterface's ground-truth generator), plus a spike
+# train and an event, as a file reader would return them.
 rng = np.random.default_rng(0)
 
 
@@ -74,13 +77,25 @@ def make_emg(duration, t_start, seed):
         array_annotations=dict(channel_names=np.array(["EMG left", "EMG right"])))
 
 
+probe_recording, _ = generate_ground_truth_recording(
+    num_channels=8, durations=[10.0, 10.0], sampling_frequency=20000.0, num_units=6, seed=0)
+
+
+def make_probe(trial, t_start):
+    return neo.AnalogSignal(
+        probe_recording.get_traces(segment_index=trial), units="uV",
+        sampling_rate=20 * pq.kHz, t_start=t_start * pq.s, name="probe",
+        array_annotations=dict(channel_names=np.array([f"shank A{i}" for i in range(8)])))
+
+
 block = neo.Block(name="session 3", file_origin="session3.nix", subject="rat 12",
                   rec_datetime=datetime.datetime(2024, 3, 1, 10, 30))
 for trial in range(2):
     t_start = 60.0 * trial
     segment = neo.Segment(name=f"trial {trial}", index=trial, condition="running")
     segment.analogsignals += [make_lfp(10.0, t_start, seed=trial),
-                              make_emg(10.0, t_start, seed=10 + trial)]
+                              make_emg(10.0, t_start, seed=10 + trial),
+                              make_probe(trial, t_start)]
     segment.spiketrains.append(neo.SpikeTrain(np.sort(rng.uniform(t_start, t_start + 10, 50)),
                                               units="s", t_start=t_start, t_stop=t_start + 10))
     segment.events.append(neo.Event([t_start + 2.0] * pq.s, labels=np.array(["reward"])))
@@ -104,26 +119,33 @@ describe(block)
 # %%
 # Fit
 # ---
-# Every stream (the i-th analog signal of each segment: here the LFP and the EMG) gets its
-# own :class:`~mne_dualdiv.RecordingSynthesizer`, fitted on windows of 64 samples of that
-# stream, taken from all segments, in the signal's own units.
-SMALL = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
-             n_local_draws=4, hidden=32, n_filters=8, walk_steps=20, walk_noise=0.7)
-synthesizer = mne_dualdiv.NeoSynthesizer(
-    max_windows=200, random_state=0, generator=mne_dualdiv.DualDivergenceGenerator(**SMALL))
+# Every stream (the i-th analog signal of each segment: here the LFP, the EMG and the probe)
+# gets its own :class:`~mne_dualdiv.RecordingSynthesizer`, fitted on all segments of that
+# stream in the signal's own units. The LFP and the EMG are sampled too slowly to hold a
+# spike band (300 Hz and an octave above, below 0.45 of the sampling rate: 1.33 kHz or more),
+# so they are learnt as background only; the probe's spikes are detected and clustered into
+# units. neo stores no probe geometry: the channels of a stream are taken as a line of
+# contacts 20 µm apart. ``max_snippets=500`` learns the units from the first 500 spikes only
+# and leaves the others unseen, so that the privacy report below can compare synthetic
+# spikes with real spikes the synthesizer never saw.
+synthesizer = mne_dualdiv.NeoSynthesizer(max_snippets=500, random_state=0)
 synthesizer.fit(block)
 print(synthesizer.kind_, "with", len(synthesizer.synthesizers_), "streams")
+for real_signal, stream in zip(block.segments[0].analogsignals, synthesizer.synthesizers_):
+    learnt = ("background only" if stream.units_ is None else
+              f"{stream.n_real_units_} units ({stream.peak_rate_:.0f} spikes/s) and background")
+    print(f"  {real_signal.name}: {learnt}")
 
 # %%
 # Sample: the same kind of object back
 # ------------------------------------
-# ``sample()`` keeps every signal's duration; ``durations=`` sets other lengths per segment.
-# ``pool_size`` is the number of distinct synthetic windows per stream (see
-# :meth:`~mne_dualdiv.RecordingSynthesizer.sample`).
-synthetic = synthesizer.sample(random_state=0, pool_size=32)
+# ``sample()`` keeps every signal's duration; ``durations=`` sets other lengths per segment,
+# ``n_units=`` another number of synthetic units per spiking stream (by default as many as
+# the real clusters). The same ``random_state`` gives the same object.
+synthetic = synthesizer.sample(random_state=0)
 print(f"Synthetic block {synthetic.name!r}:")
 describe(synthetic)
-short = synthesizer.sample(durations=[2.0, 3.0], random_state=1, pool_size=32)
+short = synthesizer.sample(durations=[2.0, 3.0], random_state=1)
 print("shorter trials (s):",
       [float(seg.analogsignals[0].duration.rescale("s")) for seg in short.segments])
 
@@ -148,7 +170,7 @@ print("block:", synthetic.name, synthetic.rec_datetime, synthetic.annotations)
 
 # %%
 # Spike trains and events hold real timings, so they are *not* synthesized: the synthetic
-# segments have none.
+# segments have none (not even the spike times of the synthetic units).
 print("spike trains:", [len(s.spiketrains) for s in block.segments], "real,",
       [len(s.spiketrains) for s in synthetic.segments], "synthetic")
 print("events:", [len(s.events) for s in block.segments], "real,",
@@ -163,26 +185,33 @@ print(synthetic.annotations)
 # %%
 # Real and synthetic traces
 # -------------------------
-fig, axes = plt.subplots(2, 2, figsize=(9, 5))
+fig, axes = plt.subplots(3, 2, figsize=(9, 7))
 for column, (name, obj) in enumerate((("real", block), ("synthetic", synthetic))):
-    lfp, emg = obj.segments[0].analogsignals
+    lfp, emg, probe = obj.segments[0].analogsignals
     window = slice(0, 1000)  # the first second
     offsets = 150 * np.arange(lfp.shape[1])
     axes[0, column].plot(lfp.times[window], lfp.magnitude[window] - offsets, lw=0.6, color="k")
     axes[0, column].set(title=f"{name}: LFP (µV, offset)", yticks=[])
     axes[1, column].plot(emg.times[: 250 * 4], emg.magnitude[: 250 * 4], lw=0.6)
-    axes[1, column].set(title=f"{name}: EMG (mV)", xlabel="Time (s)")
+    axes[1, column].set(title=f"{name}: EMG (mV)")
+    window = slice(0, 4000)  # the first 200 ms
+    offsets = 100 * np.arange(probe.shape[1])
+    axes[2, column].plot(probe.times[window], probe.magnitude[window] - offsets, lw=0.6,
+                         color="k")
+    axes[2, column].set(title=f"{name}: probe (µV, offset)", yticks=[], xlabel="Time (s)")
 fig.tight_layout()
 
 # %%
-# The synthetic EMG does not reproduce the bursts of the real one: a synthetic recording lays
-# its windows (256 ms at 250 Hz) side by side in a new order, so the timing of the bursts is
-# gone by design, and with only 78 EMG windows and a tiny engine the windows themselves come
-# out as noise at an amplitude between the bursts and the rest. The privacy report below shows
-# the same from the other side (the EMG's closest-record distance ratio, far above 1).
+# The synthetic EMG does not reproduce the bursts of the real one: its background is a
+# stationary process, so it comes out as noise with the EMG's average spectrum, at an
+# amplitude between the bursts and the rest; the timing of the bursts is gone by design. The
+# probe shows new units (their own templates, amplitudes and firing) on new background
+# noise.
 #
-# The LFP spectrum, averaged over channels, with :func:`scipy.signal.welch`; the synthetic
-# windows are 64 ms long, so the rhythm at 7 Hz (a 143 ms period) is only learned in pieces:
+# The LFP spectrum, averaged over channels, with :func:`scipy.signal.welch`. The background
+# model resolves about 15 Hz (its spectra are estimated on segments of ``fs / 15 Hz``
+# samples: 64 at 1 kHz), enough for the broadband shape of the spectrum, not for the narrow
+# theta peak at 7 Hz, which is smeared over the lowest frequencies:
 fig, ax = plt.subplots(figsize=(5, 3.2))
 for name, obj in (("real", block), ("synthetic", synthetic)):
     lfp = np.concatenate([seg.analogsignals[0].magnitude for seg in obj.segments])
@@ -194,23 +223,23 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# Longer windows (``window_duration=0.25`` for 250 ms at 1 kHz) let the engine see whole
-# cycles of slow rhythms, at a higher cost per fit.
-#
 # Privacy, stream by stream
 # -------------------------
-# :meth:`~mne_dualdiv.NeoSynthesizer.privacy_report` gives one report per stream, read as in
-# :ref:`tut-neuropixels-sharing`.
+# :meth:`~mne_dualdiv.NeoSynthesizer.privacy_report` takes the real object and, given the
+# ``random_state`` (and ``durations``, ``n_units``) of ``sample``, audits exactly the object
+# that ``sample`` made: one report per stream, read as in :ref:`tut-neuropixels-sharing`.
+# A background-only stream has no report (``None``): it holds no unit that could be linked to
+# a real one, only spectra and correlations.
 for real_signal, report in zip(block.segments[0].analogsignals,
-                               synthesizer.privacy_report(synthetic, n_windows=256,
-                                                          random_state=0)):
+                               synthesizer.privacy_report(block, random_state=0)):
     print(real_signal.name, report)
 
 # %%
-# Any near-copies (a non-zero share above) or a membership-inference AUC clearly above its
-# reference is a reason to change the settings (more ``walk_noise``, a smaller
-# ``pool_size``) before sharing; the numbers come from a few dozen held-out windows per
-# stream here, so they move by several points with the seed.
+# A synthetic unit more similar to a real unit than distinct real units are to one another
+# would be matched to that neuron by a unit-tracking tool; synthetic spikes closer to the
+# spikes the synthesizer learnt from than new real spikes are would be near-copies. Either
+# is a reason not to share. With 10 s per trial the snippet test compares few spikes, so
+# its share moves by several points with the seed.
 
 # %%
 # Write with a neo IO, read it back

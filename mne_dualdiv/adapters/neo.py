@@ -1,10 +1,20 @@
 """neo signals in, synthetic neo signals out: :class:`NeoSynthesizer`.
 
-An ``AnalogSignal``, a ``Segment`` or a ``Block`` is learnt window by window through the
-recording adapter (:class:`~mne_dualdiv.adapters.recording.RecordingSynthesizer`, on an
-in-memory SpikeInterface view of the signals), and ``sample`` returns the same kind of object.
-The i-th analog signal of every segment forms one *stream* (for example one sampling rate of
-an EDF file) with its own generator.
+An ``AnalogSignal``, a ``Segment`` or a ``Block`` is learnt through the recording adapter
+(:class:`~mne_dualdiv.adapters.recording.RecordingSynthesizer`, on an in-memory
+SpikeInterface view of the signals), and ``sample`` returns the same kind of object. The i-th
+analog signal of every segment forms one *stream* (for example one sampling rate of an EDF
+file) with its own synthesizer, which learns two things of it:
+
+- its **background**: a stationary Gaussian process with the stream's per-channel spectra,
+  channel correlations and offsets (spikes masked out first);
+- its **units**, when the stream has a spike band (sampled at about 1.33 kHz or more: 300 Hz
+  and an octave above below 0.45 of the sampling rate) and spikes are detected in it: new
+  unit templates and renewal spike trains, added to the background.
+
+A slow stream (LFP, EEG, EMG) is therefore synthesized as background only: its spectra and
+channel correlations survive, its non-stationary events (bursts, rhythms that come and go)
+do not.
 
 What survives, field by field:
 
@@ -14,7 +24,7 @@ field                    how
 kind and layout          ``AnalogSignal`` -> ``AnalogSignal``, ``Segment`` -> ``Segment``,
                          ``Block`` -> ``Block``; the same number of segments and of
                          signals per segment, in the same order
-units                    the same (the engine learns the values in the signal's units)
+units                    the same (the values are learnt in the signal's units)
 dtype                    the same
 sampling rate            the same
 ``t_start``              the same, per signal and segment
@@ -27,9 +37,13 @@ annotations              ``name``, ``description``, ``file_origin`` and ``annota
 =======================  ===============================================================
 
 Spike trains, events, epochs, irregularly sampled signals and image sequences hold real
-timings or data and are not synthesized: they are left out of the samples. Annotations are
-copied as they are; a file's header may have put identifying fields there (EDF patient and
-recording fields end up in the block's annotations): clear them before sharing.
+timings or data and are not synthesized: they are left out of the samples (the spike times of
+the synthetic units are not added either). Annotations are copied as they are; a file's header
+may have put identifying fields there (EDF patient and recording fields end up in the block's
+annotations): clear them before sharing.
+
+neo signals carry no probe geometry: the channels of a stream are taken as a line of contacts
+20 µm apart, in their order, for spike detection and unit templates.
 """
 
 import copy
@@ -38,15 +52,23 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_random_state
+from .._checks import check_int, check_random_state
 from .._logging import logger, use_verbose
-from .recording import RecordingSynthesizer, _check_durations
+from ._conditions import check_template
+from .recording import RecordingSynthesizer
+from .recording._metadata import check_durations
 
 #: Children of a neo Segment that are not synthesized.
 _NOT_SYNTHESIZED = ("spiketrains", "events", "epochs", "irregularlysampledsignals",
                     "imagesequences")
 _CONTAINER_FIELDS = ("name", "description", "file_origin", "file_datetime", "rec_datetime",
                      "index")
+#: Parameters of NeoSynthesizer handed as they are to every stream's RecordingSynthesizer.
+_RECORDING_PARAMS = ("template_model", "n_neighbours", "ms_before", "ms_after",
+                     "detect_threshold", "fit_duration", "noise_duration", "max_snippets",
+                     "generator", "verbose")
+#: Spacing (µm) of the line of contacts a stream's channels are taken to be.
+CONTACT_PITCH_UM = 20.0
 
 
 def _check_signal(signal, where):
@@ -130,28 +152,43 @@ def _stream_recording(signals):
                 f"segment 0 ({first.shape[1]} channels in {first.units.dimensionality} at "
                 f"{rate} Hz): every segment must hold the same streams."
             )
-    return NumpyRecording([np.asarray(signal.magnitude) for signal in signals], rate,
-                          channel_ids=np.arange(first.shape[1]).astype(str))
+    recording = NumpyRecording([np.asarray(signal.magnitude) for signal in signals], rate,
+                               channel_ids=np.arange(first.shape[1]).astype(str))
+    # SpikeInterface's peak detection needs channel locations; neo has none (module docstring).
+    recording.set_dummy_probe_from_locations(np.column_stack(
+        [np.zeros(first.shape[1]), CONTACT_PITCH_UM * np.arange(first.shape[1])]))
+    return recording
 
 
 class NeoSynthesizer(BaseEstimator):
     """Learn neo analog signals and make synthetic ``AnalogSignal``/``Segment``/``Block``.
 
     Every stream (the i-th analog signal of each segment) gets its own
-    :class:`~mne_dualdiv.adapters.recording.RecordingSynthesizer`, fitted on windows of that
-    stream in the signal's units; ``sample`` returns the kind of object that was fitted, with
-    the fields listed in the docstring of ``mne_dualdiv.adapters.neo``.
+    :class:`~mne_dualdiv.adapters.recording.RecordingSynthesizer`, fitted on all segments of
+    that stream in the signal's units; ``sample`` returns the kind of object that was fitted,
+    with the fields listed in the docstring of ``mne_dualdiv.adapters.neo``.
 
     Parameters
     ----------
-    window_duration : None | float
-        Window length in seconds; ``None`` means 64 samples at each stream's rate.
-    overlap : float
-        Fraction of a window, in [0, 0.5], crossfaded with each neighbour.
-    max_windows : int
-        Most windows read per stream (at least 20).
+    template_model : 'gaussian' | 'engine'
+        Where new unit templates come from (see :class:`RecordingSynthesizer`).
+    n_neighbours : int
+        Channels of a spike snippet: the peak channel and its nearest neighbours (rows beyond
+        the ends of the stream's line of channels stay empty).
+    ms_before, ms_after : float
+        Snippet (and template) extent around the trough, in milliseconds.
+    detect_threshold : float
+        Peak detection threshold in MADs of each channel's band noise.
+    fit_duration : float
+        Seconds of each stream (from the start, segments in order) in which spikes are
+        detected.
+    noise_duration : float
+        Seconds of each stream (random chunks of one second) the background is fitted on.
+    max_snippets : int
+        Most spike snippets learnt from per stream (at least 20).
     generator : None | DualDivergenceGenerator
-        Engine settings, as an unfitted template (see :class:`RecordingSynthesizer`).
+        Engine settings for ``template_model="engine"``, as an unfitted template (see
+        :class:`RecordingSynthesizer`).
     random_state : None | int | numpy.random.Generator
         Seed of ``fit`` (one seed per stream is drawn from it).
     verbose : None | bool | str | int
@@ -162,17 +199,35 @@ class NeoSynthesizer(BaseEstimator):
     kind_ : 'analogsignal' | 'segment' | 'block'
         What was fitted, and what ``sample`` returns.
     synthesizers_ : list of RecordingSynthesizer
-        The fitted synthesizer of each stream.
+        The fitted synthesizer of each stream (``units_`` is None for a stream synthesized as
+        background only).
+
+    Notes
+    -----
+    ``sample`` makes each stream through :meth:`RecordingSynthesizer.sample`, which reads the
+    fitted synthesizer from a file: the first call of each stream writes one into
+    SpikeInterface's temporary folder. Like the fitted synthesizers, those files hold the real
+    units' templates and summary statistics: they are not for sharing.
     """
 
-    def __init__(self, window_duration=None, overlap=0.25, max_windows=500, generator=None,
-                 random_state=None, verbose=None):
-        self.window_duration = window_duration
-        self.overlap = overlap
-        self.max_windows = max_windows
+    def __init__(self, template_model="gaussian", n_neighbours=16, ms_before=1.5,
+                 ms_after=2.5, detect_threshold=5.0, fit_duration=300.0, noise_duration=30.0,
+                 max_snippets=5000, generator=None, random_state=None, verbose=None):
+        self.template_model = template_model
+        self.n_neighbours = n_neighbours
+        self.ms_before = ms_before
+        self.ms_after = ms_after
+        self.detect_threshold = detect_threshold
+        self.fit_duration = fit_duration
+        self.noise_duration = noise_duration
+        self.max_snippets = max_snippets
         self.generator = generator
         self.random_state = random_state
         self.verbose = verbose
+
+    def _stream_synthesizer(self, seed):
+        return RecordingSynthesizer(**{name: getattr(self, name) for name in _RECORDING_PARAMS},
+                                    random_state=seed)
 
     def fit(self, obj, y=None):
         """Fit one synthesizer per stream of ``obj``.
@@ -180,7 +235,8 @@ class NeoSynthesizer(BaseEstimator):
         Parameters
         ----------
         obj : neo.AnalogSignal | neo.Segment | neo.Block
-            Loaded (not lazy) signals without NaN. Never modified.
+            Loaded (not lazy) signals without NaN, at least one second long (the background
+            is fitted on one-second chunks). Never modified.
         y : None
             Ignored; present for scikit-learn compatibility.
 
@@ -190,6 +246,9 @@ class NeoSynthesizer(BaseEstimator):
             The fitted synthesizer.
         """
         rng = check_random_state(self.random_state)
+        if self.generator is not None:  # checked whatever the template model, before any fit
+            check_template(self.generator)
+        self._stream_synthesizer(0)._check_params()
         with use_verbose(self.verbose):
             kind, layout = _segments_of(obj)
             synthesizers = []
@@ -197,11 +256,12 @@ class NeoSynthesizer(BaseEstimator):
                 signals = [signals[stream] for signals in layout]
                 logger.info("Fitting stream %d (%s) on %d segment(s)", stream,
                             signals[0].name, len(signals))
-                synthesizers.append(RecordingSynthesizer(
-                    window_duration=self.window_duration, overlap=self.overlap,
-                    max_windows=self.max_windows, generator=self.generator,
-                    random_state=int(rng.integers(2**31)), verbose=self.verbose,
-                ).fit(_stream_recording(signals)))
+                recording = _stream_recording(signals)
+                try:
+                    synthesizers.append(self._stream_synthesizer(
+                        int(rng.integers(2**31))).fit(recording))
+                except ValueError as err:  # e.g. too short: say which stream
+                    raise ValueError(f"Stream {stream} ({signals[0].name!r}): {err}") from err
         self.kind_, self.synthesizers_ = kind, synthesizers
         self._signals = [[_signal_fields(signal) for signal in signals] for signals in layout]
         if kind == "block":
@@ -224,13 +284,24 @@ class NeoSynthesizer(BaseEstimator):
                      for fields in signals] for signals in self._signals]
         if isinstance(durations, (numbers.Real, np.floating)) and n_segments > 1:
             durations = [durations] * n_segments
-        durations = _check_durations(durations)
+        durations = check_durations(durations)
         if len(durations) != n_segments:
             raise ValueError(f"durations has {len(durations)} value(s); the fitted input has "
                              f"{n_segments} segment(s).")
         return [[d] * len(self.synthesizers_) for d in durations]
 
-    def sample(self, durations=None, random_state=None, pool_size=128):
+    def _synthetic_streams(self, durations, random_state, n_units):
+        """The lazy SyntheticRecording of each stream (one seed per stream from the rng)."""
+        rng = check_random_state(random_state)
+        durations = self._durations(durations)
+        if n_units is not None:
+            n_units = check_int("n_units", n_units, minimum=0)
+        seeds = [int(rng.integers(2**63)) for _ in self.synthesizers_]
+        return [synthesizer.sample([segment[stream] for segment in durations],
+                                   random_state=seeds[stream], n_units=n_units)
+                for stream, synthesizer in enumerate(self.synthesizers_)], rng
+
+    def sample(self, durations=None, random_state=None, n_units=None):
         """Make a synthetic object of the fitted kind.
 
         Parameters
@@ -239,8 +310,9 @@ class NeoSynthesizer(BaseEstimator):
             Seconds per segment; ``None`` keeps every signal's input duration.
         random_state : None | int | numpy.random.Generator
             Seed; the same seed gives the same signals.
-        pool_size : None | int
-            Distinct synthetic windows per stream (see :meth:`RecordingSynthesizer.sample`).
+        n_units : None | int
+            Synthetic units of every stream that has units; ``None``: as many as the stream's
+            real clusters (``synthesizers_[i].n_real_units_``).
 
         Returns
         -------
@@ -250,16 +322,11 @@ class NeoSynthesizer(BaseEstimator):
         import neo
 
         self._check_fitted("sample")
-        rng = check_random_state(random_state)
         with use_verbose(self.verbose):
-            durations = self._durations(durations)
-            traces = [self.synthesizers_[stream]._synthesize(
-                [durations[s][stream] for s in range(len(durations))],
-                random_state=int(rng.integers(2**63)), pool_size=pool_size)
-                for stream in range(len(self.synthesizers_))]
-        signals = [[_make_signal(traces[stream][s], fields)
-                    for stream, fields in enumerate(self._signals[s])]
-                   for s in range(len(self._signals))]
+            recordings, _ = self._synthetic_streams(durations, random_state, n_units)
+            signals = [[_make_signal(recordings[stream].get_traces(segment_index=s), fields)
+                        for stream, fields in enumerate(self._signals[s])]
+                       for s in range(len(self._signals))]
         if self.kind_ == "analogsignal":
             return signals[0][0]
         segments = []
@@ -273,33 +340,55 @@ class NeoSynthesizer(BaseEstimator):
         block.segments.extend(segments)
         return block
 
-    def privacy_report(self, synthetic, n_windows=1024, random_state=None):
-        """Privacy report of every stream of a synthetic object (see
-        :meth:`RecordingSynthesizer.privacy_report`).
+    def privacy_report(self, obj, durations=None, random_state=None, n_units=None,
+                       max_snippets=2000):
+        """Whether the units or spikes of a sample can be linked to the real signals.
+
+        Per stream, :meth:`RecordingSynthesizer.privacy_report`: each synthetic unit's
+        template against the real units', and synthetic spike snippets against the real ones
+        learnt from and the real ones never seen. With the ``durations``, int
+        ``random_state`` and ``n_units`` given to :meth:`sample`, the audited recording is
+        exactly the one that ``sample`` made.
 
         Parameters
         ----------
-        synthetic : neo.AnalogSignal | neo.Segment | neo.Block
-            Made by :meth:`sample`.
-        n_windows : int
-            Windows cut from each stream.
-        random_state : None | int | numpy.random.Generator
-            Seed of the window positions.
+        obj : neo.AnalogSignal | neo.Segment | neo.Block
+            The object that was fitted (its spikes are the real ones compared with).
+        durations, random_state, n_units
+            As given to :meth:`sample`.
+        max_snippets : int
+            Most snippets compared in each set, per stream.
 
         Returns
         -------
-        reports : list of PrivacyReport
-            One per stream (one for an AnalogSignal).
+        reports : list of None | PrivacyReport
+            One per stream (one for an AnalogSignal); ``None`` for a stream synthesized as
+            background only (no unit learnt: nothing to link).
         """
         self._check_fitted("privacy_report")
-        _, layout = _segments_of(synthetic)
-        if len(layout[0]) != len(self.synthesizers_):
-            raise ValueError(f"synthetic has {len(layout[0])} stream(s); {len(self.synthesizers_)}"
-                             " were fitted.")
-        rng = check_random_state(random_state)
-        return [synthesizer.privacy_report(
-            _stream_recording([signals[stream] for signals in layout]), n_windows=n_windows,
-            random_state=rng) for stream, synthesizer in enumerate(self.synthesizers_)]
+        _, layout = _segments_of(obj)
+        if len(layout) != len(self._signals) or len(layout[0]) != len(self.synthesizers_):
+            raise ValueError(f"obj has {len(layout)} segment(s) of {len(layout[0])} stream(s); "
+                             f"{len(self._signals)} segment(s) of {len(self.synthesizers_)} "
+                             f"stream(s) were fitted.")
+        max_snippets = check_int("max_snippets", max_snippets, minimum=1)
+        with use_verbose(self.verbose):
+            recordings, rng = self._synthetic_streams(durations, random_state, n_units)
+            reports = []
+            for stream, synthesizer in enumerate(self.synthesizers_):
+                real = _stream_recording([signals[stream] for signals in layout])
+                if real.get_num_channels() != len(synthesizer.channel_ids_):
+                    raise ValueError(f"Stream {stream} of obj has {real.get_num_channels()} "
+                                     f"channel(s); {len(synthesizer.channel_ids_)} were fitted.")
+                if synthesizer.units_ is None:
+                    logger.info("Stream %d (%s) is background only: no unit to link.", stream,
+                                layout[0][stream].name)
+                    reports.append(None)
+                    continue
+                reports.append(synthesizer.privacy_report(
+                    real, recordings[stream], max_snippets=max_snippets,
+                    random_state=int(rng.integers(2**31))))
+        return reports
 
 
 def _make_signal(traces, fields):
