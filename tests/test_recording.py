@@ -256,15 +256,6 @@ def test_properties_groups_and_annotations_survive(real, synthetic):
     assert synthetic.is_filtered() is False
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "_metadata.py first_seconds: recording.select_segments([s]) re-attaches the input's own "
-    "segment objects to a temporary view (SpikeInterface's SelectSegmentRecording resets "
-    "each segment's parent_extractor weakref); once the view is gone, segments that ask their "
-    "parent for the channel count (InjectTemplatesRecording: simulate_recording, "
-    "generate_ground_truth_recording) raise AttributeError on get_traces(). Fitting with "
-    "fit_duration shorter than the recording breaks the caller's recording (and a later "
-    "fidelity_report or privacy_report on it). Wrap each kept segment in a new segment object "
-    "(e.g. FrameSliceRecordingSegment(parent_segment, 0, n)) instead of select_segments"))
 def test_fitting_on_the_first_seconds_leaves_a_lazy_input_readable():
     simulated, _ = simulate_recording(num_channels=16, num_units=5, duration=10.0, seed=1)
     before = simulated.get_traces(end_frame=100)
@@ -398,13 +389,6 @@ def test_save_with_two_jobs_equals_the_lazy_traces(saved, real):
     assert loaded.get_dtype() == np.dtype("int16")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "noise.py NoiseModel.traces: the FFT size (next_fast_len(end - start + taps - 1)) depends "
-    "on the frames asked for, so float32 values differ by rounding between chunkings and an "
-    "int16 copy saved in 0.25 s chunks differs from the lazy recording by one step in ~1e-5 "
-    "of its samples (the module docstring says overlapping calls 'agree exactly'). Compute "
-    "fixed, block-aligned output blocks (one FFT size, cached like the white-noise blocks) and "
-    "slice them"))
 def test_an_int16_copy_saved_in_chunks_is_the_lazy_recording_bit_for_bit(saved):
     lazy, written, _ = saved
     for segment_index in range(2):
@@ -582,11 +566,6 @@ def test_fit_without_spikes_learns_the_background_only_with_a_warning(noise_only
     assert any("background" in message for message in messages), messages
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "segment.py SyntheticUnits.__init__: with no unit (units_ None, n_units=0, or every "
-    "candidate refused by the guard) unit_channels = np.array([]).reshape(0, -1) raises "
-    "'cannot reshape array of size 0 into shape (0,newaxis)'; reshape to "
-    "(len(channels), neighbours_.shape[1])"))
 @pytest.mark.parametrize("name", ["pure_noise", "1_kHz"])
 def test_sample_without_spikes_is_background_only(noise_only, pure_noise, name):
     fitted, _ = noise_only[name]
@@ -599,9 +578,6 @@ def test_sample_without_spikes_is_background_only(noise_only, pure_noise, name):
         np.testing.assert_allclose(traces.std(axis=0), real_std, rtol=0.15)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "segment.py SyntheticUnits.__init__: n_units=0 reaches the same reshape(0, -1) of an "
-    "empty array"))
 def test_zero_units_gives_the_background_alone(synthesizer):
     background = synthesizer.sample(1.0, random_state=0, n_units=0)
     assert len(background.get_ground_truth().unit_ids) == 0

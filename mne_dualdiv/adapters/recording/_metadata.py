@@ -133,26 +133,34 @@ def cast(traces, dtype):
 def first_seconds(recording, duration):
     """The first ``duration`` seconds of ``recording`` (segments in order), lazily.
 
-    ``None``, or a duration covering every segment, gives ``recording`` itself.
+    ``None``, or a duration covering every segment, gives ``recording`` itself. Otherwise a
+    view whose segments wrap the first frames of the recording's own (SpikeInterface's
+    ``select_segments`` would re-attach the caller's segments to a temporary view, after which
+    some recordings fail to read their traces).
     """
     if duration is None:
         return recording
     remaining = int(round(duration * recording.sampling_frequency))
-    pieces, whole = [], True
+    frames = []
     for segment in range(recording.get_num_segments()):
-        if remaining <= 0:
-            whole = False
-            break
-        n_total = recording.get_num_samples(segment_index=segment)
-        n_frames = min(remaining, n_total)
-        whole &= n_frames == n_total
-        pieces.append((segment, n_frames))
-        remaining -= n_frames
-    if whole:
+        n = min(max(remaining, 0), recording.get_num_samples(segment_index=segment))
+        frames.append(n)
+        remaining -= n
+    if all(n == recording.get_num_samples(segment_index=s) for s, n in enumerate(frames)):
         return recording
-    parts = [recording.select_segments([s]).frame_slice(0, n) for s, n in pieces]
-    if len(parts) == 1:
-        return parts[0]
-    from spikeinterface.core import append_recordings
+    return _Head(recording, [n for n in frames if n > 0])
 
-    return append_recordings(parts)
+
+class _Head(BaseRecording):
+    """The first ``frames[i]`` frames of segment ``i`` of a recording (a lazy view)."""
+
+    def __init__(self, recording, frames):
+        from spikeinterface.core.frameslicerecording import FrameSliceRecordingSegment
+
+        BaseRecording.__init__(self, recording.sampling_frequency, recording.channel_ids,
+                               recording.get_dtype())
+        for segment, n in zip(recording.segments, frames):
+            self.add_recording_segment(FrameSliceRecordingSegment(segment, 0, n))
+        recording.copy_metadata(self)
+        self._parent = recording
+        self._kwargs = dict(recording=recording, frames=list(frames))

@@ -67,7 +67,7 @@ class SyntheticUnits:
         self.unit_channels = np.array([np.where(synthesizer.neighbours_[c] >= 0,
                                                 synthesizer.neighbours_[c], n_channels)
                                        for c in drawn["channels"]], dtype=np.int64).reshape(
-                                           len(drawn["channels"]), -1)
+                                           len(drawn["channels"]), synthesizer.neighbours_.shape[1])
         self.images = drawn["templates"]
         self.channels, self.stats = drawn["channels"], drawn["stats"]
         self.similarity = drawn["similarity"]
