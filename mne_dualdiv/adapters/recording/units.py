@@ -115,6 +115,40 @@ def _guards(templates):
     return float(np.quantile(nearest, GUARD_QUANTILE)), float(nearest.max())
 
 
+def _merge_duplicates(snippets, labels, clusters, sampling_frequency, peak_locations):
+    """Labels with the clusters of one unit joined (transitively).
+
+    HDBSCAN splits a large unit by amplitude or by its neighbours' spikes; the pieces are one
+    unit's spikes, and counted apart they give the synthetic recording two half-rate units
+    where the real one has one (the sorter then finds more units in it than in the real one).
+    Two clusters are taken as one unit when their mean snippets are more similar than
+    :data:`DUPLICATE` (spike band) and their median peak positions are within
+    :data:`PLACEMENT_SPREAD_UM`: look-alike units at different places stay apart.
+    """
+    means = band_filter(np.array([snippets[labels == u].mean(axis=0) for u in clusters],
+                                 dtype=np.float32), sampling_frequency)
+    homes = np.array([np.median(peak_locations[labels == u], axis=0) for u in clusters])
+    near = np.linalg.norm(homes[:, None] - homes[None], axis=2) <= PLACEMENT_SPREAD_UM
+    similarity = np.where(near, best_similarity(means, means), -np.inf)
+    root = list(range(len(clusters)))
+
+    def find(i):
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(similarity >= DUPLICATE, k=1))):
+        root[find(j)] = find(i)
+    merged = labels.copy()
+    for i, u in enumerate(clusters):
+        merged[labels == u] = clusters[find(i)]
+    kept = [u for i, u in enumerate(clusters) if find(i) == i]
+    if len(kept) < len(clusters):
+        logger.info("%d clusters of snippets joined into %d units (similarity >= %.2f)",
+                    len(clusters), len(kept), DUPLICATE)
+    return merged, kept
+
+
 def align_and_taper(images, nbefore):
     """Shift each image so its trough (on any channel) sits at ``nbefore``; taper the edges."""
     out = np.zeros_like(images)
@@ -236,6 +270,8 @@ class UnitModel:
         clusters = [u for u in np.unique(labels) if u >= 0]
         if not clusters:  # one population
             labels, clusters = np.zeros(len(flat), dtype=int), [0]
+        labels, clusters = _merge_duplicates(snippets, labels, clusters, sampling_frequency,
+                                             locations[peaks["channel_index"]])
         amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
         refractories = []
         for u in clusters:
