@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,35 @@ def check_float(name, value, low=None, high=None, low_inclusive=True, high_inclu
     return value
 
 
+def as_real_array(X, name="X"):
+    """``X`` as a float64 copy, refusing complex, string, bytes and object values by name.
+
+    numpy would cast complex values to real (dropping the imaginary part, with a warning only)
+    and parse strings such as ``"1.5"``: both are refused with a TypeError naming ``name``.
+    An object array is accepted when it holds real numbers only. Finiteness and shape are the
+    caller's checks.
+    """
+    try:
+        X = np.asarray(X)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if X.dtype.kind == "O":
+        odd = next((value for value in X.flat if isinstance(value, (str, bytes, np.str_))
+                    or not isinstance(value, (numbers.Real, np.bool_))), None)
+        if odd is not None:
+            raise TypeError(f"{name} must be an array of real numbers, but it holds a "
+                            f"{type(odd).__name__} value ({str(odd)[:40]!r}).")
+    elif X.dtype.kind not in "biuf":
+        what = {"c": "complex numbers (numpy would drop their imaginary part)",
+                "U": "strings", "S": "bytes"}.get(X.dtype.kind, "non-numeric values")
+        raise TypeError(f"{name} must be an array of real numbers, got {what} (dtype "
+                        f"{X.dtype}).")
+    try:
+        return np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+
+
 def check_array_3d(X, name="X", n_channels=None, n_times=None):
     """Validate a ``(n_samples, n_channels, n_times)`` array of finite reals.
 
@@ -121,10 +151,7 @@ def check_array_3d(X, name="X", n_channels=None, n_times=None):
     X : ndarray of float64, shape (n_samples, n_channels, n_times)
         A copy of the input.
     """
-    try:
-        X = np.array(X, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    X = as_real_array(X, name)
     if X.ndim != 3:
         raise ValueError(
             f"{name} must have 3 dimensions (n_samples, n_channels, n_times), "
@@ -153,10 +180,7 @@ def check_array_3d(X, name="X", n_channels=None, n_times=None):
 
 def check_array_2d(X, name="X"):
     """Validate a non-empty ``(n_samples, n_features)`` array of finite reals (a float64 copy)."""
-    try:
-        X = np.array(X, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    X = as_real_array(X, name)
     if X.ndim != 2:
         raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features), got "
                          f"{X.ndim} dimension(s) with shape {X.shape}.")
@@ -217,3 +241,22 @@ def check_fname_for_reading(fname, name="fname"):
     if not fname.is_file():
         raise FileNotFoundError(f"No such file for {name}: {fname}.")
     return fname
+
+
+def check_free_space(folder, n_bytes, name="fname"):
+    """Refuse to write ``n_bytes`` into ``folder`` when its file system has less free space.
+
+    Called before the work whose output is written, so that a request for more than the disk
+    holds fails at once instead of filling the disk.
+    """
+    free = shutil.disk_usage(folder).free
+    if n_bytes > free:
+        raise OSError(f"{name}: writing it would take about {_size(n_bytes)}, but {folder} has "
+                      f"{_size(free)} free; ask for less.")
+    return n_bytes
+
+
+def _size(n_bytes):
+    if n_bytes >= 1024 ** 3:
+        return f"{n_bytes / 1024 ** 3:.3g} GiB"
+    return f"{n_bytes / 1024 ** 2:.3g} MiB"

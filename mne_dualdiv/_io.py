@@ -31,7 +31,9 @@ import io
 import json
 import os
 import pickletools
+import stat
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -63,6 +65,7 @@ ARRAY_KINDS = "biufU"
 MAX_STRING_LENGTH = 4096
 MAX_ARRAY_LENGTH = 1_000_000
 MAX_ARRAY_BYTES = 64 * 1024 ** 2
+_UMASK_LOCK = threading.Lock()
 
 
 class InvalidFileError(ValueError):
@@ -79,14 +82,18 @@ class InvalidFileError(ValueError):
 
 
 @contextlib.contextmanager
-def atomic_path(fname, suffix=".partial"):
-    """A temporary path in ``fname``'s folder, renamed onto ``fname`` when the block completes.
+def atomic_path(fname, suffix=".partial", *, overwrite):
+    """A temporary path in ``fname``'s folder, moved onto ``fname`` when the block completes.
 
     The one way this package writes a file that must never be left half-written: the block
     writes the temporary file (created empty, named ``.<name>.<random><suffix>``); when it
-    returns, the file is renamed onto ``fname`` (atomic on one file system); when it raises,
-    interruptions included, the temporary file is removed and an existing ``fname`` is left as
-    it was.
+    returns, the file gets the permissions a plain ``open(fname, "w")`` would give it (those of
+    the file it replaces, else ``0o666`` less the umask) and is moved onto ``fname``: renamed
+    over it with ``overwrite=True`` (atomic on one file system), hard-linked to it without
+    (``os.link`` fails when ``fname`` exists, so of two concurrent writers exactly one
+    succeeds, and the other gets a :class:`FileExistsError` naming ``fname``). When the block
+    raises, interruptions included, the temporary file is removed and an existing ``fname`` is
+    left as it was.
 
     Parameters
     ----------
@@ -94,6 +101,8 @@ def atomic_path(fname, suffix=".partial"):
         The destination, already checked (:func:`~mne_dualdiv._checks.check_fname_for_writing`).
     suffix : str
         End of the temporary name (``"-epo.fif"`` lets MNE write epochs there).
+    overwrite : bool
+        Replace an existing ``fname``.
 
     Yields
     ------
@@ -105,17 +114,51 @@ def atomic_path(fname, suffix=".partial"):
     temporary = Path(temporary)
     try:
         yield temporary
-        os.replace(temporary, fname)
+        try:
+            mode = stat.S_IMODE(os.stat(fname).st_mode) if overwrite else None
+        except FileNotFoundError:
+            mode = None
+        os.chmod(temporary, _new_file_mode() if mode is None else mode)
+        if overwrite:
+            os.replace(temporary, fname)
+        else:
+            _link_exclusive(temporary, fname)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _new_file_mode():
+    """The mode ``open(name, "w")`` gives a new file: ``0o666`` less the process's umask."""
+    with _UMASK_LOCK:  # os.umask can only be read by setting it
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _link_exclusive(temporary, fname):
+    """Give ``temporary``'s content the name ``fname`` only if no file has that name."""
+    try:
+        os.link(temporary, fname)
+    except FileExistsError:
+        raise FileExistsError(f"Destination file exists: {fname} (written by someone else "
+                              "meanwhile?); it was left untouched. Pass overwrite=True to "
+                              "replace it.") from None
+    except OSError:  # a file system without hard links: claim the name, then replace it
+        try:
+            os.close(os.open(fname, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise FileExistsError(f"Destination file exists: {fname}; it was left untouched. "
+                                  "Pass overwrite=True to replace it.") from None
+        os.replace(temporary, fname)
 
 
 def save_state(state, fname, *, overwrite):
     """Write ``state`` to ``fname`` atomically, with a digest of its bytes.
 
     The file is written to a temporary name in the destination's folder, flushed to disk and
-    renamed onto ``fname``: on any error (full disk, interruption) the temporary file is removed
-    and an existing ``fname`` is left as it was.
+    moved onto ``fname`` by :func:`atomic_path`: on any error (full disk, interruption) the
+    temporary file is removed and an existing ``fname`` is left as it was; without
+    ``overwrite``, a file created at ``fname`` meanwhile is never replaced.
 
     Parameters
     ----------
@@ -140,14 +183,11 @@ def save_state(state, fname, *, overwrite):
         "package_version": __version__, "digest": hashlib.sha256(payload).hexdigest(),
         "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8),
     }
-    with atomic_path(fname) as temporary:
+    with atomic_path(fname, overwrite=overwrite) as temporary:
         with open(temporary, "wb") as fid:
             torch.save(wrapper, fid)
             fid.flush()
             os.fsync(fid.fileno())
-        if not overwrite and fname.exists():  # created by someone else while writing
-            raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to "
-                                  "replace it.")
     return fname
 
 

@@ -329,8 +329,37 @@ def _n_synthetic(args):
     return args.ratio
 
 
+def _check_space(parser, name, out, n_values, itemsize=4):
+    """Refuse an output of ``n_values`` values (float32 in -epo.fif files) over the free space."""
+    from ._checks import check_free_space
+
+    try:
+        check_free_space(Path(out).absolute().parent, n_values * itemsize, f"argument {name}")
+    except OSError as err:
+        raise _UsageError(parser, _one_line(err)) from None
+
+
+def _n_made(parser, args, counts):
+    """Synthetic epochs the count options ask for, given the real count per condition."""
+    from .adapters._conditions import resolve_counts
+
+    if args.n_epochs is not None:
+        return max(args.n_epochs, 0)  # a negative count is the sampler's error
+    try:
+        return sum(resolve_counts(_n_synthetic(args), counts, "argument --ratio").values())
+    except (TypeError, ValueError) as err:
+        raise _UsageError(parser, _one_line(err)) from None
+
+
 def _one_line(err):
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def _condition_counts(epochs):
+    """Real epochs per condition present, in ``event_id`` order."""
+    codes = epochs.events[:, 2]
+    return {name: int((codes == code).sum()) for name, code in epochs.event_id.items()
+            if (codes == code).any()}
 
 
 def _counts(epochs):
@@ -360,6 +389,8 @@ def _run_demo(parser, args):
 
     out = _check_output(parser, "--out", args.out, args.overwrite)
     epochs = load_finger_movements(split=args.split)
+    n_written = _n_made(parser, args, _condition_counts(epochs)) + len(epochs)
+    _check_space(parser, "--out", out, n_written * epochs.info["nchan"] * len(epochs.times))
     print(f"Real epochs: {len(epochs)} FingerMovements '{args.split}' epochs, "
           f"{len(epochs.ch_names)} EEG channels x {len(epochs.times)} samples at "
           f"{epochs.info['sfreq']:g} Hz "
@@ -378,7 +409,7 @@ def _run_demo(parser, args):
     print(f"Amplitude (median |x|): real {1e6 * np.median(np.abs(real_data)):.2f} µV, synthetic "
           f"{1e6 * np.median(np.abs(synthetic_data)):.2f} µV")
     print(augmented)
-    _save_epochs(augmented, out)
+    _save_epochs(augmented, out, args.overwrite)
     print(f"Saved {len(augmented)} epochs ({(~synthetic).sum()} real + {synthetic.sum()} "
           f"synthetic, metadata column 'synthetic') to {out}")
 
@@ -390,6 +421,9 @@ def _run_augment(parser, args):
     _check_epochs_name(parser, "OUT", args.output)
     out = _check_output(parser, "OUT", args.output, args.overwrite)
     epochs = _read_epochs(parser, "IN", source, args.verbose)
+    n_written = _n_made(parser, args, _condition_counts(epochs)) + (
+        0 if args.synthetic_only else len(epochs))
+    _check_space(parser, "OUT", out, n_written * epochs.info["nchan"] * len(epochs.times))
     params = _engine_params(args)
     print(f"Real epochs: {_describe(epochs)} from {source}")
     print(f"Engine settings: {params or 'defaults'}; n_synthetic {_n_synthetic(args)!r}; "
@@ -401,7 +435,7 @@ def _run_augment(parser, args):
                         n_jobs=args.n_jobs, verbose=True if args.verbose else None, **params)
     seconds = time.perf_counter() - start
     synthetic, _ = _counts(augmented)
-    _save_epochs(augmented, out)
+    _save_epochs(augmented, out, args.overwrite)
     print(f"Made {int(synthetic.sum())} synthetic epochs in {seconds:.0f} s")
     print(f"Saved {_describe(augmented)}, {int((~synthetic).sum())} real + "
           f"{int(synthetic.sum())} synthetic (metadata column 'synthetic'), to {out}")
@@ -473,6 +507,8 @@ def _sample_recording(parser, args, synthesizer):
         check_folder_for_writing(out, args.overwrite, name="argument OUT")
     except OSError as err:
         raise _UsageError(parser, _one_line(err)) from None
+    _check_space(parser, "--duration", out, args.duration * synthesizer.sampling_frequency_
+                 * len(synthesizer.channel_ids_), synthesizer.dtype_.itemsize)
     start = time.perf_counter()
     synthetic = synthesizer.sample(args.duration, random_state=args.seed)
     write_recording_folder(synthetic, out, overwrite=args.overwrite, n_jobs=1,
@@ -535,23 +571,32 @@ def _run_sample(parser, args):
     except Exception as err:
         raise _UsageError(parser, f"argument MODEL: cannot read {model} as a model written by "
                                   f"'mne-dualdiv fit': {_one_line(err)}") from None
+    _check_space(parser, "OUT", out, _n_made(parser, args, synthesizer.n_epochs_)
+                 * synthesizer.info_["nchan"] * synthesizer.n_times_)
     start = time.perf_counter()
     synthetic = synthesizer.sample(_n_synthetic(args), random_state=args.seed,
                                    verbose=True if args.verbose else None)
     seconds = time.perf_counter() - start
-    _save_epochs(synthetic, out)
+    _save_epochs(synthetic, out, args.overwrite)
     print(f"Made {len(synthetic)} synthetic epochs in {seconds:.0f} s")
     print(f"Saved {_describe(synthetic)} to {out}")
 
 
 def _run_evaluate(parser, args):
+    from ._io import atomic_path
     from .metrics import evaluate
+    from .metrics.report import check_html_name
 
     paths = {name: _check_input(parser, name, fname) for name, fname in
              (("REAL", args.real), ("SYNTHETIC", args.synthetic), ("--heldout", args.heldout),
               ("--nonmembers", args.nonmembers)) if fname}
     outputs = {name: _check_output(parser, name, fname, args.overwrite)
                for name, fname in (("--csv", args.csv), ("--html", args.html)) if fname}
+    if "--html" in outputs:  # before any metric runs
+        try:
+            check_html_name(outputs["--html"], "argument --html")
+        except ValueError as err:
+            raise _UsageError(parser, _one_line(err)) from None
     sets = {name: _read_epochs(parser, name, path, args.verbose) for name, path in paths.items()}
     real, synthetic, heldout = sets["REAL"], sets["SYNTHETIC"], sets["--heldout"]
     extra = {}
@@ -574,7 +619,8 @@ def _run_evaluate(parser, args):
     for name, reason in report.skipped.items():
         print(f"skipped {name}: {reason}")
     if "--csv" in outputs:
-        table.to_csv(outputs["--csv"], index=False)
+        with atomic_path(outputs["--csv"], suffix=".csv", overwrite=args.overwrite) as temporary:
+            table.to_csv(temporary, index=False)
         print(f"Saved the table to {outputs['--csv']}")
     if "--html" in outputs:
         import matplotlib
@@ -590,7 +636,7 @@ RUNNERS = {"demo": _run_demo, "augment": _run_augment, "fit": _run_fit, "sample"
 
 # ------------------------------------------------------------------------------ entry point
 
-def _save_epochs(epochs, out):
+def _save_epochs(epochs, out, overwrite):
     """Write ``epochs`` to ``out`` so that no half-written file is ever left there.
 
     MNE writes to a temporary ``-epo.fif`` name in the same folder, renamed onto ``out`` only
@@ -601,7 +647,7 @@ def _save_epochs(epochs, out):
     from ._io import atomic_path
 
     out = Path(out)
-    with atomic_path(out, suffix="-epo.fif") as temporary:
+    with atomic_path(out, suffix="-epo.fif", overwrite=overwrite) as temporary:
         parts = f"{temporary.name[:-len('-epo.fif')]}-epo-*.fif"
         try:
             epochs.save(temporary, overwrite=True, split_size="2GB", verbose=False)

@@ -73,14 +73,16 @@ def _check_epochs(epochs, name="epochs"):
                                 f"{type(item).__name__} instead.")
         for index, item in enumerate(epochs[1:], start=1):
             _check_same_info(epochs[0], item, f"{name}[0]", f"{name}[{index}]")
-        if len(epochs) == 1:
-            return epochs[0].copy().load_data()
-        return mne.concatenate_epochs([item.copy() for item in epochs], verbose=False)
-    if not isinstance(epochs, mne.BaseEpochs):
+        loaded = (epochs[0].copy().load_data() if len(epochs) == 1 else
+                  mne.concatenate_epochs([item.copy() for item in epochs], verbose=False))
+    elif not isinstance(epochs, mne.BaseEpochs):
         raise TypeError(f"{name} must be an instance of mne.Epochs (or a list of them), got "
                         f"{type(epochs).__name__} instead.")
-    # Loading a copy: loading non-preloaded epochs may drop epochs of the object itself.
-    return epochs.copy().load_data()
+    else:  # a copy: loading non-preloaded epochs may drop epochs of the object itself
+        loaded = epochs.copy().load_data()
+    if len(loaded) == 0:
+        raise ValueError(f"{name} contains no epochs (all were dropped?): nothing to learn.")
+    return loaded
 
 
 def _check_same_info(reference, other, reference_name, other_name):
@@ -305,8 +307,6 @@ class EpochsSynthesizer(BaseEstimator):
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose):
             epochs = _check_epochs(epochs)
-            if len(epochs) == 0:
-                raise ValueError("epochs contains no epochs (all were dropped?).")
             names = _event_names(epochs)
             self.event_id_ = dict(epochs.event_id)
             self.conditions_ = [name for name in self.event_id_ if np.any(names == name)]

@@ -41,6 +41,10 @@ WALK_BATCH = 256
 #: images of 1 channel x 4096 samples. A 20 kB file cannot ask for GBs this way.
 MAX_DERIVED_RATIO = 64
 MAX_DERIVED_FLOOR = 2 ** 22
+#: Scaled values (robust standard deviations) beyond this are clipped before the float32
+#: network: from about 1e19 its sums overflow and a far input's dual value was NaN; clipped,
+#: it is finite and far outside the end points (real images lie within about 1e2).
+MAX_SCALED_VALUE = 1e6
 
 
 class DualDivergenceGenerator(BaseEstimator):
@@ -372,9 +376,9 @@ class DualDivergenceGenerator(BaseEstimator):
     # ------------------------------------------------------------------ dual space
     @torch.no_grad()
     def _dual_values_scaled(self, scaled, batch_size=1024):
-        out = [self.network_.dual_value(torch.from_numpy(np.ascontiguousarray(
-            scaled[i:i + batch_size], dtype=np.float32))).double().numpy()
-            for i in range(0, len(scaled), batch_size)]
+        out = [self.network_.dual_value(torch.from_numpy(np.clip(
+            scaled[i:i + batch_size], -MAX_SCALED_VALUE, MAX_SCALED_VALUE).astype(np.float32))
+        ).double().numpy() for i in range(0, len(scaled), batch_size)]
         return np.concatenate(out) if out else np.empty(0)
 
     def dual_values(self, X):

@@ -12,7 +12,7 @@ construction.
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from .._checks import check_random_state
+from .._checks import as_real_array, check_random_state
 from ..engine.dualspace import nearest_distances
 
 #: Fewest non-members the protocol accepts: half are released as the reference's real set.
@@ -20,12 +20,35 @@ MIN_NONMEMBERS = 4
 
 
 def _flat(X, name):
-    X = np.asarray(X, dtype=np.float64)
+    """``X`` as finite float64 rows ``(n_samples, n_values)``, refused by ``name`` otherwise."""
+    X = as_real_array(X, name)
     if X.ndim < 2:
         raise ValueError(f"{name} must have at least 2 dimensions (n_samples, ...), got {X.shape}.")
-    if len(X) == 0:
-        raise ValueError(f"{name} must hold at least one sample, got 0.")
+    if len(X) == 0 or X[0].size == 0:
+        raise ValueError(f"{name} must hold at least one sample of at least one value, got "
+                         f"shape {X.shape}.")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        raise ValueError(f"{name} contains NaN or Inf values ({int(bad.sum())} of {X.size}); "
+                         "privacy scores of such data mean nothing.")
     return X.reshape(len(X), -1)
+
+
+def check_disjoint(members, nonmembers, names=("members", "nonmembers")):
+    """Refuse members and non-members that share a sample (an identical row).
+
+    A sample in both sets makes every membership score read "no leak" whatever the synthetic
+    set is (``privacy_scores(A, A, A)`` gave an AUC of 0.5): the protocol needs two disjoint
+    parts of one pool. Rows are compared value for value (``-0.0`` equals ``0.0``).
+    """
+    seen = {row.tobytes() for row in _flat(members, names[0]) + 0.0}
+    shared = [i for i, row in enumerate(_flat(nonmembers, names[1]) + 0.0)
+              if row.tobytes() in seen]
+    if shared:
+        raise ValueError(
+            f"{names[0]} and {names[1]} share {len(shared)} sample(s) ({names[1]} rows "
+            f"{shared[:5]}{', ...' if len(shared) > 5 else ''}); non-members must be real "
+            "samples the generator never saw, from the same pool but not among the members.")
 
 
 def closest_record_distances(reference, queries):
@@ -42,11 +65,25 @@ def closest_record_distances(reference, queries):
     -------
     distances : ndarray, shape (n_queries,)
     """
-    reference, queries = _flat(reference, "reference"), _flat(queries, "queries")
+    return _distances(_flat(reference, "reference"), _flat(queries, "queries"))
+
+
+def _distances(reference, queries, names=("reference", "queries")):
+    """:func:`closest_record_distances` of checked rows, naming ``names`` when widths differ."""
     if reference.shape[1] != queries.shape[1]:
-        raise ValueError(f"queries have {queries.shape[1]} values per sample, reference "
+        raise ValueError(f"{names[1]} have {queries.shape[1]} values per sample, {names[0]} "
                          f"{reference.shape[1]}; they must match.")
     return nearest_distances(reference, queries)
+
+
+def _checked(members, nonmembers, released, released_name="released"):
+    """The three sets as finite rows, members and non-members disjoint, each named."""
+    members, nonmembers = _flat(members, "members"), _flat(nonmembers, "nonmembers")
+    released = _flat(released, released_name)
+    _distances(members, nonmembers, ("members", "nonmembers"))
+    _distances(members, released, ("members", released_name))
+    check_disjoint(members, nonmembers)
+    return members, nonmembers, released
 
 
 def membership_inference_auc(members, nonmembers, released):
@@ -65,8 +102,8 @@ def membership_inference_auc(members, nonmembers, released):
     -------
     auc : float
     """
-    d_members = closest_record_distances(released, members)
-    d_nonmembers = closest_record_distances(released, nonmembers)
+    members, nonmembers, released = _checked(members, nonmembers, released)
+    d_members, d_nonmembers = _distances(released, members), _distances(released, nonmembers)
     labels = np.r_[np.ones(len(d_members)), np.zeros(len(d_nonmembers))]
     return float(roc_auc_score(labels, -np.r_[d_members, d_nonmembers]))
 
@@ -90,11 +127,11 @@ def attack_scores(members, nonmembers, released):
         ``share_closer_to_members``, the fraction of released samples closer to a member than
         to any non-member (0.5: no leak).
     """
+    members, nonmembers, released = _checked(members, nonmembers, released)
     if len(members) != len(nonmembers):
         raise ValueError(f"members and nonmembers must be equally many, got {len(members)} and "
                          f"{len(nonmembers)}.")
-    to_members = closest_record_distances(members, released)
-    to_nonmembers = closest_record_distances(nonmembers, released)
+    to_members, to_nonmembers = _distances(members, released), _distances(nonmembers, released)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(to_nonmembers > 0, to_members / to_nonmembers,
                           np.where(to_members > 0, np.inf, 1.0))
@@ -134,8 +171,7 @@ def privacy_scores(members, nonmembers, synthetic, random_state=None):
         three attack scores with the prefix ``reference_`` for released real non-members, and
         ``n_compared`` (members and non-members compared for the synthetic set).
     """
-    members, nonmembers = _flat(members, "members"), _flat(nonmembers, "nonmembers")
-    synthetic = _flat(synthetic, "synthetic")
+    members, nonmembers, synthetic = _checked(members, nonmembers, synthetic, "synthetic")
     if len(nonmembers) < MIN_NONMEMBERS:
         raise ValueError(f"nonmembers must have at least {MIN_NONMEMBERS} samples, got "
                          f"{len(nonmembers)}.")
@@ -153,8 +189,7 @@ def privacy_scores(members, nonmembers, synthetic, random_state=None):
     scores.update({f"reference_{k}": v
                    for k, v in attack_scores(reference_members, held, released).items()})
 
-    d_synthetic = closest_record_distances(members, synthetic)
-    d_nonmembers = closest_record_distances(members, nonmembers)
+    d_synthetic, d_nonmembers = _distances(members, synthetic), _distances(members, nonmembers)
     median_nonmembers = float(np.median(d_nonmembers))
     scores.update(
         median_dcr_synthetic=float(np.median(d_synthetic)),

@@ -1,16 +1,19 @@
 """`evaluate`: every score of a synthetic set against real data, as one report with plots."""
 
 import math
+from html import escape
+from pathlib import Path
 
 import numpy as np
 
 from .._checks import check_int, check_random_state
+from .._io import atomic_path
 from .._logging import logger, use_verbose
-from ._base import MetricScore, prepare_sets, scaled_flat
+from ._base import MetricScore, as_data, check_same_shape, prepare_sets, scaled_flat
 from .fidelity import covariance_distance, discriminative_score, frechet_distance, psd_distance
 from .information import (MIN_DIVERGENCE_SAMPLES, cluster_divergence, entropy_score, ood_rate,
                           sample_divergence, total_correlation)
-from .privacy import privacy_scores
+from .privacy import MIN_NONMEMBERS, check_disjoint, privacy_scores
 from .utility import augmentation_score, tstr_score
 
 #: Every metric of :func:`evaluate`, in report order, with its category.
@@ -36,10 +39,18 @@ PRIVACY_METRICS = ("median_dcr", "membership_inference_auc", "nndr", "share_clos
 _GROUPS = ("all", "fidelity", "information", "utility", "privacy")
 
 
+def _privacy_sets(members, nonmembers, synthetic, names=("members", "nonmembers", "synthetic")):
+    """The three sets as checked arrays of one image shape, members and non-members disjoint."""
+    sets = [as_data(X, name, min_samples=1)[0]
+            for X, name in zip((members, nonmembers, synthetic), names)]
+    check_same_shape(names[0], sets[0], **dict(zip(names[1:], sets[1:])))
+    check_disjoint(sets[0], sets[1], names[:2])
+    return sets
+
+
 def _privacy_details(members, nonmembers, synthetic, random_state):
-    members, nonmembers, synthetic, _ = prepare_sets(members, nonmembers, synthetic,
-                                                     min_samples=1)
-    return privacy_scores(*scaled_flat(members, nonmembers, synthetic), random_state=random_state)
+    sets = _privacy_sets(members, nonmembers, synthetic)
+    return privacy_scores(*scaled_flat(*sets), random_state=random_state)
 
 
 def privacy_report_scores(members, nonmembers, synthetic, random_state=None):
@@ -333,16 +344,14 @@ class EvaluationReport:
 
         from .._checks import check_fname_for_writing
 
-        fname = check_fname_for_writing(fname, overwrite)
-        if fname.suffix.lower() not in (".html", ".htm"):
-            raise ValueError(f"fname must end in .html or .htm, got {str(fname)!r}.")
+        fname = check_html_name(check_fname_for_writing(fname, overwrite))
         if not len(self):
             raise RuntimeError("save() needs at least one metric in the report.")
         html = mne.Report(title="mne_dualdiv evaluation", verbose="error")
-        sizes = ", ".join(f"{count} {name}" for name, count in self.n_samples.items())
+        sizes = escape(", ".join(f"{count} {name}" for name, count in self.n_samples.items()))
         table = self.to_dataframe().to_html(index=False, float_format="{:.4g}".format,
-                                            na_rep="-")
-        skipped = "".join(f"<li><code>{name}</code>: {reason}</li>"
+                                            na_rep="-", escape=True)
+        skipped = "".join(f"<li><code>{escape(str(name))}</code>: {escape(str(reason))}</li>"
                           for name, reason in self.skipped.items())
         skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
         html.add_html(f"<p>Samples: {sizes}.</p>{table}{skipped}", title="Scores")
@@ -357,8 +366,16 @@ class EvaluationReport:
                 html.add_figure(fig, title=title)
             finally:
                 plt.close(fig)
-        html.save(fname, overwrite=overwrite, open_browser=False, verbose="error")
+        with atomic_path(fname, suffix=".html", overwrite=overwrite) as temporary:
+            html.save(temporary, overwrite=True, open_browser=False, verbose="error")
         return fname
+
+
+def check_html_name(fname, name="fname"):
+    """``fname`` if it ends in ``.html`` or ``.htm`` (what :meth:`EvaluationReport.save` writes)."""
+    if Path(fname).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"{name} must end in .html or .htm, got {str(fname)!r}.")
+    return fname
 
 
 def _resolve_metrics(metrics):
@@ -461,7 +478,13 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
             "augmentation_score": None if have_labels else
             "y_train, y_heldout and y_synthetic needed",
         }
-        if nonmembers is None:
+        if nonmembers is not None:  # checked before any metric runs
+            _, nonmembers, _ = _privacy_sets(train_data, nonmembers, synthetic_data,
+                                             ("train", "nonmembers", "synthetic"))
+            if len(nonmembers) < MIN_NONMEMBERS:
+                raise ValueError(f"nonmembers must have at least {MIN_NONMEMBERS} samples, got "
+                                 f"{len(nonmembers)}.")
+        else:
             for name in PRIVACY_METRICS:
                 missing[name] = ("nonmembers needed: real samples from the same pool as train "
                                  "that the generator never saw")

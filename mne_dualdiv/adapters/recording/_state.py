@@ -75,50 +75,169 @@ def read(fname):
 
 
 def _from_state(state):
-    template = json.loads(state["template"]) if "template" in state else None
-    if template is not None and not isinstance(template, dict):
-        raise TypeError("entry 'template' must hold a dict or null.")
-    fitted = state_json(state, "fitted", dict)
-    metadata = state_json(state, "metadata", dict)
-    out = dict(params=state_json(state, "params", dict), template=template, metadata_=metadata)
-    out["channel_ids_"] = channel_ids = decode_array(metadata["channel_ids"], "channel_ids")
-    n_channels = len(channel_ids)
-    fs = check_float("sampling_frequency", metadata["sampling_frequency"], low=0,
-                     low_inclusive=False)
-    out["sampling_frequency_"] = fs
-    out["dtype_"] = dtype = np.dtype(metadata["dtype"])
-    if dtype.kind not in "iuf":
-        raise ValueError(f"its dtype {dtype} is not a real integer or float type.")
-    out["nbefore_"] = nbefore = check_int("nbefore", fitted["nbefore"], minimum=1)
-    out["nafter_"] = nafter = check_int("nafter", fitted["nafter"], minimum=1)
-    out["n_real_units_"] = check_int("n_real_units", fitted["n_real_units"], minimum=0)
-    out["peak_rate_"] = check_float("peak_rate", fitted["peak_rate"], low=0)
-    out["threshold_"] = check_float("threshold", fitted["threshold"], low=0)
-    neighbours = _array(state, "neighbours", (n_channels, None), np.int64)
-    if neighbours.size and (neighbours.min() < -1 or neighbours.max() >= n_channels):
-        raise ValueError("its neighbourhoods name channels that do not exist.")
-    out["neighbours_"] = neighbours
-    out["snippet_positions_"] = _array(state, "snippet_positions", (None, 3), np.int64)
-    out["noise_"] = NoiseModel(
-        _array(state, "noise_psd", (None, n_channels), np.float64),
-        _array(state, "noise_correlations", (None, n_channels, n_channels), np.float64),
-        _array(state, "noise_offsets", (n_channels,), np.float64), fs)
+    """The fitted attributes of ``state``, once :func:`check_state` has accepted it."""
+    check_state(state)
+    template = json.loads(state["template"])
+    fitted, metadata = json.loads(state["fitted"]), json.loads(state["metadata"])
+    out = dict(params=json.loads(state["params"]), template=template, metadata_=metadata)
+    out["channel_ids_"] = decode_array(metadata["channel_ids"], "channel_ids")
+    fs = out["sampling_frequency_"] = float(metadata["sampling_frequency"])
+    out["dtype_"] = np.dtype(metadata["dtype"])
+    out["nbefore_"], out["nafter_"] = nbefore, _ = fitted["nbefore"], fitted["nafter"]
+    out["n_real_units_"] = fitted["n_real_units"]
+    out["peak_rate_"], out["threshold_"] = float(fitted["peak_rate"]), float(fitted["threshold"])
+    arrays = {key: value.numpy() for key, value in state.items()
+              if isinstance(value, torch.Tensor)}
+    out["neighbours_"] = arrays["neighbours"]
+    out["snippet_positions_"] = arrays["snippet_positions"]
+    out["noise_"] = NoiseModel(arrays["noise_psd"], arrays["noise_correlations"],
+                               arrays["noise_offsets"], fs)
     out["units_"] = None
     if "unit_mean" in state:
-        k, n_times = neighbours.shape[1], nbefore + nafter
-        components = _array(state, "unit_components", (None, k * n_times), np.float64)
         engine = (DualDivergenceGenerator._from_state(state["generator"])
                   if "generator" in state else None)
-        refractory, guard, distinct = _array(state, "unit_scalars", (3,), np.float64)
+        refractory, guard, distinct = arrays["unit_scalars"]
         out["units_"] = UnitModel(
-            _array(state, "unit_mean", (k * n_times,), np.float64), components,
-            _array(state, "unit_variances", (len(components),), np.float64),
-            _array(state, "real_templates", (None, k, n_times), np.float32),
-            _array(state, "cluster_stats", (None, len(STAT_NAMES)), np.float64),
-            _array(state, "placement_weights", (n_channels,), np.float64),
-            _array(state, "row_distances", (k, k), np.float64), refractory, guard, distinct,
-            nbefore, fs, engine)
+            arrays["unit_mean"], arrays["unit_components"], arrays["unit_variances"],
+            arrays["real_templates"], arrays["cluster_stats"], arrays["placement_weights"],
+            arrays["row_distances"], refractory, guard, distinct, nbefore, fs, engine)
     return out
+
+
+def check_state(state):
+    """Refuse a synthesizer state whose entries are invalid or disagree, naming the entry.
+
+    The one check of a file's content (as ``DualDivergenceGenerator._check_state`` is the
+    engine's), run before anything is built from it: JSON entries of the right types; a
+    positive, finite sampling frequency; a real dtype; positive integer sizes; tensors of the
+    expected dtype, of shapes that agree with one another and with the number of channels,
+    finite; indices (neighbourhoods, snippet positions) within range; non-negative spectra,
+    variances and weights; correlations within [-1, 1]; a probe group whose contacts map one to
+    one onto the channels; channel properties of one value per channel.
+
+    Raises
+    ------
+    ValueError, TypeError, KeyError
+        Naming the entry; :func:`read` turns them into an ``InvalidFileError`` naming the file.
+    """
+    params = state_json(state, "params", dict)
+    if not all(isinstance(key, str) for key in params):
+        raise TypeError("entry 'params' must map parameter names to values.")
+    template = json.loads(state["template"]) if isinstance(state.get("template"), str) else None
+    if "template" in state and not isinstance(state["template"], str):
+        raise TypeError("entry 'template' must be a JSON string.")
+    if template is not None:
+        if not isinstance(template, dict):
+            raise TypeError("entry 'template' must hold a dict or null.")
+        try:
+            DualDivergenceGenerator(**template)._check_params()
+        except TypeError as err:
+            raise TypeError(f"entry 'template': {err}") from None
+    fitted = state_json(state, "fitted", dict)
+    metadata = state_json(state, "metadata", dict)
+    n_channels = _check_metadata(metadata)
+    nbefore = check_int("fitted['nbefore']", fitted.get("nbefore"), minimum=1)
+    nafter = check_int("fitted['nafter']", fitted.get("nafter"), minimum=1)
+    n_real_units = check_int("fitted['n_real_units']", fitted.get("n_real_units"), minimum=0)
+    check_float("fitted['peak_rate']", fitted.get("peak_rate"), low=0)
+    check_float("fitted['threshold']", fitted.get("threshold"), low=0)
+    neighbours = _array(state, "neighbours", (n_channels, None), np.int64)
+    _check_indices("neighbours", neighbours, -1, n_channels)
+    positions = _array(state, "snippet_positions", (None, 3), np.int64)
+    for column, name in enumerate(("segment index", "frame")):
+        _check_indices(f"snippet_positions ({name})", positions[:, column], 0, None)
+    _check_indices("snippet_positions (channel)", positions[:, 2], 0, n_channels)
+    psd = _array(state, "noise_psd", (None, n_channels), np.float64)
+    if len(psd) < 2 or psd.min() < 0:
+        raise ValueError(f"entry 'noise_psd' must hold at least 2 non-negative frequencies per "
+                         f"channel, got {len(psd)} rows (minimum {psd.min():.3g}).")
+    correlations = _array(state, "noise_correlations", (None, n_channels, n_channels),
+                          np.float64)
+    if np.abs(correlations).max(initial=0) > 1 + 1e-6:
+        raise ValueError("entry 'noise_correlations' holds values outside [-1, 1].")
+    _array(state, "noise_offsets", (n_channels,), np.float64)
+    if "unit_mean" not in state:
+        return
+    if n_real_units == 0:
+        raise ValueError("fitted['n_real_units'] is 0, but the file holds a unit model.")
+    k, n_times = neighbours.shape[1], nbefore + nafter
+    components = _array(state, "unit_components", (None, k * n_times), np.float64)
+    _array(state, "unit_mean", (k * n_times,), np.float64)
+    for key, shape, dtype in (
+            ("unit_variances", (len(components),), np.float64),
+            ("real_templates", (None, k, n_times), np.float32),
+            ("cluster_stats", (n_real_units, len(STAT_NAMES)), np.float64),
+            ("placement_weights", (n_channels,), np.float64),
+            ("row_distances", (k, k), np.float64)):
+        array = _array(state, key, shape, dtype)
+        if key != "real_templates" and array.size and array.min() < 0:
+            raise ValueError(f"entry {key!r} holds negative values.")
+    if not np.isclose(state["placement_weights"].numpy().sum(), 1):
+        raise ValueError("entry 'placement_weights' does not sum to 1.")
+    refractory, guard, distinct = _array(state, "unit_scalars", (3,), np.float64)
+    check_float("refractory period (unit_scalars[0])", refractory, low=0)
+    check_float("guard (unit_scalars[1])", guard, low=-1, high=1)
+    check_float("distinctness (unit_scalars[2])", distinct, low=-1, high=1)
+    if "generator" in state:
+        if not isinstance(state["generator"], dict):
+            raise TypeError("entry 'generator' must be a saved generator's state (a dict).")
+        DualDivergenceGenerator._check_state(state["generator"])
+
+
+def _check_metadata(metadata):
+    """The number of channels of ``metadata``, once every field of it is checked."""
+    for key, kind in (("channel_ids", dict), ("dtype", str), ("properties", dict),
+                      ("annotations", dict), ("probegroup", (dict, type(None)))):
+        if not isinstance(metadata.get(key), kind):
+            raise TypeError(f"metadata[{key!r}] is missing or of the wrong type "
+                            f"({type(metadata.get(key)).__name__}).")
+    channel_ids = decode_array(metadata["channel_ids"], "metadata['channel_ids']")
+    if channel_ids.ndim != 1 or len(channel_ids) == 0 or len(set(channel_ids.tolist())) != len(
+            channel_ids):
+        raise ValueError(f"metadata['channel_ids'] must be a non-empty list of distinct ids, got "
+                         f"{len(channel_ids)} value(s) of shape {channel_ids.shape}.")
+    n_channels = len(channel_ids)
+    check_float("metadata['sampling_frequency']", metadata.get("sampling_frequency"), low=0,
+                low_inclusive=False)
+    if len(metadata["dtype"]) > 8:
+        raise ValueError(f"metadata['dtype'] {metadata['dtype'][:20]!r} is not a numpy dtype.")
+    dtype = np.dtype(metadata["dtype"])
+    if dtype.kind not in "iuf":
+        raise ValueError(f"metadata['dtype'] {dtype} is not a real integer or float type.")
+    for key, encoded in metadata["properties"].items():
+        values = decode_array(encoded, f"metadata property {key!r}")
+        if values.ndim == 0 or len(values) != n_channels:
+            raise ValueError(f"metadata property {key!r} has shape {values.shape}, not one value "
+                             f"per channel ({n_channels}).")
+    if metadata["probegroup"] is not None:
+        _check_probegroup(metadata["probegroup"], n_channels)
+    return n_channels
+
+
+def _check_probegroup(encoded, n_channels):
+    """Refuse a probe group that probeinterface cannot build or whose contacts are not the
+    channels (each channel exactly one contact, by its device channel index)."""
+    from probeinterface import ProbeGroup
+
+    try:
+        probegroup = ProbeGroup.from_dict(encoded)
+        indices = np.asarray(
+            probegroup.get_global_device_channel_indices()["device_channel_indices"])
+    except Exception as err:  # noqa: BLE001 - whatever probeinterface raises on bad input
+        raise ValueError(f"metadata['probegroup'] is not a valid probe group "
+                         f"({type(err).__name__}: {err}).") from None
+    if indices.dtype.kind not in "iu" or sorted(indices.tolist()) != list(range(n_channels)):
+        raise ValueError(f"metadata['probegroup'] does not map its {len(indices)} contacts one to "
+                         f"one onto the {n_channels} channels (device channel indices "
+                         f"{indices.tolist()[:8]}...).")
+
+
+def _check_indices(name, indices, low, high):
+    """Refuse ``indices`` outside ``[low, high)`` (``high`` None: no upper bound)."""
+    if indices.size and (indices.min() < low or (high is not None and indices.max() >= high)):
+        bound = "" if high is None else f" and below {high}"
+        raise ValueError(f"entry {name!r} holds indices out of range (from {indices.min()} to "
+                         f"{indices.max()}; they must be at least {low}{bound}).")
 
 
 def _array(state, key, shape, dtype):

@@ -10,6 +10,7 @@ SpikeInterface's worker processes like any extractor.
 """
 
 import functools
+import os
 
 import numpy as np
 
@@ -26,6 +27,12 @@ except ImportError as err:  # pragma: no cover - the ephys extra is missing
 
 #: Entropy words that tell the seeds of units, trains and amplitudes apart.
 _UNITS_KEY, _TRAINS_KEY = 0x756E6974, 0x74726E73
+#: Most frames of one segment: SpikeInterface and numpy index frames with int64.
+MAX_FRAMES = 2 ** 62
+#: Bytes one synthetic spike takes while the spike trains are drawn and held (frame, label and
+#: amplitude: 20 bytes, and the draw's temporaries); the trains of every segment are drawn when
+#: the recording is made, so durations whose spikes would not fit in memory are refused.
+SPIKE_BYTES = 64
 
 
 class SyntheticUnits:
@@ -160,7 +167,7 @@ class SyntheticRecording(BaseRecording):
         stat = file_path.stat()
         synthesizer = _read_cached(str(file_path), stat.st_mtime_ns, stat.st_size)
         fs = synthesizer.sampling_frequency_
-        num_samples = tuple(int(round(d * fs)) for d in durations)
+        num_samples = _check_frames(durations, fs, synthesizer.peak_rate_ if n_units else 0.0)
         synthesizer, units = _units_cached(str(file_path), stat.st_mtime_ns, stat.st_size, seed,
                                            n_units, num_samples)
         metadata = synthesizer.metadata_
@@ -175,6 +182,25 @@ class SyntheticRecording(BaseRecording):
         self.extra_requirements.extend(["mne_dualdiv", "torch"])
         self._kwargs = dict(file_path=str(file_path), durations=durations, seed=seed,
                             n_units=n_units)
+
+    def _check_segment_index(self, segment_index=None):
+        n_segments = self.get_num_segments()
+        if segment_index is None:
+            if n_segments > 1:
+                raise ValueError(f"segment_index is needed: this recording has {n_segments} "
+                                 "segments.")
+            return 0
+        segment_index = check_int("segment_index", segment_index, minimum=0)
+        if segment_index >= n_segments:
+            raise ValueError(f"segment_index must be below the number of segments "
+                             f"({n_segments}), got {segment_index}.")
+        return segment_index
+
+    def get_traces(self, segment_index=None, start_frame=None, end_frame=None, **kwargs):
+        """SpikeInterface's ``get_traces``, but frames past the end are an error, not cut off."""
+        segment_index = self._check_segment_index(segment_index)
+        self.segments[segment_index].check_frames(start_frame, end_frame)
+        return super().get_traces(segment_index, start_frame, end_frame, **kwargs)
 
     def get_ground_truth(self):
         """The synthetic spikes as a SpikeInterface sorting (one unit per synthetic unit).
@@ -207,14 +233,39 @@ class SyntheticRecordingSegment(BaseRecordingSegment):
     def get_num_samples(self):
         return self._num_samples
 
-    def get_traces(self, start_frame=None, end_frame=None, channel_indices=None):
-        start = 0 if start_frame is None else int(start_frame)
-        end = self._num_samples if end_frame is None else int(end_frame)
+    def check_frames(self, start_frame, end_frame):
+        """``(start, end)``: ``0 <= start <= end <=`` the number of samples, else a ValueError."""
+        start = 0 if start_frame is None else check_int("start_frame", start_frame)
+        end = self._num_samples if end_frame is None else check_int("end_frame", end_frame)
         if not 0 <= start <= end <= self._num_samples:
             raise ValueError(f"start_frame={start_frame} and end_frame={end_frame} must satisfy "
                              f"0 <= start_frame <= end_frame <= {self._num_samples} (the "
-                             f"segment's number of samples).")
+                             f"number of samples of segment {self._segment_index}).")
+        return start, end
+
+    def get_traces(self, start_frame=None, end_frame=None, channel_indices=None):
+        start, end = self.check_frames(start_frame, end_frame)
         traces = self._noise.traces(self._seed, start, end)
         self._units.add_spikes(traces, self._segment_index, start, end)
         traces = cast(traces, self._dtype)
         return traces if channel_indices is None else traces[:, channel_indices]
+
+
+def _check_frames(durations, sampling_frequency, spike_rate):
+    """Frames of each segment, refused when they overflow or their spikes would fill memory."""
+    frames = [d * sampling_frequency for d in durations]
+    for index, (duration, n_frames) in enumerate(zip(durations, frames)):
+        if not n_frames < MAX_FRAMES:
+            raise ValueError(f"durations[{index}] of {duration:g} s at {sampling_frequency:g} Hz "
+                             f"would be {n_frames:.3g} frames, more than a segment can index "
+                             f"({MAX_FRAMES:.3g}).")
+    spike_bytes = spike_rate * sum(durations) * SPIKE_BYTES
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(
+        os, "sysconf") else float("inf")
+    if spike_bytes > memory:
+        raise ValueError(
+            f"durations of {sum(durations):g} s in all would draw about "
+            f"{spike_rate * sum(durations):.3g} spikes ({spike_rate:.3g} per second), "
+            f"{spike_bytes / 1024 ** 3:.3g} GiB in memory, more than this machine's "
+            f"{memory / 1024 ** 3:.3g} GiB: sample shorter (or fewer) segments.")
+    return tuple(int(round(n)) for n in frames)
