@@ -301,7 +301,7 @@ def test_a_failed_write_leaves_no_partial_epochs_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(mne.BaseEpochs, "save", fail)
     with pytest.raises(OSError, match="disk full"):
-        cli._save_epochs(epochs, out)
+        cli._save_epochs(epochs, out, overwrite=True)
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out-epo.fif"]
 

@@ -365,6 +365,8 @@ def test_written_folder_is_read_back_by_both_readers(tmp_path):
 class StubRecordingModel:
     """What the CLI's sample needs of a RecordingSynthesizer (its writing is under test)."""
 
+    sampling_frequency_, channel_ids_, dtype_ = 1000.0, np.arange(4), np.dtype("float32")
+
     def sample(self, duration, random_state=None):
         return make_recording(durations=[duration], seed=random_state)
 
