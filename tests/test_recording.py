@@ -333,9 +333,11 @@ def test_get_traces_refuses_frames_outside_the_segment(synthetic, start, end, na
 
 
 def test_a_segment_refuses_an_end_frame_past_its_end(synthetic):
-    # BaseRecording.get_traces clips end_frame to the segment; the segment itself refuses.
+    # BaseRecording.get_traces would clip end_frame silently; the recording (issue 18, point
+    # 8) and the segment itself refuse it.
     n = synthetic.get_num_samples()
-    assert len(synthetic.get_traces(start_frame=n - 10, end_frame=n + 10)) == 10
+    with pytest.raises(ValueError, match="end_frame"):
+        synthetic.get_traces(start_frame=n - 10, end_frame=n + 10)
     with pytest.raises(ValueError, match="end_frame"):
         synthetic._recording_segments[0].get_traces(n - 10, n + 10, None)
 
