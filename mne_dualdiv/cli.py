@@ -321,10 +321,10 @@ def _read_epochs(parser, name, fname, verbose):
 
 
 def _n_synthetic(args):
-    """The count argument of ``augment`` / ``sample`` from ``--ratio``, ``-n`` or ``--balance``."""
-    if args.balance:
+    """The count argument from ``--ratio``, ``-n`` or ``--balance`` (``demo`` has ``--ratio`` only)."""
+    if getattr(args, "balance", False):
         return "balance"
-    if args.n_epochs is not None:
+    if getattr(args, "n_epochs", None) is not None:
         return args.n_epochs
     return args.ratio
 
@@ -343,7 +343,7 @@ def _n_made(parser, args, counts):
     """Synthetic epochs the count options ask for, given the real count per condition."""
     from .adapters._conditions import resolve_counts
 
-    if args.n_epochs is not None:
+    if getattr(args, "n_epochs", None) is not None:
         return max(args.n_epochs, 0)  # a negative count is the sampler's error
     try:
         return sum(resolve_counts(_n_synthetic(args), counts, "argument --ratio").values())
