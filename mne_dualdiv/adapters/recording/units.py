@@ -31,10 +31,13 @@ import scipy.signal
 from ..._logging import logger
 from .spikes import band_filter, best_similarity, count_peaks
 
-#: Smallest cluster: 2 % of the snippets (and at least 15). With 1 % HDBSCAN split the units of
-#: two simulated 32-channel recordings into 13 and 12 clusters for 10 real units (the sorter
-#: then found 12 synthetic units for 8 real ones); with 2 %, 11 and 10.
-CLUSTER_SHARE, MIN_CLUSTER_SIZE = 50, 15
+#: Smallest cluster: 2 % of the snippets per 32 channels (and at least 15). With 1 % HDBSCAN
+#: split the units of two simulated 32-channel recordings into 13 and 12 clusters for 10 real
+#: units (the sorter then found 12 synthetic units for 8 real ones); with 2 %, 11 and 10. A
+#: larger probe holds more units in as many snippets: on 384 channels (50 units, 5000
+#: snippets) 2 % of all snippets gave 19 clusters, 2 % per 32 channels 63 (the sorter found 54
+#: units in that recording).
+CLUSTER_SHARE, CLUSTER_CHANNELS, MIN_CLUSTER_SIZE = 50, 32, 15
 #: Clusters at least this similar (spike band) are pieces of one unit, not distinct units
 #: (distinct simulated units reached 0.99 at most, over-split halves 0.99-1.0).
 DUPLICATE = 0.99
@@ -269,7 +272,8 @@ class UnitModel:
         scores = (flat - mean) @ components[:6].T
         features = np.column_stack([scores / (scores[:, :1].std() + 1e-12),
                                     locations[peaks["channel_index"], 1] / 40.0])
-        labels = _cluster(features, max(MIN_CLUSTER_SIZE, len(flat) // CLUSTER_SHARE), seed)
+        share = CLUSTER_SHARE * max(1.0, len(locations) / CLUSTER_CHANNELS)
+        labels = _cluster(features, max(MIN_CLUSTER_SIZE, int(len(flat) // share)), seed)
         clusters = [u for u in np.unique(labels) if u >= 0]
         if not clusters:  # one population
             labels, clusters = np.zeros(len(flat), dtype=int), [0]
