@@ -17,13 +17,7 @@ N_SAMPLES = 40
 SMALL_BUDGET = dict(max_steps=40, batch_size=32)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_torch_thread():
-    # Two threads on a busy two-core machine make small convolutions tens of times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def make(name, **params):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mne_dualdiv.cli import main
+from cli_runner import main_exit
 
 N_PER_CONDITION = 24
 EVENT_ID = dict(auditory=1, visual=3)
@@ -55,16 +55,6 @@ def assert_usage_error(returncode, stderr, *words):
     assert "error:" in message
     for word in words:
         assert word in message, message
-
-
-def main_exit(capsys, *args):
-    """Run ``main`` in this process (as fast as a call): ``(status, stdout, stderr)``."""
-    try:
-        status = main([str(arg) for arg in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import datetime
 
 import numpy as np
 import pytest
-import torch
 
 neo = pytest.importorskip("neo")
 pq = pytest.importorskip("quantities")
@@ -89,13 +88,7 @@ def assert_signal_like(synthetic, real, duration=None):
 
 
 # ---------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def single_torch_thread():
-    # Two threads on a busy two-core machine make small convolutions many times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")

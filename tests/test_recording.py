@@ -8,6 +8,7 @@ refuses. Small recordings (16-32 channels, 10-12 s), each fitted once per module
 """
 
 import contextlib
+import copy
 import gc
 import json
 import logging
@@ -15,7 +16,6 @@ import logging
 import numpy as np
 import pytest
 import scipy.signal
-import torch
 
 sc = pytest.importorskip("spikeinterface.core")
 spre = pytest.importorskip("spikeinterface.preprocessing")
@@ -101,13 +101,7 @@ def int16_copy(recording, offsets_uV):
 
 
 # ---------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def single_torch_thread():
-    # Two threads on a busy two-core machine make small convolutions many times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -603,6 +597,27 @@ def test_engine_template_model_works_end_to_end():
     truth = engine_made.get_ground_truth()
     assert len(truth.unit_ids) == len(engine_made.units.templates)
 
+
+class FailingEngine:
+    """An engine whose walks all fail its own checks, as on SpikeInterface's look-alike units."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def sample(self, n, random_state=None):
+        self.calls += 1
+        raise RuntimeError("Only 0 of the 40 requested samples passed the acceptance checks")
+
+
+def test_an_engine_that_gives_no_candidates_leaves_fewer_units_with_a_warning(synthesizer):
+    model = copy.deepcopy(synthesizer.units_)
+    model.engine = FailingEngine()
+    with package_warnings() as messages:
+        drawn = model.draw_units(3, np.random.default_rng(0), synthesizer.threshold_)
+    assert len(drawn["templates"]) == 0 and len(drawn["stats"]) == 0
+    assert model.engine.calls == 1  # given up at once, not retried batch after batch
+    assert any("engine gave no template candidates" in m for m in messages)
+    assert any("has 0 units instead of 3" in m for m in messages)
 
 # ---------------------------------------------------------------------------------- arguments
 @pytest.mark.parametrize("params, error, name", [

@@ -24,7 +24,7 @@ import torch
 import mne_dualdiv
 from mne_dualdiv import DualDivergenceGenerator, InvalidFileError, read_generator
 from mne_dualdiv import _io
-from mne_dualdiv.cli import main
+from cli_runner import main_exit
 from mne_dualdiv.engine.network import DualNetwork
 
 sc = pytest.importorskip("spikeinterface.core")  # the 'ephys' extra
@@ -37,16 +37,6 @@ TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n
             n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
 #: Peak memory a refused crafted file may cost the reader.
 SMALL_MEMORY = 100 * 1024 ** 2
-
-
-def main_exit(capsys, *args):
-    """Run ``main`` in this process: ``(status, stdout, stderr)``."""
-    try:
-        status = main([str(arg) for arg in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def listing(folder):

@@ -28,12 +28,7 @@ TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n
             n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from mne_dualdiv import DualDivergenceGenerator, augment
-from mne_dualdiv.cli import main
+from cli_runner import main_exit
 from mne_dualdiv.metrics import (attack_scores, closest_record_distances, evaluate,
                                  membership_inference_auc, privacy_report_scores,
                                  privacy_scores)
@@ -29,21 +29,7 @@ RNG = np.random.default_rng(0)
 MEMBERS, NONMEMBERS, SYNTHETIC = (RNG.standard_normal((12, 2, 6)) for _ in range(3))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def main_exit(capsys, *args):
-    try:
-        status = main([str(arg) for arg in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def epochs_file(folder, name, data, sfreq=100.0):

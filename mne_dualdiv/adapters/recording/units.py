@@ -322,11 +322,18 @@ class UnitModel:
 
     # ------------------------------------------------------------------ draw
     def _candidates(self, n, rng):
-        """``n`` candidate templates, denoised on the principal subspace, aligned, tapered."""
+        """``n`` candidates (denoised on the subspace, aligned, tapered); None if the engine fails.
+
+        The engine fails when its walks all fail its own checks (seen on SpikeInterface's units).
+        """
         if self.engine is None:
             z = rng.standard_normal((n, len(self.variances))) * np.sqrt(self.variances)
         else:
-            images = self.engine.sample(n, random_state=rng)
+            try:
+                images = self.engine.sample(n, random_state=rng)
+            except RuntimeError as err:  # no walk passed the engine's own checks
+                logger.warning("The engine gave no template candidates: %s", err)
+                return None
             z = (images.reshape(n, -1) - self.mean) @ self.components.T
         flat = z @ self.components + self.mean
         return align_and_taper(flat.reshape(n, *self.shape).astype(np.float32), self.nbefore)
@@ -371,6 +378,8 @@ class UnitModel:
         tried, batch = 0, max(8, 4 * n_units)
         while len(kept) < n_units and tried < CANDIDATES_PER_UNIT * max(n_units, 1):
             candidates = self._candidates(batch, rng)
+            if candidates is None:  # another batch would fail the same way, as slowly
+                break
             tried += batch
             filtered = band_filter(candidates, self.sampling_frequency)
             to_real = best_similarity(filtered, real_band).max(axis=1)
