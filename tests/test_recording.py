@@ -661,3 +661,15 @@ def test_parameters_are_stored_untouched_for_scikit_learn():
     assert synthesizer.get_params()["n_neighbours"] == 0
     synthesizer.set_params(n_neighbours=12, template_model="gaussian")
     assert synthesizer.n_neighbours == 12
+
+
+def test_fit_without_numba_says_what_to_install(pure_noise, monkeypatch):
+    # SpikeInterface's torch detector is no substitute (amplitudes 30x too small).
+    real_find_spec = spikes.importlib.util.find_spec
+
+    def find_spec_without_numba(name, *args, **kwargs):
+        return None if name == "numba" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(spikes.importlib.util, "find_spec", find_spec_without_numba)
+    with pytest.raises(ImportError, match=r"numba.*mne_dualdiv\[ephys\]"):
+        RecordingSynthesizer(fit_duration=1.0, noise_duration=1.0).fit(pure_noise)

@@ -17,7 +17,7 @@ import numpy as np
 from ..._checks import check_fname_for_reading, check_int
 from . import _state
 from ._metadata import apply_metadata, cast, check_durations, decode_array
-from .units import spike_trains
+from .trains import spike_trains
 
 try:
     from spikeinterface.core import BaseRecording, BaseRecordingSegment

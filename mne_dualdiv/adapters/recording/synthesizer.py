@@ -227,13 +227,13 @@ class RecordingSynthesizer(BaseEstimator):
         layout = locations[center]  # the rows of a snippet, where the probe has them all
         row_distances = np.linalg.norm(layout[:, None] - layout[None], axis=2)
         units = UnitModel.fit(snippets if engine is None else snippets[pick],
-                              used if engine is None else used[pick], locations,
+                              used if engine is None else used[pick], locations, neighbours,
                               row_distances, fs, covered, nbefore,
                               1.0 if engine is None else len(used) / len(pick),
                               engine=engine, seed=int(rng.integers(2**31)))
         if engine is not None:  # statistics and subspace from every snippet, not the subset
-            full = UnitModel.fit(snippets, used, locations, row_distances, fs, covered,
-                                 nbefore, 1.0)
+            full = UnitModel.fit(snippets, used, locations, neighbours, row_distances, fs,
+                                 covered, nbefore, 1.0)
             full.engine = units.engine
             units = full
         positions = np.column_stack([used["segment_index"], used["sample_index"],
