@@ -180,13 +180,27 @@ def shape_distances(real, truth, synthesizer, synthetic):
 
 
 def _commit():
+    """The commit this run measures (with ``+dirty`` for uncommitted changes), read once.
+
+    Read when first asked, before any case runs: a commit made while a long run goes on is
+    not the code that run imported.
+    """
+    if _COMMIT:
+        return _COMMIT[0]
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        _COMMIT.append(head + ("+dirty" if dirty else ""))
     except (OSError, subprocess.CalledProcessError):
-        return "?"
+        _COMMIT.append("?")
+    return _COMMIT[0]
+
+
+_COMMIT = []
 
 
 def _plain(value):
@@ -332,6 +346,7 @@ def main():
         rows = [json.loads(line) for name in args.from_jsonl for line in open(name) if line.strip()]
         Path(args.markdown).write_text(markdown(rows, command, started))
         return
+    _commit()  # the code imported now, whatever is committed while the cases run
     workdir = Path(tempfile.mkdtemp(prefix="recording_fidelity_"))
     rows = []
     try:

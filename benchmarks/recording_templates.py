@@ -127,6 +127,7 @@ def main():
 
     torch.set_num_threads(1)
     rows = []
+    _commit()  # the code imported now, whatever is committed while the cases run
     if args.from_jsonl:
         for path in args.from_jsonl:
             rows += [json.loads(line) for line in Path(path).read_text().splitlines() if line]
