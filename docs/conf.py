@@ -142,9 +142,9 @@ numpydoc_validation_exclude = {
     r"\.set_.*_request$", r"\.__getitem__$", r"\.__iter__$", r"\.__len__$", r"\.__repr__$",
     r"^torch\.", r"^sklearn\.", r"^builtins\.",
     r"\.[A-Z][A-Z0-9_]*$",  # constants (METRICS, BASELINES): a ``#:`` comment, not a docstring
-    # a dataclass: its fields are documented as Attributes, which numpydoc reads as missing
+    # dataclasses: their fields are documented as Attributes, which numpydoc reads as missing
     # Parameters
-    r"\.PrivacyReport$",
+    r"\.PrivacyReport$", r"\.RecordingFidelityReport$",
 }
 
 # -- intersphinx --------------------------------------------------------------------------------

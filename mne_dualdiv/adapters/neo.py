@@ -354,7 +354,11 @@ class NeoSynthesizer(BaseEstimator):
         ----------
         obj : neo.AnalogSignal | neo.Segment | neo.Block
             The object that was fitted (its spikes are the real ones compared with).
-        durations, random_state, n_units
+        durations : None | float | list of float
+            As given to :meth:`sample`.
+        random_state : None | int | numpy.random.Generator
+            As given to :meth:`sample`.
+        n_units : None | int
             As given to :meth:`sample`.
         max_snippets : int
             Most snippets compared in each set, per stream.

@@ -197,7 +197,23 @@ class SyntheticRecording(BaseRecording):
         return segment_index
 
     def get_traces(self, segment_index=None, start_frame=None, end_frame=None, **kwargs):
-        """SpikeInterface's ``get_traces``, but frames past the end are an error, not cut off."""
+        """SpikeInterface's ``get_traces``, but frames past the end are an error, not cut off.
+
+        Parameters
+        ----------
+        segment_index : None | int
+            The segment (may be None for a one-segment recording).
+        start_frame, end_frame : None | int
+            Frames ``[start_frame, end_frame)``; ``0 <= start_frame <= end_frame <=`` the
+            segment's number of samples (None: its start, its end).
+        **kwargs
+            ``channel_ids``, ``order``, ``return_in_uV``: as
+            :meth:`spikeinterface.core.BaseRecording.get_traces`.
+
+        Returns
+        -------
+        traces : ndarray, shape (end_frame - start_frame, n_channels)
+        """
         segment_index = self._check_segment_index(segment_index)
         self.segments[segment_index].check_frames(start_frame, end_frame)
         return super().get_traces(segment_index, start_frame, end_frame, **kwargs)
