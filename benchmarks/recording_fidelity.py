@@ -234,13 +234,14 @@ def markdown(rows, command, started):
         f"{rows[0]['seed']}), `RecordingSynthesizer(template_model=..., fit_duration="
         f"{rows[0]['fit_fraction']:g} x duration)` (the rest of the recording holds the held-out "
         "spikes of the snippet test), other parameters at their defaults, a synthetic recording "
-        f"of the same duration (seed {rows[0]['seed'] + 1}) saved with {rows[0]['n_jobs']} "
-        f"SpikeInterface jobs, sorter `{rows[0]['report']['sorter']}`. Ratios are synthetic / "
+        f"of the same duration (seed {rows[0]['seed'] + 1}) saved with SpikeInterface jobs, "
+        f"sorter `{rows[0]['report']['sorter']}`. Ratios are synthetic / "
         "real; issue 17's acceptance in brackets (✓ met, ✗ not met). Columns measured by "
-        + "; ".join(f"`--cases {r['case']} --template-model {r['template_model']}` at commit "
-                    f"{r.get('commit', '?')[:7]}" for r in rows) + ".",
+        + "; ".join(f"`--cases {r['case']} --template-model {r['template_model']} --n-jobs "
+                    f"{r['n_jobs']}` at commit {r.get('commit', '?')[:7]}" for r in rows) + ".",
         "",
-        "| figure | " + " | ".join(r["case"] for r in rows) + " |",
+        "| figure | " + " | ".join(f"{r['case']} {r['template_model']} "
+                                   f"({r.get('commit', '?')[:7]})" for r in rows) + " |",
         "|---" * (len(rows) + 1) + "|",
     ]
 
