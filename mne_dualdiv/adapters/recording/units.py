@@ -319,7 +319,7 @@ class UnitModel:
                    nbefore, sampling_frequency, engine)
 
     # ------------------------------------------------------------------ draw
-    def _candidates(self, n, rng):
+    def candidates(self, n, rng):
         """``n`` candidates (denoised on the subspace, aligned, tapered); None if the engine fails.
 
         The engine fails when its walks all fail its own checks (seen on SpikeInterface's units).
@@ -375,7 +375,7 @@ class UnitModel:
         kept, kept_band, best_real = [], [], []
         tried, batch = 0, max(8, 4 * n_units)
         while len(kept) < n_units and tried < CANDIDATES_PER_UNIT * max(n_units, 1):
-            candidates = self._candidates(batch, rng)
+            candidates = self.candidates(batch, rng)
             if candidates is None:  # another batch would fail the same way, as slowly
                 break
             tried += batch
