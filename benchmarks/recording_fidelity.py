@@ -311,8 +311,10 @@ def markdown(rows, command, started):
          [fmt(get(r, "shape", "ks_shape_mean"), ".2f") for r in rows])
     line("fit: seconds / peak MB (≤ 2 GB for 384 ch)",
          [f"{r['fit_s']:.0f} / {r['fit_peak_mb']:.0f}" for r in rows])
-    line(f"generation of a binary copy: x real time ({rows[0]['n_jobs']} jobs; ≥ 1)",
-         [f"{r['realtime_factor']:.2f}" for r in rows])
+    line("generation of a binary copy: x real time (SpikeInterface jobs; ≥ 1 for 384 ch)",
+         [f"{r['realtime_factor']:.2f} ({r['n_jobs']} job{'s' if r['n_jobs'] > 1 else ''})"
+          + (" ✓" if r["realtime_factor"] >= 1 else " ✗") * (r["channels"] >= 384)
+          for r in rows])
     lines += ["", "Peak memory is this process's resident set (the synthesizer's fit includes "
               "reading the binary recording); the real recording's own sorting is a sorter "
               "run like the synthetic one's. Raw figures: the JSON lines printed by the run.",
