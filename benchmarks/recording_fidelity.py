@@ -35,6 +35,7 @@ Usage (from the repository root; needs the ``sorting`` extra)::
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -118,7 +119,7 @@ def run_case(case, args, workdir):
                              folder=workdir)
     privacy = synthesizer.privacy_report(real, synthetic=synthetic, random_state=0)
     row = dict(case=case, template_model=args.template_model, duration=args.duration,
-               fit_fraction=args.fit_fraction, commit=_commit(),
+               fit_fraction=args.fit_fraction, commit=measured_commit(),
                seed=args.seed, channels=real.get_num_channels(),
                real_units=len(truth.unit_ids), clusters=synthesizer.n_real_units_,
                synthetic_units=len(synthetic.units.templates), guard=synthesizer.units_.guard,
@@ -179,14 +180,13 @@ def shape_distances(real, truth, synthesizer, synthetic):
     return out
 
 
-def _commit():
+@functools.lru_cache(maxsize=None)
+def measured_commit():
     """The commit this run measures (with ``+dirty`` for uncommitted changes), read once.
 
     Read when first asked, before any case runs: a commit made while a long run goes on is
     not the code that run imported.
     """
-    if _COMMIT:
-        return _COMMIT[0]
     import subprocess
 
     try:
@@ -194,13 +194,9 @@ def _commit():
                               check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, check=True).stdout.strip()
-        _COMMIT.append(head + ("+dirty" if dirty else ""))
     except (OSError, subprocess.CalledProcessError):
-        _COMMIT.append("?")
-    return _COMMIT[0]
-
-
-_COMMIT = []
+        return "?"
+    return head + ("+dirty" if dirty else "")
 
 
 def _plain(value):
@@ -349,7 +345,7 @@ def main():
         rows = [json.loads(line) for name in args.from_jsonl for line in open(name) if line.strip()]
         Path(args.markdown).write_text(markdown(rows, command, started))
         return
-    _commit()  # the code imported now, whatever is committed while the cases run
+    measured_commit()  # the code imported now, whatever is committed while the cases run
     workdir = Path(tempfile.mkdtemp(prefix="recording_fidelity_"))
     rows = []
     try:

@@ -29,7 +29,6 @@ def main():
     parser.add_argument("--n", type=int, default=600)
     args = parser.parse_args()
     from mne_dualdiv.adapters.recording import RecordingSynthesizer, spikes
-    from mne_dualdiv.adapters.recording.units import SECONDARY_LOBE
 
     real, _ = make_real(args.case, 60.0, args.seed)
     synthesizer = RecordingSynthesizer(fit_duration=45.0, random_state=args.seed).fit(real)
@@ -37,14 +36,9 @@ def main():
     candidates = model.candidates(args.n, np.random.default_rng(args.seed))
     band = spikes.band_filter(candidates, fs)
     to_real = spikes.best_similarity(band, spikes.band_filter(model.real_templates, fs)).max(1)
-    exclude = max(1, int(round(1e-3 * fs)))
     amplitude = np.median(model.cluster_stats[:, 1])
-    single = np.zeros(len(band), bool)
-    for i, image in enumerate(band):
-        trough = -image[0, model.nbefore - exclude:model.nbefore + exclude].min()
-        single[i] = trough > 0 and spikes.count_peaks(
-            amplitude / trough * image, SECONDARY_LOBE * synthesizer.threshold_,
-            model.row_distances, exclude) == 1
+    single = np.array([model.single_peak_scale(image, amplitude, synthesizer.threshold_)
+                       is not None for image in band])
     checks = dict(all=np.ones(len(band), bool), guard=to_real < model.guard,
                   own_channel=candidates.min(axis=2).argmin(axis=1) == 0, single_peak=single)
     checks["all_three"] = checks["guard"] & checks["own_channel"] & single

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recording_fidelity import _commit, make_real, shape_features  # noqa: E402
+from recording_fidelity import make_real, measured_commit, shape_features  # noqa: E402
 
 MODELS = ("gaussian", "engine")
 FEATURES = ("width_ms", "half_width_ms", "repolarisation", "spread_um")
@@ -71,7 +71,7 @@ def measure(case, seed, model, duration, draws):
     images = np.concatenate(images)
     real_f, synthetic_f = (shape_features(x, fs, rows) for x in (real_images, images))
     ks = {f"ks_{k}": float(ks_2samp(real_f[k], synthetic_f[k]).statistic) for k in FEATURES}
-    return dict(case=case, seed=seed, model=model, commit=_commit(), duration=duration,
+    return dict(case=case, seed=seed, model=model, commit=measured_commit(), duration=duration,
                 real_units=len(real_images), clusters=synthesizer.n_real_units_,
                 asked=asked, drawn=len(images), kept=len(images) / max(asked, 1),
                 fit_s=fit_s, draw_s=draw_s, ks_mean=float(np.mean(list(ks.values()))),
@@ -127,7 +127,7 @@ def main():
 
     torch.set_num_threads(1)
     rows = []
-    _commit()  # the code imported now, whatever is committed while the cases run
+    measured_commit()  # the code imported now, whatever is committed while the cases run
     if args.from_jsonl:
         for path in args.from_jsonl:
             rows += [json.loads(line) for line in Path(path).read_text().splitlines() if line]
