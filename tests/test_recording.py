@@ -351,7 +351,7 @@ def test_an_hour_long_recording_computes_only_the_frames_asked_for(synthesizer):
 def test_kwargs_alone_re_create_the_recording(synthetic, tmp_path):
     kwargs = synthetic.to_dict()["kwargs"]
     assert json.loads(json.dumps(kwargs)) == kwargs  # plain values: a path, numbers
-    assert set(kwargs) == {"file_path", "durations", "seed", "n_units"}
+    assert set(kwargs) == {"file_path", "durations", "seed", "n_units", "motion"}
     synthetic.dump(tmp_path / "synthetic.json")
     # Nothing cached in this process: the synthesizer file is read again, units drawn again.
     segment._units_cached.cache_clear()
@@ -673,3 +673,78 @@ def test_fit_without_numba_says_what_to_install(pure_noise, monkeypatch):
     monkeypatch.setattr(spikes.importlib.util, "find_spec", find_spec_without_numba)
     with pytest.raises(ImportError, match=r"numba.*mne_dualdiv\[ephys\]"):
         RecordingSynthesizer(fit_duration=1.0, noise_duration=1.0).fit(pure_noise)
+
+
+# -------------------------------------------------------------------------------------- drift
+def rigid_motion(times_s, displacements_um, direction="y"):
+    from spikeinterface.core.motion import Motion
+
+    return Motion(np.asarray(displacements_um, dtype=float)[:, None],
+                  np.asarray(times_s, dtype=float), np.array([0.0]), direction=direction)
+
+
+def trough_locations(recording, frames, units):
+    """Position of the deepest channel of each unit's spike-triggered average at ``frames``."""
+    band = spikes.spike_band(recording).get_traces()
+    locations = recording.get_channel_locations()
+    found = {}
+    for unit in units:
+        at = frames[unit]
+        at = at[(at > 30) & (at < len(band) - 30)]
+        if len(at) >= 10:
+            average = band[at[:, None] + np.arange(-10, 11)].mean(axis=0)
+            found[unit] = locations[average.min(axis=0).argmin()]
+    return found
+
+
+def test_motion_moves_each_unit_by_its_displacement_from_the_time_it_says(synthesizer):
+    # Still for the first half, 40 µm (two rows of a column) deeper for the second.
+    half = DURATION / 2
+    motion = rigid_motion([0.0, half - 0.001, half, DURATION], [0.0, 0.0, 40.0, 40.0])
+    moving = synthesizer.sample(DURATION, random_state=1, motion=motion)
+    truth = moving.get_ground_truth()
+    locations = moving.get_channel_locations()
+    frames = {u: truth.get_unit_spike_train(u) for u in truth.unit_ids}
+    before = trough_locations(moving, {u: f[f < half * SFREQ] for u, f in frames.items()},
+                              truth.unit_ids)
+    after = trough_locations(moving, {u: f[f >= half * SFREQ] for u, f in frames.items()},
+                             truth.unit_ids)
+    # Units whose moved trough stays on the probe.
+    units = [u for u in before if u in after and before[u][1] + 40 <= locations[:, 1].max()]
+    assert len(units) >= 4
+    moved = np.array([after[u] - before[u] for u in units])
+    assert np.mean(np.all(np.isclose(moved, [0.0, 40.0]), axis=1)) >= 0.8
+    static = trough_locations(synthesizer.sample(DURATION, random_state=1), frames, units)
+    assert np.mean([np.allclose(static[u], before[u]) for u in units]) >= 0.8
+
+
+def test_zero_motion_changes_no_frame_and_moving_recordings_recreate_from_kwargs(synthesizer):
+    still = synthesizer.sample(1.0, random_state=3)
+    zero = synthesizer.sample(1.0, random_state=3, motion=rigid_motion([0.0, 1.0], [0.0, 0.0]))
+    np.testing.assert_array_equal(zero.get_traces(), still.get_traces())
+    motion = rigid_motion([0.0, 0.5, 1.0], [-10.0, 15.0, 30.0])
+    moving = synthesizer.sample(1.0, random_state=3, motion=motion)
+    assert not np.array_equal(moving.get_traces(), still.get_traces())
+    kwargs = moving.to_dict()["kwargs"]
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain lists, no arrays or objects
+    np.testing.assert_array_equal(sc.load(moving.to_dict()).get_traces(), moving.get_traces())
+    # The ground truth is the units' spikes, with or without drift.
+    for unit in still.get_ground_truth().unit_ids:
+        np.testing.assert_array_equal(moving.get_ground_truth().get_unit_spike_train(unit),
+                                      still.get_ground_truth().get_unit_spike_train(unit))
+
+
+@pytest.mark.parametrize("motion, error, match", [
+    ("40 um", TypeError, "motion must be None or a spikeinterface"),
+    (dict(displacement=[[0.0]]), ValueError, "motion must be a spikeinterface Motion"),
+    (rigid_motion([0.0, 1.0], [0.0, np.nan]), ValueError, "finite"),
+    (rigid_motion([0.0, 1.0], [0.0, 1e6]), ValueError, "probe's extent"),
+])
+def test_motion_is_checked_by_name(synthesizer, motion, error, match):
+    with pytest.raises(error, match=match):
+        synthesizer.sample(1.0, random_state=0, motion=motion)
+
+
+def test_motion_needs_one_entry_per_segment(synthesizer):
+    with pytest.raises(ValueError, match="motion has 1 segments; the recording asked for has 2"):
+        synthesizer.sample([1.0, 1.0], random_state=0, motion=rigid_motion([0, 1], [0, 5]))

@@ -17,6 +17,8 @@ import numpy as np
 from ..._checks import check_fname_for_reading, check_int
 from . import _state
 from ._metadata import apply_metadata, cast, check_durations, decode_array
+from .drift import MovingUnits, check_motion, motion_to_dict
+from .spikes import channel_locations
 from .trains import spike_trains
 
 try:
@@ -98,20 +100,31 @@ class SyntheticUnits:
             dense[u][:, channels] = self.templates[u]
         return dense[:, :, :self.n_channels]
 
-    def add_spikes(self, traces, segment, start, end):
-        """Add the spikes of ``segment`` that overlap frames ``[start, end)`` to ``traces``."""
+    def add_spikes(self, traces, segment, start, end, moved=None):
+        """Add the spikes of ``segment`` that overlap frames ``[start, end)`` to ``traces``.
+
+        ``moved``: None (every spike with its unit's template), or the templates moved by
+        drift (:class:`~.drift.MovingUnits`): ``(templates, channels, steps)`` of shapes
+        (n_units, n_steps, n_times, k), (n_units, n_steps, k) and, per spike of the
+        segment, the step it is drawn at.
+        """
         frames = self.frames[segment]
         lo, hi = np.searchsorted(frames, [start - self.nafter + 1, end + self.nbefore])
         if hi <= lo:
             return traces
+        if moved is None:
+            templates, channels = self.templates[:, None], self.unit_channels[:, None]
+            steps = np.zeros(hi - lo, dtype=np.int64)
+        else:
+            templates, channels, steps = moved[0], moved[1], moved[2][lo:hi]
         padded = np.zeros((len(traces), self.n_channels + 1), dtype=traces.dtype)
         padded[:, :self.n_channels] = traces
-        for frame, label, factor in zip(frames[lo:hi], self.labels[segment][lo:hi],
-                                        self.amplitudes[segment][lo:hi]):
+        for frame, label, factor, step in zip(frames[lo:hi], self.labels[segment][lo:hi],
+                                              self.amplitudes[segment][lo:hi], steps):
             first = frame - self.nbefore
             a, z = max(first, start), min(first + self.nbefore + self.nafter, end)
-            padded[a - start:z - start, self.unit_channels[label]] += (
-                factor * self.templates[label, a - first:z - first])
+            padded[a - start:z - start, channels[label, step]] += (
+                factor * templates[label, step, a - first:z - first])
         traces[:] = padded[:, :self.n_channels]
         return traces
 
@@ -157,9 +170,12 @@ class SyntheticRecording(BaseRecording):
         Seed of everything random in the recording.
     n_units : int
         Number of synthetic units (the guard may allow fewer: see :attr:`units`).
+    motion : None | spikeinterface.core.motion.Motion | dict
+        Drift of the units (:mod:`.drift`): a ``Motion`` with one entry per segment, or its
+        ``to_dict()``; None: the units stay where they are.
     """
 
-    def __init__(self, file_path, durations, seed, n_units):
+    def __init__(self, file_path, durations, seed, n_units, motion=None):
         file_path = check_fname_for_reading(file_path, "file_path").resolve()
         durations = check_durations(durations)
         seed = check_int("seed", seed, minimum=0)
@@ -178,10 +194,16 @@ class SyntheticRecording(BaseRecording):
             self.add_recording_segment(SyntheticRecordingSegment(
                 synthesizer.noise_, units, seed, segment_index, n_frames, fs, self.get_dtype()))
         apply_metadata(self, metadata)
+        locations = channel_locations(self)
+        motion = check_motion(motion, len(durations), locations)
+        if motion is not None:
+            units = MovingUnits(units, motion, locations, synthesizer.neighbours_, fs)
+            for segment in self.segments:
+                segment.set_units(units)
         self.units = units
         self.extra_requirements.extend(["mne_dualdiv", "torch"])
         self._kwargs = dict(file_path=str(file_path), durations=durations, seed=seed,
-                            n_units=n_units)
+                            n_units=n_units, motion=motion_to_dict(motion))
 
     def _check_segment_index(self, segment_index=None):
         n_segments = self.get_num_segments()
@@ -248,6 +270,10 @@ class SyntheticRecordingSegment(BaseRecordingSegment):
 
     def get_num_samples(self):
         return self._num_samples
+
+    def set_units(self, units):
+        """Draw the spikes of ``units`` (e.g. the same units, moving) instead."""
+        self._units = units
 
     def check_frames(self, start_frame, end_frame):
         """``(start, end)``: ``0 <= start <= end <=`` the number of samples, else a ValueError."""

@@ -251,7 +251,7 @@ class RecordingSynthesizer(BaseEstimator):
         return (self.neighbours_.shape[1], self.nbefore_ + self.nafter_)
 
     # ------------------------------------------------------------------ sample
-    def sample(self, durations, random_state=None, n_units=None, file_path=None):
+    def sample(self, durations, random_state=None, n_units=None, file_path=None, motion=None):
         """Make a lazy synthetic recording.
 
         Parameters
@@ -269,6 +269,13 @@ class RecordingSynthesizer(BaseEstimator):
             :meth:`save` or read by :func:`read_recording_synthesizer`, or else writes one once
             into SpikeInterface's temporary folder; another path is written by :meth:`save`
             (an existing file is never replaced). Keep it private.
+        motion : None | spikeinterface.core.motion.Motion
+            Drift: the units move as this ``Motion`` (rigid or not, one entry per segment, in
+            µm along ``"x"`` or ``"y"``) says, e.g. the one
+            ``spikeinterface.preprocessing.correct_motion(..., output_motion=True)`` estimated
+            on the real recording (it is then in the synthetic one: it is a trace of the
+            probe's movement, not of any unit). ``None``: the units stay in place. See
+            :mod:`mne_dualdiv.adapters.recording.drift`.
 
         Returns
         -------
@@ -286,7 +293,7 @@ class RecordingSynthesizer(BaseEstimator):
             self.save(file_path)  # refuses to replace another file
             file_path = self._file_path
         with use_verbose(self.verbose):
-            return SyntheticRecording(file_path, durations, seed, n_units)
+            return SyntheticRecording(file_path, durations, seed, n_units, motion)
 
     def _ensure_file(self):
         if self._file_path is None or not Path(self._file_path).is_file():
