@@ -9,7 +9,7 @@ from .._logging import logger
 from .bridges import bridge_divergences, train_bridges
 from .dualspace import (find_clusters, knn_indices, local_dual_values, nearest_ratios,
                         nearest_two_distances)
-from .guard import near_copy_threshold
+from .guard import near_copy_threshold, near_duplicate_groups
 from .network import DualNetwork
 
 #: Fewest training and held-out samples the method works with.
@@ -162,19 +162,21 @@ def fit_dual_space(dual_fn, train, heldout, *, n_neighbors, n_local_draws, guard
     learned : dict
         ``dual_values_train_``, ``endpoints_``, ``robust_endpoints_``, ``clusters_``,
         ``local_dual_values_``, ``local_endpoints_``, ``heldout_nearest_distances_``,
-        ``heldout_distance_ratios_`` and ``near_copy_threshold_``, as the estimator's
-        attributes of these names.
+        ``heldout_distance_ratios_``, ``near_duplicate_groups_`` and ``near_copy_threshold_``,
+        as the estimator's attributes of these names.
     """
     values = dual_fn(train)
     n_neighbors = min(n_neighbors, len(train) - 1)
     neighbors = knn_indices(train, train, n_neighbors, exclude_self=True)
     local_values = local_dual_values(dual_fn, train, train, neighbors, n_local_draws, rng)
     first, second = nearest_two_distances(train, heldout)
-    heldout_ratios = nearest_ratios(first, second)
+    groups, near_distance = near_duplicate_groups(train)
+    threshold, heldout_ratios = near_copy_threshold(
+        train, heldout, nearest_ratios(first, second), guard_percentile, groups, near_distance)
     return dict(
         dual_values_train_=values, endpoints_=np.array([values.min(), values.max()]),
         robust_endpoints_=np.percentile(values, [2.5, 97.5]), clusters_=find_clusters(values),
         local_dual_values_=local_values,
         local_endpoints_=np.array([local_values.min(), local_values.max()]),
         heldout_nearest_distances_=first, heldout_distance_ratios_=heldout_ratios,
-        near_copy_threshold_=near_copy_threshold(train, heldout_ratios, guard_percentile))
+        near_duplicate_groups_=groups, near_copy_threshold_=threshold)

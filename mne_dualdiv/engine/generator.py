@@ -76,10 +76,14 @@ class DualDivergenceGenerator(BaseEstimator):
         Range of ``local_dual_values_``.
     near_copy_threshold_ : float
         Nearest-neighbour distance ratio under which a sample counts as a near-copy.
+    near_duplicate_groups_ : ndarray of int, shape (n_train,)
+        Lowest index of each training sample's group of near-duplicates, which the guard
+        counts as one sample (:mod:`~mne_dualdiv.engine.guard`); ``arange(n_train)`` if none.
     heldout_nearest_distances_ : ndarray, shape (n_heldout,)
         Distance of each held-out sample to its closest training sample (scaled units).
     heldout_distance_ratios_ : ndarray, shape (n_heldout,)
-        Nearest-neighbour distance ratio of each held-out sample against the training set.
+        Nearest-neighbour distance ratio of each held-out sample against the training set
+        (leave-one-group-out against ``near_duplicate_groups_`` when some are grouped).
     n_duplicates_ : int
         Samples of ``X`` dropped by ``fit`` as exact copies of an earlier sample.
     walk_shrinkage_ : float
@@ -342,7 +346,8 @@ class DualDivergenceGenerator(BaseEstimator):
             dual_fn=self._dual_values_scaled, endpoints=self.endpoints_,
             local_fn=self._local_values_scaled if self.local_check else None,
             local_endpoints=self.local_endpoints_,
-            is_near_copy=((lambda x: near_copies(train, x, self.near_copy_threshold_))
+            is_near_copy=((lambda x: near_copies(train, x, self.near_copy_threshold_,
+                                                 self.near_duplicate_groups_))
                           if self.guard else None),
             max_rounds=max_rounds)
         if len(scaled) < n_samples:

@@ -67,7 +67,8 @@ PARAMETERS_DOC = """\
         Also require a sample's localized value to lie within the training samples' range.
     guard : bool
         Walk near-copies on: samples whose nearest-neighbour distance ratio (distance to the
-        closest training sample over the distance to the second closest) is below
+        closest training sample over the distance to the second closest, near-duplicate
+        training samples counted as one: ``near_duplicate_groups_``) is below
         ``near_copy_threshold_``.
     guard_percentile : float
         Percentile (0-100) of the held-out samples' distance ratios used as the near-copy

@@ -9,6 +9,7 @@ from .._io import state_json, state_tensors
 from .._version import __version__
 from .._checks import check_float, check_int
 from .dualspace import DualClusters
+from .guard import near_duplicate_groups
 from .network import DualNetwork
 from .params import check_params
 from .scaling import ChannelScaler
@@ -192,5 +193,7 @@ def unpack_state(state, estimator_class):
     network.load_state_dict(state["network"])
     learned.update(scaler_=scaler, clusters_=DualClusters(arrays["cut_points"],
                                                           arrays["cluster_labels"]),
-                   history_=json.loads(state["history"]), network_=network.eval())
+                   history_=json.loads(state["history"]), network_=network.eval(),
+                   # A deterministic function of the training images, so not saved.
+                   near_duplicate_groups_=near_duplicate_groups(arrays["train_scaled"])[0])
     return params, learned, arrays["train_scaled"]
