@@ -210,13 +210,13 @@ def test_huge_network_parameters_are_refused_before_allocating(saved, tmp_path, 
     params = {**json.loads(state["params"]), "hidden": 10**8}
     fname = _write(tmp_path, _rewrap({**state, "params": json.dumps(params)}))
     built_on = []
-    real_network = mne_dualdiv.engine.generator.DualNetwork
+    real_network = mne_dualdiv.engine.state.DualNetwork
 
     def recording_network(*args, **kwargs):
         built_on.append(torch.get_default_device().type)
         return real_network(*args, **kwargs)
 
-    monkeypatch.setattr(mne_dualdiv.engine.generator, "DualNetwork", recording_network)
+    monkeypatch.setattr(mne_dualdiv.engine.state, "DualNetwork", recording_network)
     _read_fails(fname, "weights do not match")
     assert built_on == ["meta"]
 

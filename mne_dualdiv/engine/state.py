@@ -1,0 +1,199 @@
+"""A fitted generator's state: tensors and JSON strings, checked before anything is built."""
+
+import json
+
+import numpy as np
+import torch
+
+from .._io import state_json, state_tensors
+from .._version import __version__
+from .._checks import check_float, check_int
+from .dualspace import DualClusters
+from .guard import near_duplicate_groups
+from .network import DualNetwork
+from .params import check_params
+from .scaling import ChannelScaler
+
+FORMAT = "mne_dualdiv.DualDivergenceGenerator"
+FORMAT_VERSION = 2
+
+#: Reading rebuilds the walk's Gaussian, which forms ``n_train x n_train``, ``n_channels x
+#: n_channels`` and ``n_times x n_times`` matrices: a file is refused when they would hold more
+#: than this many times its training images' values, and more than ``MAX_DERIVED_FLOOR``
+#: (2^22 values, 32 MB): only fits on lopsided images can be refused, such as fewer than 64
+#: images of 1 channel x 4096 samples. A 20 kB file cannot ask for GBs this way.
+MAX_DERIVED_RATIO = 64
+MAX_DERIVED_FLOOR = 2 ** 22
+
+
+#: Learned arrays saved as they are: key in the file -> the estimator's attribute.
+ARRAY_ATTRIBUTES = dict(
+    pixel_lower="pixel_lower_", pixel_upper="pixel_upper_",
+    bridge_divergences="bridge_divergences_", endpoints="endpoints_",
+    robust_endpoints="robust_endpoints_", dual_values_train="dual_values_train_",
+    local_dual_values="local_dual_values_", local_endpoints="local_endpoints_",
+    heldout_nearest_distances="heldout_nearest_distances_",
+    heldout_distance_ratios="heldout_distance_ratios_", train_indices="train_indices_",
+    heldout_indices="heldout_indices_")
+#: Learned numbers saved as JSON: key in the file -> the estimator's attribute.
+SCALAR_ATTRIBUTES = dict(
+    divergence="divergence_", train_divergence="train_divergence_",
+    near_copy_threshold="near_copy_threshold_", n_duplicates="n_duplicates_",
+    divergence_certified="divergence_certified_", n_channels="n_channels_", n_times="n_times_")
+
+
+def pack_state(params, learned, train_scaled):
+    """The state dictionary of a fitted generator, which :func:`mne_dualdiv._io.save_state`
+    writes.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters; a ``random_state`` Generator (not serialisable) is saved as
+        None.
+    learned : dict
+        The estimator's learned attributes by name (those of :data:`ARRAY_ATTRIBUTES` and
+        :data:`SCALAR_ATTRIBUTES`, ``scaler_``, ``clusters_``, ``history_`` and ``network_``;
+        others are not saved).
+    train_scaled : ndarray of float32, shape (n_train, n_channels, n_times)
+        The scaled training images.
+
+    Returns
+    -------
+    state : dict
+        Tensors, numbers and JSON strings only.
+    """
+    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+        params = dict(params, random_state=None)
+    arrays = {key: learned[name] for key, name in ARRAY_ATTRIBUTES.items()}
+    arrays.update(center=learned["scaler_"].center_, scale=learned["scaler_"].scale_,
+                  train_scaled=train_scaled, cut_points=learned["clusters_"].cut_points,
+                  cluster_labels=learned["clusters_"].labels)
+    scalars = {key: learned[name] for key, name in SCALAR_ATTRIBUTES.items()}
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
+        "params": json.dumps(params), "scalars": json.dumps(scalars),
+        "history": json.dumps(learned["history_"]),
+        "arrays": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
+        "network": learned["network_"].state_dict(),
+    }
+
+
+def checked_template(estimator_class, params):
+    """An unfitted estimator of ``params``, refused (``ValueError``) when they are invalid."""
+    try:
+        template = estimator_class(**params)
+    except TypeError as err:
+        raise ValueError(f"invalid parameters: {err}") from None
+    check_params(template.get_params())
+    return template
+
+
+def check_state(state, estimator_class):
+    """Refuse a state whose parameters are invalid or whose sizes disagree, before any array is
+    allocated from them (a crafted file must not make the reader allocate GBs).
+
+    Parameters
+    ----------
+    state : dict
+        A state read from a file.
+    estimator_class : type
+        :class:`~mne_dualdiv.engine.generator.DualDivergenceGenerator` (given by it, so that
+        this module does not import it).
+
+    Returns
+    -------
+    template : DualDivergenceGenerator
+        An unfitted estimator with the state's parameters (:func:`checked_template`).
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong.
+    """
+    template = checked_template(estimator_class, state_json(state, "params", dict))
+    scalars = state_json(state, "scalars", dict)
+    state_json(state, "history", list)
+    n_channels = check_int("n_channels", scalars.get("n_channels"), minimum=1)
+    n_times = check_int("n_times", scalars.get("n_times"), minimum=1)
+    threshold = check_float("near_copy_threshold", scalars.get("near_copy_threshold"), low=0)
+    if template.guard and threshold == 0:
+        raise ValueError("near_copy_threshold is 0, which switches the near-copy guard off.")
+    arrays, network = state_tensors(state, "arrays"), state_tensors(state, "network")
+    train = arrays["train_scaled"]
+    if train.ndim != 3 or tuple(train.shape[1:]) != (n_channels, n_times):
+        raise ValueError(f"arrays['train_scaled'] has shape {tuple(train.shape)}, not "
+                         f"(n_train, {n_channels}, {n_times}).")
+    derived = len(train) ** 2 + n_channels ** 2 + n_times ** 2
+    if derived > max(MAX_DERIVED_RATIO * train.numel(), MAX_DERIVED_FLOOR):
+        raise ValueError(
+            f"its {len(train)} training images of {n_channels} x {n_times} values would make "
+            f"the reader form {derived} values of n_train^2 + n_channels^2 + n_times^2 "
+            f"matrices, over {MAX_DERIVED_RATIO} times what the file holds.")
+    masks = network["masks"]
+    n_heads = template.n_bridges if template.method == "path" else 1
+    if tuple(masks.shape) != (n_heads + 1, n_channels, n_times):
+        raise ValueError(f"network['masks'] has shape {tuple(masks.shape)}, not "
+                         f"({n_heads + 1}, {n_channels}, {n_times}).")
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        expected = DualNetwork(torch.empty(n_heads + 1, n_channels * n_times, dtype=bool),
+                               n_channels, n_times, n_filters=template.n_filters,
+                               temporal_kernel=template.temporal_kernel,
+                               hidden=template.hidden).state_dict()
+    wrong = [f"{key} {tuple(network[key].shape) if key in network else 'missing'} "
+             f"instead of {tuple(value.shape)}" for key, value in expected.items()
+             if key not in network or network[key].shape != value.shape]
+    if wrong or set(network) - set(expected):
+        raise ValueError(f"the network's weights do not match its parameters: "
+                         f"{'; '.join(wrong) or sorted(set(network) - set(expected))}.")
+    return template
+
+
+def unpack_state(state, estimator_class):
+    """Check a state (format, version, :func:`check_state`) and rebuild what it holds.
+
+    Parameters
+    ----------
+    state : dict
+        A state read from a file.
+    estimator_class : type
+        As in :func:`check_state`.
+
+    Returns
+    -------
+    params : dict
+        The estimator's parameters.
+    learned : dict
+        Its learned attributes by name, as :func:`pack_state` takes them (the network in eval
+        mode).
+    train_scaled : ndarray of float32, shape (n_train, n_channels, n_times)
+        The scaled training images.
+    """
+    if state.get("format") != FORMAT:
+        raise ValueError(f"Not a saved {FORMAT.rsplit('.', 1)[-1]}: format is "
+                         f"{state.get('format')!r}.")
+    if state["format_version"] > FORMAT_VERSION:
+        raise ValueError(f"This file was written by a newer mne_dualdiv "
+                         f"({state['package_version']}); upgrade to read it.")
+    template = check_state(state, estimator_class)
+    if state["format_version"] < FORMAT_VERSION:
+        raise ValueError(f"This file was written by mne_dualdiv {state['package_version']} "
+                         f"(format {state['format_version']}), whose walk this version "
+                         f"replaced; fit the generator again.")
+    params, scalars = json.loads(state["params"]), json.loads(state["scalars"])
+    arrays = {k: v.numpy() for k, v in state["arrays"].items()}
+    learned = {name: arrays[key] for key, name in ARRAY_ATTRIBUTES.items()}
+    learned.update({name: scalars[key] for key, name in SCALAR_ATTRIBUTES.items()})
+    scaler = ChannelScaler()
+    scaler.center_, scaler.scale_ = arrays["center"], arrays["scale"]
+    masks = state["network"]["masks"]
+    network = DualNetwork(masks.view(masks.shape[0], -1), scalars["n_channels"],
+                          scalars["n_times"], n_filters=template.n_filters,
+                          temporal_kernel=template.temporal_kernel, hidden=template.hidden)
+    network.load_state_dict(state["network"])
+    learned.update(scaler_=scaler, clusters_=DualClusters(arrays["cut_points"],
+                                                          arrays["cluster_labels"]),
+                   history_=json.loads(state["history"]), network_=network.eval(),
+                   # A deterministic function of the training images, so not saved.
+                   near_duplicate_groups_=near_duplicate_groups(arrays["train_scaled"])[0])
+    return params, learned, arrays["train_scaled"]
