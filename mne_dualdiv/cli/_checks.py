@@ -56,7 +56,7 @@ def check_arguments(parser, args):
 
         try:
             check_metrics(args.metrics[0] if len(args.metrics) == 1 else list(args.metrics),
-                          "argument --metrics")
+                          "--metrics")
         except (TypeError, ValueError) as err:
             raise UsageError(parser, one_line(err)) from None
     check_distinct(parser, args)

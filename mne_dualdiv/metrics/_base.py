@@ -97,7 +97,11 @@ class MetricScore:
 
 def check_classifier(classifier, name="classifier"):
     """``classifier`` if it is None or a scikit-learn classifier (a Pipeline ending in one)."""
-    if classifier is not None and not is_classifier(classifier):
+    try:
+        ok = classifier is None or is_classifier(classifier)
+    except (AttributeError, TypeError):  # scikit-learn >= 1.6 on objects without its tags
+        ok = False
+    if not ok:
         raise TypeError(f"{name} must be None or a scikit-learn classifier (or a Pipeline "
                         f"ending in one), got {type(classifier).__name__}.")
     return classifier
