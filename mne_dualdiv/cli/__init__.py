@@ -8,14 +8,25 @@ any file is read (:mod:`._checks`), and runs the command (:mod:`._commands` for 
 import os
 import sys
 
-from ._checks import UsageError, check_arguments, one_line
-from ._commands import RUNNERS, save_epochs
+from ._checks import UsageError, check_arguments, check_input, one_line
+from ._commands import RUNNERS, sample_epochs, save_epochs
 from ._parser import PROG, QUICK, QUICK_RECORDING, SUBCOMMANDS, build_parser
+from ._recording import read_recording_model, sample_recording
 
 __all__ = ["main", "build_parser", "QUICK", "QUICK_RECORDING", "PROG", "SUBCOMMANDS"]
 
-#: Kept under its former name (``tests/test_cli.py`` writes epochs through it).
-_save_epochs = save_epochs
+# Reached through this module, under their former names, so that a test can replace the reader
+# of recording models (tests/test_security.py) and write epochs (tests/test_cli.py).
+_read_recording_model, _save_epochs = read_recording_model, save_epochs
+
+
+def _run_sample(parser, args):
+    """``mne-dualdiv sample``: a recording folder from a recording model, else epochs."""
+    model = check_input(parser, "MODEL", args.model)
+    recording_model = _read_recording_model(model)
+    if recording_model is not None:
+        return sample_recording(parser, args, recording_model)
+    return sample_epochs(parser, args, model)
 
 
 def main(argv=None):
@@ -44,7 +55,7 @@ def main(argv=None):
         args.subparser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         check_arguments(args.subparser, args)
-        RUNNERS[args.command](args.subparser, args)
+        dict(RUNNERS, sample=_run_sample)[args.command](args.subparser, args)
     except UsageError as err:
         err.parser.error(str(err))  # prints usage and the message, exits with status 2
     except KeyboardInterrupt:

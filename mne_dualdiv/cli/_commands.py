@@ -6,7 +6,7 @@ from pathlib import Path
 from ._checks import (UsageError, check_epochs_name, check_input, check_output, check_space,
                       condition_counts, count_summary, describe, engine_params, n_made,
                       n_synthetic, one_line, read_epochs)
-from ._recording import fit_recording, read_recording_model, sample_recording
+from ._recording import fit_recording
 
 
 def run_demo(parser, args):
@@ -97,14 +97,10 @@ def run_fit(parser, args):
     print(f"Saved the model to {model}")
 
 
-def run_sample(parser, args):
-    """``mne-dualdiv sample``: synthetic epochs (or a recording folder) from a saved model."""
+def sample_epochs(parser, args, model):
+    """``mne-dualdiv sample`` of an epochs model (``model``, a checked path): synthetic epochs."""
     from ..adapters.epochs import read_epochs_synthesizer
 
-    model = check_input(parser, "MODEL", args.model)
-    recording_model = read_recording_model(model)
-    if recording_model is not None:
-        return sample_recording(parser, args, recording_model)
     if args.duration is not None:
         raise UsageError(parser, "argument --duration: only for a model fitted on a recording "
                                  "folder; an epochs model takes -n, --ratio or --balance")
@@ -178,8 +174,8 @@ def run_evaluate(parser, args):
         print(f"Saved the HTML report to {outputs['--html']}")
 
 
-RUNNERS = {"demo": run_demo, "augment": run_augment, "fit": run_fit, "sample": run_sample,
-           "evaluate": run_evaluate}
+#: The runner of each command but ``sample`` (the package's, which tells the model kinds apart).
+RUNNERS = {"demo": run_demo, "augment": run_augment, "fit": run_fit, "evaluate": run_evaluate}
 
 
 def save_epochs(epochs, out, overwrite):
