@@ -272,7 +272,7 @@ class SyntheticRecordingSegment(BaseRecordingSegment):
 
 
 def _check_frames(durations, sampling_frequency, spike_rate):
-    """Frames of each segment, refused when they overflow or their spikes would fill memory."""
+    """Frames of each segment, refused under one frame, past int64 or when spikes fill memory."""
     frames = [d * sampling_frequency for d in durations]
     for index, (duration, n_frames) in enumerate(zip(durations, frames)):
         if not n_frames < MAX_FRAMES:
