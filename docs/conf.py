@@ -218,7 +218,7 @@ def _public_names():
     for qualname, kind, obj in entries(mne_dualdiv.metrics, mne_dualdiv.metrics.__all__):
         module = getattr(obj, "__module__", "") if kind == "object" else ""
         group = module.rsplit(".", 1)[-1] if module.startswith("mne_dualdiv.metrics.") else ""
-        group = {"_base": "report", "": "report"}.get(group, group)
+        group = {"_base": "report", "_report_html": "report", "": "report"}.get(group, group)
         sections.setdefault(f"metrics_{group}", []).append((qualname, kind, obj))
     return sections
 

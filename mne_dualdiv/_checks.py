@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+_NOTHING = object()
+
 
 def check_random_state(random_state):
     """Turn ``None``, an int or a :class:`numpy.random.Generator` into a Generator.
@@ -116,9 +118,10 @@ def as_real_array(X, name="X"):
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of real numbers: {err}") from None
     if X.dtype.kind == "O":
+        # A sentinel, not None: None is an odd value itself (numpy would turn it into NaN).
         odd = next((value for value in X.flat if isinstance(value, (str, bytes, np.str_))
-                    or not isinstance(value, (numbers.Real, np.bool_))), None)
-        if odd is not None:
+                    or not isinstance(value, (numbers.Real, np.bool_))), _NOTHING)
+        if odd is not _NOTHING:
             raise TypeError(f"{name} must be an array of real numbers, but it holds a "
                             f"{type(odd).__name__} value ({str(odd)[:40]!r}).")
     elif X.dtype.kind not in "biuf":
@@ -212,15 +215,20 @@ def check_labels(name, y, n_samples):
     return y
 
 
+def check_path(name, fname):
+    """``fname`` as a Path, or a TypeError naming ``name`` when it is not a str or a Path."""
+    if not isinstance(fname, (str, Path)):
+        raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
+    return Path(fname)
+
+
 def check_fname_for_writing(fname, overwrite, name="fname"):
     """Return ``fname`` as a Path in an existing, writable folder; refuse to overwrite unless asked.
 
     Call it before the work whose result is written, so that a bad path fails at once.
     """
-    if not isinstance(fname, (str, Path)):
-        raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
+    fname = check_path(name, fname)
     check_bool("overwrite", overwrite)
-    fname = Path(fname)
     if fname.is_dir():
         raise IsADirectoryError(f"{name} must be a file name, but {fname} is a folder.")
     if fname.exists() and not overwrite:
@@ -235,9 +243,7 @@ def check_fname_for_writing(fname, overwrite, name="fname"):
 
 def check_fname_for_reading(fname, name="fname"):
     """Return ``fname`` as a Path that exists."""
-    if not isinstance(fname, (str, Path)):
-        raise TypeError(f"{name} must be a str or a path-like, got {type(fname).__name__} instead.")
-    fname = Path(fname)
+    fname = check_path(name, fname)
     if not fname.is_file():
         raise FileNotFoundError(f"No such file for {name}: {fname}.")
     return fname

@@ -1,9 +1,11 @@
 """The score record shared by all metrics and the input handling they have in common."""
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import is_classifier
 
 from .._checks import check_array_3d, check_float, check_option
 from ..engine.scaling import ChannelScaler
@@ -54,8 +56,19 @@ class MetricScore:
     details: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty str, got {self.name!r}.")
         check_option("better", self.better, DIRECTIONS)
         check_option("category", self.category, CATEGORIES)
+        for name in ("synthetic", "reference", "real_spread"):
+            value = getattr(self, name)  # NaN and Inf are values a metric may give
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a real number (NaN and Inf allowed), got "
+                                f"{type(value).__name__} instead.")
+        if not isinstance(self.unit, str):
+            raise TypeError(f"unit must be a str, got {type(self.unit).__name__} instead.")
+        if not isinstance(self.details, dict):
+            raise TypeError(f"details must be a dict, got {type(self.details).__name__} instead.")
 
     @property
     def gap(self):
@@ -80,6 +93,18 @@ class MetricScore:
         if self.better == "higher":
             return bool(self.synthetic >= self.reference)
         return bool(abs(self.gap) <= self.real_spread)
+
+
+def check_classifier(classifier, name="classifier"):
+    """``classifier`` if it is None or a scikit-learn classifier (a Pipeline ending in one)."""
+    try:
+        ok = classifier is None or is_classifier(classifier)
+    except (AttributeError, TypeError):  # scikit-learn >= 1.6 on objects without its tags
+        ok = False
+    if not ok:
+        raise TypeError(f"{name} must be None or a scikit-learn classifier (or a Pipeline "
+                        f"ending in one), got {type(classifier).__name__}.")
+    return classifier
 
 
 def as_data(X, name, min_samples=2):

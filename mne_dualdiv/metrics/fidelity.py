@@ -2,7 +2,7 @@
 
 import numpy as np
 from scipy.signal import welch
-from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._checks import check_array_3d, check_int, check_random_state
-from ._base import MetricScore, check_sfreq, matched_sizes, prepare_sets, seed_from, subsample
+from ._base import (MetricScore, check_classifier, check_sfreq, matched_sizes, prepare_sets,
+                    seed_from, subsample)
 
 # Relative floor of eigenvalues and spectra before a logarithm: keeps rank-deficient inputs finite.
 _RELATIVE_LOG_FLOOR = 1e-10
@@ -392,11 +393,8 @@ def discriminative_score(train, heldout, synthetic, sfreq=None, classifier=None,
     if n < n_splits:
         raise ValueError(f"discriminative_score needs at least n_splits={n_splits} samples in "
                          f"every set, but the smallest set has {n}.")
-    if classifier is None:
+    if check_classifier(classifier) is None:
         classifier = default_discriminator(sfreq)
-    elif not is_classifier(classifier):
-        raise TypeError("classifier must be None or a scikit-learn classifier (or a Pipeline "
-                        f"ending in one), got {type(classifier).__name__}.")
     heldout_a, train_n, synthetic_n = (subsample(X, n, rng) for X in (heldout, train, synthetic))
     seed = seed_from(rng)
     score_syn, acc_syn = _discrimination(heldout_a, synthetic_n, classifier, n_splits, seed)

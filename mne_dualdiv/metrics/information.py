@@ -325,7 +325,7 @@ def _check_endpoints(endpoints):
     return float(low), float(high)
 
 
-def _dual_space(generator, robust, endpoints):
+def dual_space(generator, robust=False, endpoints=None):
     """The dual-value function and the end points of a fitted generator or of a callable."""
     robust = check_bool("robust", robust)
     if callable(generator) and not hasattr(generator, "dual_values"):
@@ -389,7 +389,7 @@ def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
     A dual-value function must return one finite value per sample: NaN would count as inside
     the end points (every comparison with NaN is False), so it raises a ValueError instead.
     """
-    dual_values, low, high = _dual_space(generator, robust, endpoints)
+    dual_values, low, high = dual_space(generator, robust, endpoints)
     _, heldout, synthetic, _ = prepare_sets(None, heldout, synthetic, min_samples=1)
     values_heldout = _check_dual_values(dual_values(heldout), len(heldout), "heldout")
     values_synthetic = _check_dual_values(dual_values(synthetic), len(synthetic), "synthetic")
@@ -401,6 +401,23 @@ def ood_rate(heldout, synthetic, generator, robust=False, endpoints=None):
                        "lower", details=dict(endpoints=np.array([low, high]),
                                              dual_values_heldout=values_heldout,
                                              dual_values_synthetic=values_synthetic))
+
+
+def check_estimator_params(estimator_params):
+    """``estimator_params``: None or a dict of DualDivergenceGenerator parameters, no seed."""
+    from ..engine.generator import DualDivergenceGenerator
+
+    if estimator_params is not None and not isinstance(estimator_params, dict):
+        raise TypeError("estimator_params must be None or a dict, got "
+                        f"{type(estimator_params).__name__} instead.")
+    unknown = sorted(set(estimator_params or {}) - set(DualDivergenceGenerator().get_params()))
+    if unknown:
+        raise ValueError(f"estimator_params has entries that are not DualDivergenceGenerator "
+                         f"parameters: {unknown}.")
+    if "random_state" in (estimator_params or {}):
+        raise ValueError("estimator_params must not hold random_state: the fits are seeded "
+                         "from the random_state argument.")
+    return estimator_params
 
 
 def sample_divergence(train, heldout, synthetic, estimator_params=None, random_state=None):
@@ -436,16 +453,7 @@ def sample_divergence(train, heldout, synthetic, estimator_params=None, random_s
 
     train, heldout, synthetic, _ = prepare_sets(train, heldout, synthetic,
                                                 min_samples=MIN_DIVERGENCE_SAMPLES)
-    if estimator_params is not None and not isinstance(estimator_params, dict):
-        raise TypeError("estimator_params must be None or a dict, got "
-                        f"{type(estimator_params).__name__} instead.")
-    unknown = sorted(set(estimator_params or {}) - set(DualDivergenceGenerator().get_params()))
-    if unknown:
-        raise ValueError(f"estimator_params has entries that are not DualDivergenceGenerator "
-                         f"parameters: {unknown}.")
-    if "random_state" in (estimator_params or {}):
-        raise ValueError("estimator_params must not hold random_state: the fits are seeded "
-                         "from the random_state argument.")
+    check_estimator_params(estimator_params)
     params = dict(DEFAULT_DIVERGENCE_PARAMS, **(estimator_params or {}))
     rng = check_random_state(random_state)
     params["random_state"] = seed_from(rng)

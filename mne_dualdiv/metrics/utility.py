@@ -1,7 +1,7 @@
 """Utility scores: train on synthetic / test on real, and augmentation of the real training set."""
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import get_scorer
 from sklearn.multiclass import OneVsRestClassifier
@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._checks import check_labels
-from ._base import MetricScore, prepare_sets
+from ._base import MetricScore, check_classifier, prepare_sets
 
 
 def default_classifier():
@@ -48,11 +48,8 @@ def _check_utility_inputs(train, heldout, synthetic, y_train, y_heldout, y_synth
     if len(unknown):
         raise ValueError(f"y_heldout and y_synthetic may only use the classes of y_train; "
                          f"unknown: {unknown.tolist()}.")
-    if classifier is None:
+    if check_classifier(classifier) is None:
         classifier = default_classifier()
-    elif not is_classifier(classifier):
-        raise TypeError("classifier must be None or a scikit-learn classifier (or a Pipeline "
-                        f"ending in one), got {type(classifier).__name__}.")
     if not isinstance(scoring, str):
         raise TypeError(f"scoring must be a scikit-learn scorer name, got {scoring!r}.")
     try:

@@ -10,6 +10,7 @@ recording by :func:`apply_metadata`. Nothing else of the real recording is kept 
 
 import json
 import numbers
+import os
 
 import numpy as np
 
@@ -89,19 +90,32 @@ def apply_metadata(recording, metadata):
     recording.annotate(**metadata["annotations"])
 
 
-def check_recording(recording, name="recording"):
-    """``recording`` if it is a SpikeInterface ``BaseRecording``, else a TypeError."""
+def check_recording(recording, name="recording", like=None):
+    """``recording`` if it is a SpikeInterface ``BaseRecording``, else a TypeError.
+
+    With ``like`` (a fitted synthesizer), its number of channels and sampling frequency must
+    also be those of the fitted recording (a ValueError naming ``name`` otherwise).
+    """
     if not isinstance(recording, BaseRecording):
         raise TypeError(f"{name} must be a spikeinterface BaseRecording, got "
                         f"{type(recording).__name__} instead.")
     if np.dtype(recording.get_dtype()).kind not in "iuf":
         raise TypeError(f"{name} has dtype {recording.get_dtype()}; only real integer or "
                         "float traces can be learned.")
+    if like is not None and recording.get_num_channels() != len(like.channel_ids_):
+        raise ValueError(f"{name} has {recording.get_num_channels()} channels; the "
+                         f"synthesizer was fitted on {len(like.channel_ids_)}.")
+    if like is not None and not np.isclose(recording.sampling_frequency,
+                                           like.sampling_frequency_):
+        raise ValueError(f"{name} is sampled at {recording.sampling_frequency:g} Hz; the "
+                         f"synthesizer was fitted at {like.sampling_frequency_:g} Hz.")
     return recording
 
 
 def check_durations(durations, name="durations"):
     """One positive duration in seconds per segment, as a list of floats."""
+    if isinstance(durations, np.ndarray) and durations.ndim == 0:
+        durations = durations.item()  # a 0-d array is one number (it has no len())
     if isinstance(durations, (numbers.Real, np.floating)) and not isinstance(durations, bool):
         durations = [durations]
     if not isinstance(durations, (list, tuple, np.ndarray)) or len(durations) == 0:
@@ -109,6 +123,28 @@ def check_durations(durations, name="durations"):
                         f"them (one per segment), got {durations!r} instead.")
     return [check_float(f"{name}[{i}]", d, low=0, low_inclusive=False)
             for i, d in enumerate(durations)]
+
+
+def physical_memory():
+    """Bytes of memory of this machine (``inf`` where the OS does not say)."""
+    if not hasattr(os, "sysconf"):
+        return float("inf")
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_unit_memory(n_units, template_size, name="n_units"):
+    """Refuse more units than the draw's candidate templates leave room for in memory.
+
+    The units are drawn from batches of ``4 * n_units`` candidate templates of
+    ``template_size`` float64 values, with one temporary copy (``units.UnitModel.draw_units``).
+    """
+    n_bytes = 2 * 4 * n_units * template_size * 8
+    memory = physical_memory()
+    if n_bytes > memory:
+        raise ValueError(f"{name}={n_units} would draw candidate templates of about "
+                         f"{n_bytes / 1024 ** 3:.3g} GiB, more than this machine's "
+                         f"{memory / 1024 ** 3:.3g} GiB: ask for fewer units.")
+    return n_units
 
 
 def seed_from(random_state):

@@ -29,12 +29,13 @@ COLUMN_TOLERANCE_UM = 1.0
 _AXES = dict(x=0, y=1)
 
 
-def check_motion(motion, n_segments, locations):
+def check_motion(motion, n_segments, locations=None):
     """``motion`` as a :class:`~spikeinterface.core.motion.Motion` (None stays None).
 
     Accepts a ``Motion`` or its ``to_dict()`` (how a recording's kwargs hold it); refuses other
     objects, another number of segments, a direction other than ``"x"`` or ``"y"``, and
-    non-finite displacements or displacements larger than the probe's extent.
+    non-finite displacements or (given the contacts' ``locations``) displacements larger than
+    the probe's extent.
     """
     if motion is None:
         return None
@@ -62,7 +63,8 @@ def check_motion(motion, n_segments, locations):
         raise ValueError(f"motion has {motion.num_segments} segments; the recording asked for "
                          f"has {n_segments} (durations).")
     axis = _AXES[motion.direction]
-    extent = float(np.ptp(locations[:, axis])) if len(locations) else 0.0
+    extent = (np.inf if locations is None else
+              float(np.ptp(locations[:, axis])) if len(locations) else 0.0)
     bins = np.asarray(motion.spatial_bins_um, dtype=np.float64)
     for index, (displacement, times) in enumerate(zip(motion.displacement,
                                                       motion.temporal_bins_s)):

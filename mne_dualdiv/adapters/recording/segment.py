@@ -10,13 +10,13 @@ SpikeInterface's worker processes like any extractor.
 """
 
 import functools
-import os
 
 import numpy as np
 
-from ..._checks import check_fname_for_reading, check_int
+from ..._checks import check_fname_for_reading, check_int, check_option
 from . import _state
-from ._metadata import apply_metadata, cast, check_durations, decode_array
+from ._metadata import (apply_metadata, cast, check_durations, check_unit_memory, decode_array,
+                        physical_memory)
 from .drift import MovingUnits, check_motion, motion_to_dict
 from .spikes import channel_locations
 from .trains import spike_trains
@@ -180,10 +180,14 @@ class SyntheticRecording(BaseRecording):
         durations = check_durations(durations)
         seed = check_int("seed", seed, minimum=0)
         n_units = check_int("n_units", n_units, minimum=0)
+        motion = check_motion(motion, len(durations))  # its extent once the probe is known
         stat = file_path.stat()
         synthesizer = _read_cached(str(file_path), stat.st_mtime_ns, stat.st_size)
         fs = synthesizer.sampling_frequency_
-        num_samples = _check_frames(durations, fs, synthesizer.peak_rate_ if n_units else 0.0)
+        check_unit_memory(n_units, int(np.prod(synthesizer.template_shape_)))
+        # The units repeat the real clusters' rates: n_units / n_real_units times their spikes.
+        num_samples = _check_frames(durations, fs, synthesizer.peak_rate_ * n_units
+                                    / max(synthesizer.n_real_units_, 1))
         synthesizer, units = _units_cached(str(file_path), stat.st_mtime_ns, stat.st_size, seed,
                                            n_units, num_samples)
         metadata = synthesizer.metadata_
@@ -238,6 +242,7 @@ class SyntheticRecording(BaseRecording):
         """
         segment_index = self._check_segment_index(segment_index)
         self.segments[segment_index].check_frames(start_frame, end_frame)
+        check_option("order", kwargs.get("order"), (None, "C", "F"))
         return super().get_traces(segment_index, start_frame, end_frame, **kwargs)
 
     def get_ground_truth(self):
@@ -294,16 +299,18 @@ class SyntheticRecordingSegment(BaseRecordingSegment):
 
 
 def _check_frames(durations, sampling_frequency, spike_rate):
-    """Frames of each segment, refused when they overflow or their spikes would fill memory."""
+    """Frames of each segment, refused under one frame, past int64 or when spikes fill memory."""
     frames = [d * sampling_frequency for d in durations]
     for index, (duration, n_frames) in enumerate(zip(durations, frames)):
         if not n_frames < MAX_FRAMES:
             raise ValueError(f"durations[{index}] of {duration:g} s at {sampling_frequency:g} Hz "
                              f"would be {n_frames:.3g} frames, more than a segment can index "
                              f"({MAX_FRAMES:.3g}).")
+        if int(round(n_frames)) < 1:
+            raise ValueError(f"durations[{index}] of {duration:g} s at {sampling_frequency:g} Hz "
+                             "is less than one frame.")
     spike_bytes = spike_rate * sum(durations) * SPIKE_BYTES
-    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(
-        os, "sysconf") else float("inf")
+    memory = physical_memory()
     if spike_bytes > memory:
         raise ValueError(
             f"durations of {sum(durations):g} s in all would draw about "

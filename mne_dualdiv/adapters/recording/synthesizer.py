@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from ..._checks import (check_fname_for_reading, check_fname_for_writing, check_float,
-                        check_int, check_option, check_random_state)
+                        check_int, check_option, check_path, check_random_state)
 from ..._io import save_state
 from ..._logging import logger, use_verbose
 from ...engine import DualDivergenceGenerator
@@ -132,8 +132,7 @@ class RecordingSynthesizer(BaseEstimator):
             check_float(name, getattr(self, name), low=0, low_inclusive=False)
         check_int("max_snippets", self.max_snippets, minimum=20)
         check_int("n_jobs", self.n_jobs, minimum=1)
-        if self.template_model == "engine":
-            check_template(self.generator)
+        check_template(self.generator)  # whatever the template model, as NeoSynthesizer
 
     def fit(self, recording, y=None):
         """Detect the spikes of ``recording``, learn its units and background.
@@ -289,7 +288,7 @@ class RecordingSynthesizer(BaseEstimator):
         seed = seed_from(random_state)
         if file_path is None:
             file_path = self._ensure_file()
-        elif Path(file_path).resolve() != self._file_path:
+        elif check_path("file_path", file_path).resolve() != self._file_path:
             self.save(file_path)  # refuses to replace another file
             file_path = self._file_path
         with use_verbose(self.verbose):
@@ -337,17 +336,16 @@ class RecordingSynthesizer(BaseEstimator):
         from .privacy import PrivacyReport, snippet_linkage, unit_linkage
 
         self._check_fitted("privacy_report")
-        recording = check_recording(recording)
-        if recording.get_num_channels() != len(self.channel_ids_):
-            raise ValueError(f"recording has {recording.get_num_channels()} channels; the "
-                             f"synthesizer was fitted on {len(self.channel_ids_)}.")
+        recording = check_recording(recording, like=self)
         max_snippets = check_int("max_snippets", max_snippets, minimum=1)
         rng = check_random_state(random_state)
         if synthetic is None:
-            synthetic = self.sample(duration, random_state=rng)
+            synthetic = self.sample(check_float("duration", duration, low=0,
+                                                low_inclusive=False), random_state=rng)
         elif not isinstance(synthetic, SyntheticRecording):
             raise TypeError(f"synthetic must be None or a SyntheticRecording made by sample(), "
                             f"got {type(synthetic).__name__} instead.")
+        check_recording(synthetic, "synthetic", like=self)
         if self.units_ is None:
             raise ValueError("No unit was learned from the real recording (no spike "
                              "detected): there is nothing to link.")
