@@ -748,3 +748,32 @@ def test_motion_is_checked_by_name(synthesizer, motion, error, match):
 def test_motion_needs_one_entry_per_segment(synthesizer):
     with pytest.raises(ValueError, match="motion has 1 segments; the recording asked for has 2"):
         synthesizer.sample([1.0, 1.0], random_state=0, motion=rigid_motion([0, 1], [0, 5]))
+
+
+def test_moved_templates_interpolate_along_each_column_of_contacts():
+    from mne_dualdiv.adapters.recording.drift import move_templates
+
+    # Two columns (x = 0, 20 µm) of contacts 20 µm apart; each channel's neighbourhood: itself
+    # and the two below and above it in its column (-1 off the probe).
+    locations = np.array([[x, y] for x in (0.0, 20.0) for y in range(0, 200, 20)])
+    neighbours = np.array([[c + d if 0 <= (c % 10) + d < 10 else -1 for d in (0, -1, 1, -2, 2)]
+                           for c in range(20)])
+    n_channels = len(locations)
+    peak = 4  # (0, 80)
+    channels = np.where(neighbours[peak] >= 0, neighbours[peak], n_channels)[None]
+    template = np.array([[-10.0, -4.0, -6.0, -1.0, -2.0]])[None].repeat(3, axis=1)  # 3 frames
+    moved, moved_channels = move_templates(template, channels, locations, neighbours,
+                                           np.array([0.0, 10.0, 20.0]), axis=1)
+    np.testing.assert_array_equal(moved[0, 0], template[0])  # no displacement: unchanged
+    np.testing.assert_array_equal(moved_channels[0, 0], channels[0])
+    # 20 µm: one row up; the peak channel is now channel 5, each value one row higher.
+    assert moved_channels[0, 2, 0] == 5
+    by_channel = dict(zip(moved_channels[0, 2], moved[0, 2, 0]))
+    assert by_channel[5] == -10.0 and by_channel[4] == -4.0 and by_channel[6] == -6.0
+    assert by_channel[7] == -2.0 and by_channel[3] == -1.0  # the rows at 120 and 40 µm
+    # 10 µm: halfway between rows, on the channels around the nearest channel.
+    by_channel = dict(zip(moved_channels[0, 1], moved[0, 1, 0]))
+    centre = moved_channels[0, 1, 0]
+    assert centre in (4, 5)
+    assert by_channel[5] == pytest.approx((-10.0 + -6.0) / 2)
+    assert by_channel[4] == pytest.approx((-10.0 + -4.0) / 2)

@@ -207,6 +207,39 @@ print({name: "pass" if passed else "FAIL" for name, passed in report.passes().it
 # (``private-synthesizer.pt``), which holds the real clusters' templates and statistics.
 
 # %%
+# A drifting probe
+# ----------------
+# Real probes move in the brain, and drift-correction methods are one thing a synthetic
+# recording is shared to test. ``sample(..., motion=motion)`` takes a SpikeInterface
+# :class:`~spikeinterface.core.motion.Motion`: the one ``correct_motion(real,
+# output_motion=True)`` estimates on the real recording, or one written by hand, as here: the
+# tissue moving 30 µm up and back over the recording (rigid: one spatial bin). Each synthetic
+# spike is then drawn with its unit's template moved by the displacement at its time. The
+# peaks' depth over time shows it (SpikeInterface's peak detection and localisation).
+from spikeinterface.core.motion import Motion  # noqa: E402
+from spikeinterface.sortingcomponents.peak_detection import detect_peaks  # noqa: E402
+from spikeinterface.sortingcomponents.peak_localization import localize_peaks  # noqa: E402
+
+bins_s = np.linspace(0.0, duration, 31)
+motion = Motion(displacement=(15.0 - 15.0 * np.cos(2 * np.pi * bins_s / duration))[:, None],
+                temporal_bins_s=bins_s, spatial_bins_um=np.array([0.0]))
+drifting = synthesizer.sample(duration, random_state=1, motion=motion,
+                              file_path=workdir / "private-synthesizer.pt")
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+for ax, (name, recording) in zip(axes, (("synthetic, still", loaded),
+                                        ("synthetic, drifting", drifting))):
+    band = spre.bandpass_filter(recording, freq_min=300.0, freq_max=6000.0, dtype="float32")
+    job = dict(n_jobs=1, progress_bar=False)
+    peaks = detect_peaks(band, method="locally_exclusive",
+                         method_kwargs=dict(detect_threshold=5), job_kwargs=job)
+    depths = localize_peaks(band, peaks, method="center_of_mass", job_kwargs=job)["y"]
+    ax.scatter(peaks["sample_index"] / band.sampling_frequency, depths, s=1, color="k",
+               alpha=0.3)
+    ax.set(title=name, xlabel="Time (s)")
+axes[0].set_ylabel("Peak depth (µm)")
+fig.tight_layout()
+
+# %%
 # Clean up the temporary folder (the private synthesizer file and the shared folder).
-del loaded, synthetic
+del loaded, synthetic, drifting
 shutil.rmtree(workdir, ignore_errors=True)
