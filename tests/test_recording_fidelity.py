@@ -228,6 +228,29 @@ def test_bad_inputs_name_the_argument(ground_truth):
         fidelity_report(recording, recording, duration=100 / SFREQ)
 
 
+@pytest.mark.parametrize("kwargs, error, match", [
+    # A duration shorter than a frame (the view had no segment: "min() arg is an empty sequence").
+    (dict(duration=1e-6), ValueError, "duration=1e-06 s\\) holds 0 frames"),
+    # SpikeInterface's bare AssertionErrors on job arguments.
+    (dict(job_kwargs=dict(n_jobs="two")), ValueError, "job_kwargs is not valid.*n_jobs"),
+    (dict(job_kwargs=dict(chunks=3)), ValueError, "job_kwargs is not valid.*chunks"),
+    # Silently ignored before.
+    (dict(sorter_params=dict(detection=dict())), ValueError, "sorter_params is given but sorter"),
+    (dict(folder=3), TypeError, "folder must be a str or a path-like"),
+    (dict(folder=__file__), ValueError, "folder must be an existing folder"),
+])
+def test_hostile_arguments_are_refused_by_name_before_any_work(ground_truth, kwargs, error,
+                                                               match):
+    recording, _ = ground_truth
+    with pytest.raises(error, match=match):
+        fidelity_report(recording, recording, **kwargs)
+
+
+def test_plot_refuses_a_show_that_is_not_a_bool(spike_free_report):
+    with pytest.raises(TypeError, match="show must be a bool"):
+        spike_free_report.plot(show="yes")
+
+
 def test_plot_returns_a_figure(spike_free_report):
     import matplotlib
 

@@ -36,8 +36,8 @@ FLOAT_QUANTISATION = 0.25
 def chunk_length(real_part, synthetic_part, sampling_frequency, duration):
     """Frames of every chunk of both recordings: :data:`CHUNK_DURATION`, within the shortest
     segment (``duration``: the seconds analysed, named in the error)."""
-    shortest = min(part.get_num_samples(segment_index=s) for part in (real_part, synthetic_part)
-                   for s in range(part.get_num_segments()))
+    shortest = min((part.get_num_samples(segment_index=s) for part in (real_part, synthetic_part)
+                    for s in range(part.get_num_segments())), default=0)
     chunk_frames = min(int(round(CHUNK_DURATION * sampling_frequency)), shortest - 1)
     if chunk_frames < MIN_CHUNK_FRAMES:
         raise ValueError(f"The shortest segment of the recordings (or of their first "

@@ -41,7 +41,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..._checks import check_float, check_option, check_random_state
+from ..._checks import check_bool, check_float, check_option, check_path, check_random_state
 from . import spikes
 from ._fidelity_display import plot_report, report_text
 # The constants live beside the code that uses them and stay importable from here, where the
@@ -303,7 +303,7 @@ class RecordingFidelityReport:
             channel-averaged spectra (all traces solid, noise only dashed; spike band shaded)
             and the band noise level of each channel.
         """
-        return plot_report(self, show)
+        return plot_report(self, check_bool("show", show))
 
 
 def fidelity_report(real, synthetic, *, duration=None, sorter=None, real_sorting=None,
@@ -390,10 +390,18 @@ def fidelity_report(real, synthetic, *, duration=None, sorter=None, real_sorting
     if privacy is not None and not isinstance(privacy, PrivacyReport):
         raise TypeError(f"privacy must be None or a PrivacyReport, got "
                         f"{type(privacy).__name__} instead.")
-    for name, value in (("job_kwargs", job_kwargs), ("sorter_params", sorter_params)):
-        if value is not None and not isinstance(value, dict):
-            raise TypeError(f"{name} must be None or a dict, got {type(value).__name__} "
-                            "instead.")
+    if sorter_params is not None:
+        if not isinstance(sorter_params, dict):
+            raise TypeError(f"sorter_params must be None or a dict, got "
+                            f"{type(sorter_params).__name__} instead.")
+        if sorter is None:
+            raise ValueError("sorter_params is given but sorter is None: name the sorter they "
+                             "are for.")
+    if folder is not None:
+        folder = check_path("folder", folder)
+        if not folder.is_dir():
+            raise ValueError(f"folder must be an existing folder, where the temporary folder of "
+                             f"the binary copies and sorter outputs is made; {folder} is not.")
     job = spikes.job_kwargs(job_kwargs)
     seed = int(check_random_state(random_state).integers(2**31))
 

@@ -34,9 +34,24 @@ DETECT_RADIUS_UM = 50.0
 MAX_LAG = 3
 
 
-def job_kwargs(job_kwargs=None):
-    """SpikeInterface job arguments: one job and no progress bar unless given."""
-    return dict(dict(n_jobs=1, chunk_duration="1s", progress_bar=False), **(job_kwargs or {}))
+def job_kwargs(job_kwargs=None, name="job_kwargs"):
+    """SpikeInterface job arguments: one job and no progress bar unless given.
+
+    ``job_kwargs`` given by a user is checked as SpikeInterface checks it (``fix_job_kwargs``),
+    its errors (bare ``AssertionError``) becoming a ``ValueError`` naming ``name``.
+    """
+    if job_kwargs is None:
+        return dict(n_jobs=1, chunk_duration="1s", progress_bar=False)
+    if not isinstance(job_kwargs, dict):
+        raise TypeError(f"{name} must be None or a dict, got {type(job_kwargs).__name__} instead.")
+    from spikeinterface.core.job_tools import fix_job_kwargs
+
+    merged = dict(dict(n_jobs=1, chunk_duration="1s", progress_bar=False), **job_kwargs)
+    try:
+        fix_job_kwargs(merged)
+    except (AssertionError, ValueError, TypeError) as err:
+        raise ValueError(f"{name} is not valid for SpikeInterface: {err}") from None
+    return merged
 
 
 def band_edges(sampling_frequency, freq_min=FREQ_MIN, freq_max=FREQ_MAX):
