@@ -25,7 +25,6 @@ import math
 import numpy as np
 
 from .._checks import check_bool, check_float, check_int, check_option
-from . import _recording_noise
 from ._recording_noise import (  # noqa: F401 - re-exported: the model's constants, read here
     ALPHA_RANGE, BAND_FILTER_ORDER, BAND_HZ, BLOCK_FRAMES, CHANNEL_LEVEL_RANGE, KERNEL_TAPS,
     LATENT_SPACING_UM, LATENT_WIDTH_UM, LOWPASS_FRACTION, NOISE_SHARES, ONE_OVER_F_FLOOR_HZ,
@@ -283,6 +282,8 @@ def _inject_drifting(noise, sorting, probe_object, unit_locations, shapes, ampli
 def __getattr__(name):
     # The noise recording's classes, built on first access (they need SpikeInterface), are
     # still found here by ``spikeinterface.load`` for recordings dumped before they moved.
-    if name in ("SimulatedNoiseRecording", "SimulatedNoiseSegment"):
-        return getattr(_recording_noise, name)
+    if name == "SimulatedNoiseRecording":
+        return noise_recording_class()[0]
+    if name == "SimulatedNoiseSegment":
+        return noise_recording_class()[1]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
