@@ -29,6 +29,9 @@ from ._recording_noise import (  # noqa: F401 - re-exported: the model's constan
     ALPHA_RANGE, BAND_FILTER_ORDER, BAND_HZ, BLOCK_FRAMES, CHANNEL_LEVEL_RANGE, KERNEL_TAPS,
     LATENT_SPACING_UM, LATENT_WIDTH_UM, LOWPASS_FRACTION, NOISE_SHARES, ONE_OVER_F_FLOOR_HZ,
     SHELF_POLE_HZ, SHELF_ZERO_HZ, noise_recording_class)
+# The noise recording's classes, built on first access (they need SpikeInterface), are also
+# found here by ``spikeinterface.load`` for recordings dumped before they moved.
+from ._recording_noise import __getattr__  # noqa: F401
 from ._recording_units import (  # noqa: F401
     AMPLITUDE_RANGE_UV, BROAD_PARAMS, CREST_TO_TROUGH, MS_AFTER, MS_BEFORE, NARROW_FRACTION,
     NARROW_PARAMS, RETURN_DECAY_UM, RETURN_OFFSET_UM, RETURN_REPOLARISATION_SLOWER,
@@ -277,13 +280,3 @@ def _inject_drifting(noise, sorting, probe_object, unit_locations, shapes, ampli
     recording.annotate(gt_displacement_um=displacement.round(3).tolist(),
                        gt_displacement_sampling_frequency=DRIFT_SAMPLING_FREQUENCY)
     return recording
-
-
-def __getattr__(name):
-    # The noise recording's classes, built on first access (they need SpikeInterface), are
-    # still found here by ``spikeinterface.load`` for recordings dumped before they moved.
-    if name == "SimulatedNoiseRecording":
-        return noise_recording_class()[0]
-    if name == "SimulatedNoiseSegment":
-        return noise_recording_class()[1]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
