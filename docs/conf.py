@@ -190,6 +190,12 @@ sphinx_gallery_conf = {
 
 
 # -- generated pages: API lists and command-line help -------------------------------------------
+#: The API section of the metrics defined in modules other than the sections' own: the report's
+#: shared record, then the modules the fidelity and information scores are split into by concern.
+_METRICS_SECTION = {"_base": "report", "_report_html": "report", "": "report", "spectra": "fidelity",
+                    "covariance": "fidelity", "estimators": "information"}
+
+
 def _public_names():
     """Every public name of the package, by API section: ``{section: [(qualified name, kind)]}``.
 
@@ -218,7 +224,7 @@ def _public_names():
     for qualname, kind, obj in entries(mne_dualdiv.metrics, mne_dualdiv.metrics.__all__):
         module = getattr(obj, "__module__", "") if kind == "object" else ""
         group = module.rsplit(".", 1)[-1] if module.startswith("mne_dualdiv.metrics.") else ""
-        group = {"_base": "report", "_report_html": "report", "": "report"}.get(group, group)
+        group = _METRICS_SECTION.get(group, group)
         sections.setdefault(f"metrics_{group}", []).append((qualname, kind, obj))
     return sections
 

@@ -22,27 +22,31 @@ would let a few bytes stand for gigabytes: :func:`save_state` never writes one).
 
 Files written before the digest existed (format version 1, the state itself at the top level)
 are refused with an error that says so: the engine's state changed with them.
+
+The file is moved into place by :func:`~mne_dualdiv._atomic.atomic_path`; the tensors a file may
+hold are defined in :mod:`mne_dualdiv._tensors`. Both are re-exported here, with
+:func:`state_tensors`, so that readers of a state import its checks from one module.
 """
 
-import contextlib
-import copy
 import hashlib
 import io
 import json
 import os
 import pickletools
-import stat
-import tempfile
-import threading
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
 import torch
 
+from ._atomic import atomic_path
 from ._checks import check_fname_for_reading, check_fname_for_writing
+from ._tensors import TENSOR_DTYPES, own_storages, state_tensors, tensor_problem
 from ._version import __version__
+
+__all__ = ["InvalidFileError", "save_state", "load_state", "state_json", "state_tensors",
+           "decode_array", "atomic_path", "MAX_FILE_SIZE", "MAX_PICKLE_OPCODES", "TENSOR_DTYPES",
+           "ARRAY_KINDS", "MAX_STRING_LENGTH", "MAX_ARRAY_LENGTH", "MAX_ARRAY_BYTES"]
 
 #: Keys of the wrapper dictionary written by :func:`save_state`.
 _WRAPPER_KEYS = ("format", "format_version", "package_version", "digest", "payload")
@@ -55,9 +59,6 @@ MAX_FILE_SIZE = 2 * 1024 ** 3
 #: object (an empty dict is 64 bytes for one byte of file): 10^6 bound them to ~100 MB. A saved
 #: generator holds about 1000, so an EpochsSynthesizer of 100 conditions about 10^5.
 MAX_PICKLE_OPCODES = 1_000_000
-#: The only tensor dtypes a model file may hold (no complex, quantized or sparse tensors).
-TENSOR_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-                 torch.float16, torch.float32, torch.float64)
 #: Metadata arrays (:func:`decode_array`): numpy kinds allowed, longest string (characters)
 #: and most elements. A channel id or property string of 4096 characters and 10^6 channels
 #: are far beyond any probe; together they are also bounded by :data:`MAX_ARRAY_BYTES`.
@@ -65,7 +66,6 @@ ARRAY_KINDS = "biufU"
 MAX_STRING_LENGTH = 4096
 MAX_ARRAY_LENGTH = 1_000_000
 MAX_ARRAY_BYTES = 64 * 1024 ** 2
-_UMASK_LOCK = threading.Lock()
 
 
 class InvalidFileError(ValueError):
@@ -79,77 +79,6 @@ class InvalidFileError(ValueError):
     not read (pickles, classes off its allow-list, other formats). The message names the file
     or folder and the problem.
     """
-
-
-@contextlib.contextmanager
-def atomic_path(fname, suffix=".partial", *, overwrite):
-    """A temporary path in ``fname``'s folder, moved onto ``fname`` when the block completes.
-
-    The one way this package writes a file that must never be left half-written: the block
-    writes the temporary file (created empty, named ``.<name>.<random><suffix>``); when it
-    returns, the file gets the permissions a plain ``open(fname, "w")`` would give it (those of
-    the file it replaces, else ``0o666`` less the umask) and is moved onto ``fname``: renamed
-    over it with ``overwrite=True`` (atomic on one file system), hard-linked to it without
-    (``os.link`` fails when ``fname`` exists, so of two concurrent writers exactly one
-    succeeds, and the other gets a :class:`FileExistsError` naming ``fname``). When the block
-    raises, interruptions included, the temporary file is removed and an existing ``fname`` is
-    left as it was.
-
-    Parameters
-    ----------
-    fname : pathlib.Path
-        The destination, already checked (:func:`~mne_dualdiv._checks.check_fname_for_writing`).
-    suffix : str
-        End of the temporary name (``"-epo.fif"`` lets MNE write epochs there).
-    overwrite : bool
-        Replace an existing ``fname``.
-
-    Yields
-    ------
-    temporary : pathlib.Path
-    """
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=suffix,
-                                             dir=fname.parent)
-    os.close(descriptor)
-    temporary = Path(temporary)
-    try:
-        yield temporary
-        try:
-            mode = stat.S_IMODE(os.stat(fname).st_mode) if overwrite else None
-        except FileNotFoundError:
-            mode = None
-        os.chmod(temporary, _new_file_mode() if mode is None else mode)
-        if overwrite:
-            os.replace(temporary, fname)
-        else:
-            _link_exclusive(temporary, fname)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _new_file_mode():
-    """The mode ``open(name, "w")`` gives a new file: ``0o666`` less the process's umask."""
-    with _UMASK_LOCK:  # os.umask can only be read by setting it
-        umask = os.umask(0o077)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _link_exclusive(temporary, fname):
-    """Give ``temporary``'s content the name ``fname`` only if no file has that name."""
-    try:
-        os.link(temporary, fname)
-    except FileExistsError:
-        raise FileExistsError(f"Destination file exists: {fname} (written by someone else "
-                              "meanwhile?); it was left untouched. Pass overwrite=True to "
-                              "replace it.") from None
-    except OSError:  # a file system without hard links: claim the name, then replace it
-        try:
-            os.close(os.open(fname, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        except FileExistsError:
-            raise FileExistsError(f"Destination file exists: {fname}; it was left untouched. "
-                                  "Pass overwrite=True to replace it.") from None
-        os.replace(temporary, fname)
 
 
 def save_state(state, fname, *, overwrite):
@@ -176,7 +105,7 @@ def save_state(state, fname, *, overwrite):
     """
     fname = check_fname_for_writing(fname, overwrite)
     buffer = io.BytesIO()
-    torch.save(_own_storages(state), buffer)
+    torch.save(own_storages(state), buffer)
     payload = buffer.getbuffer()
     wrapper = {
         "format": state["format"], "format_version": int(state["format_version"]),
@@ -262,50 +191,8 @@ def _read_bounded(fname, max_size):
     return raw
 
 
-def _own_storages(content):
-    """``content`` with every tensor dense, contiguous and owning exactly its storage.
-
-    The reader refuses any other tensor (:func:`_tensor_problem`); a view saved as it is would
-    also carry its whole base storage into the file.
-    """
-    if isinstance(content, torch.Tensor):
-        if content.dtype not in TENSOR_DTYPES:
-            raise TypeError(f"A tensor of dtype {content.dtype} cannot be saved: model files "
-                            f"hold {', '.join(str(d) for d in TENSOR_DTYPES)} only.")
-        return content if _tensor_problem(content, None) is None else content.contiguous().clone()
-    if not isinstance(content, (dict, list, tuple)):
-        return content
-    keys = content.keys() if isinstance(content, dict) else range(len(content))
-    fixed = {key: _own_storages(content[key]) for key in keys}
-    if all(fixed[key] is content[key] for key in keys):
-        return content  # unchanged, attributes included (a state_dict's ``_metadata``)
-    if isinstance(content, dict):
-        changed = copy.copy(content)
-        changed.update(fixed)
-        return changed
-    return type(content)(fixed.values())
-
-
-def _tensor_problem(tensor, file_size):
-    """Why ``tensor`` may not come from a model file, or None."""
-    if tensor.dtype not in TENSOR_DTYPES:
-        return f"has the dtype {tensor.dtype}, which model files never hold"
-    if tensor.layout != torch.strided or tensor.device.type != "cpu":
-        return f"is a {tensor.layout} tensor on {tensor.device}, not a dense CPU tensor"
-    nbytes = tensor.untyped_storage().nbytes()
-    size = tensor.numel() * tensor.element_size()
-    if not tensor.is_contiguous() or tensor.storage_offset() != 0 or nbytes != size:
-        return (f"is a view of shape {tuple(tensor.shape)}, strides {tensor.stride()} and "
-                f"offset {tensor.storage_offset()} on a storage of {nbytes} bytes instead of "
-                f"a tensor of its own ({size} bytes): stride-0, overlapping or partial views "
-                "let a few bytes stand for much more data, and mne_dualdiv never writes them")
-    if file_size is not None and nbytes > file_size:
-        return f"uses {nbytes} bytes of storage in a file of {file_size} bytes"
-    return None
-
-
 def _check_tensors(content, fname, where, file_size):
-    """Refuse ``content`` (a loaded archive) when one of its tensors has a :func:`_tensor_problem`.
+    """Refuse ``content`` (a loaded archive) when one of its tensors has a :func:`~mne_dualdiv._tensors.tensor_problem`.
 
     Walks dicts, lists and tuples without recursion, each container once (a crafted pickle can
     share one list many times over).
@@ -314,7 +201,7 @@ def _check_tensors(content, fname, where, file_size):
     while pending:
         value, keys = pending.pop()
         if isinstance(value, torch.Tensor):
-            problem = _tensor_problem(value, file_size)
+            problem = tensor_problem(value, file_size)
             if problem is not None:
                 entry = "".join(f"[{key!r}]" for key in keys) or " itself"
                 raise InvalidFileError(f"{fname}: the tensor {where}{entry} {problem}.")
@@ -459,22 +346,6 @@ def state_json(state, key, kind):
         raise TypeError(f"entry {key!r} must hold a {kind.__name__}, got "
                         f"{type(value).__name__}.")
     return value
-
-
-def state_tensors(state, key):
-    """``state[key]``, checked to be a dict of tensors whose float values are all finite."""
-    if key not in state:
-        raise KeyError(key)
-    tensors = state[key]
-    if not isinstance(tensors, dict):
-        raise TypeError(f"entry {key!r} must be a dict of tensors, got "
-                        f"{type(tensors).__name__}.")
-    for name, tensor in tensors.items():
-        if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"{key}[{name!r}] must be a tensor, got {type(tensor).__name__}.")
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"{key}[{name!r}] holds NaN or infinite values.")
-    return tensors
 
 
 def decode_array(encoded, name):

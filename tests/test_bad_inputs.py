@@ -138,7 +138,7 @@ from mne_dualdiv.metrics import (BandPowerCorrelationFeatures, MetricScore,  # n
                                  knn_kl_divergence, log_euclidean_distance,
                                  max_cluster_divergence, mean_covariance, ood_rate, psd_distance,
                                  sample_divergence, total_correlation, tstr_score, welch_psd)
-from mne_dualdiv.metrics import fidelity as fidelity_module  # noqa: E402
+from mne_dualdiv.metrics import _base as metrics_base  # noqa: E402
 
 
 def _images(n=12, n_channels=2, n_times=32, seed=0):
@@ -510,7 +510,7 @@ def test_features_spectra_and_covariances_are_the_same_in_batches(monkeypatch):
     X = _images(40, n_channels=3)
     whole = (BandPowerCorrelationFeatures().fit_transform(X), mean_covariance(X),
              psd_distance(X, X[:20], X[20:], random_state=0).details["psd_heldout"])
-    monkeypatch.setattr(fidelity_module, "_BATCH_SIZE", 7)
+    monkeypatch.setattr(metrics_base, "_BATCH_SIZE", 7)
     batched = (BandPowerCorrelationFeatures().fit_transform(X), mean_covariance(X),
                psd_distance(X, X[:20], X[20:], random_state=0).details["psd_heldout"])
     for a, b in zip(whole, batched):

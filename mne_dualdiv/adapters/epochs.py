@@ -31,179 +31,29 @@ event samples        unique: synthetic events follow the last real one, one epoc
 Stimulus-like channels (``stim``, ``syst``, ``chpi``, ``exci``, ``ias``) are not synthesized:
 they are zero in synthetic epochs. Reject/flat thresholds and annotations are not carried
 over; the output is a new :class:`mne.EpochsArray`.
+
+The checks of the input, the output's metadata, events and projectors, and the saved state are
+in ``_epochs_input``, ``_epochs_output`` and ``_epochs_state``.
 """
 
-import json
-import os
-import tempfile
-
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator
 
-from .._version import __version__
 from .._checks import check_fname_for_writing, check_n_jobs, check_random_state
 from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
-from ._conditions import (POOLED, check_template, fit_generators, resolve_counts,
-                          sample_generators, sample_pooled)
-
-_FORMAT = "mne_dualdiv.EpochsSynthesizer"
-#: 2: the state is wrapped with a SHA-256 digest (``mne_dualdiv._io``); 1 is no longer read.
-_FORMAT_VERSION = 2
-#: Channel types that carry triggers or system states, not signals: zero in synthetic epochs.
-_NOT_SYNTHESIZED = ("stim", "syst", "chpi", "exci", "ias")
-#: Column added to the metadata when none holds the event name.
-CONDITION_COLUMN = "condition"
-SYNTHETIC_COLUMN = "synthetic"
+from ..engine.params import check_params
+from ._conditions import (POOLED, check_template, fit_generators, sample_generators,
+                          sample_pooled)
+from ._epochs_input import (check_counts, check_epochs, check_not_empty, event_names,
+                            metadata_layout, synthesized_picks)
+from ._epochs_output import (CONDITION_COLUMN, SYNTHETIC_COLUMN,  # noqa: F401 - public names
+                             metadata_with_markers, synthetic_metadata, to_epochs_array)
+from ._epochs_state import (FORMAT, FORMAT_VERSION, check_format, check_layout, generator_states,
+                            info_from_state, layout_attributes, layout_fields, pack_state)
 
 
-# ---------------------------------------------------------------------------------- input
-def _check_epochs(epochs, name="epochs"):
-    """Return one loaded copy of ``epochs`` (an Epochs or a list of Epochs of one info)."""
-    import mne
-
-    if isinstance(epochs, (list, tuple)):
-        if len(epochs) == 0:
-            raise ValueError(f"{name} is an empty list.")
-        for index, item in enumerate(epochs):
-            if not isinstance(item, mne.BaseEpochs):
-                raise TypeError(f"{name}[{index}] must be an instance of mne.Epochs, got "
-                                f"{type(item).__name__} instead.")
-        for index, item in enumerate(epochs[1:], start=1):
-            _check_same_info(epochs[0], item, f"{name}[0]", f"{name}[{index}]")
-        loaded = (epochs[0].copy().load_data() if len(epochs) == 1 else
-                  mne.concatenate_epochs([item.copy() for item in epochs], verbose=False))
-    elif not isinstance(epochs, mne.BaseEpochs):
-        raise TypeError(f"{name} must be an instance of mne.Epochs (or a list of them), got "
-                        f"{type(epochs).__name__} instead.")
-    else:  # a copy: loading non-preloaded epochs may drop epochs of the object itself
-        loaded = epochs.copy().load_data()
-    if len(loaded) == 0:
-        raise ValueError(f"{name} contains no epochs (all were dropped?): nothing to learn.")
-    return loaded
-
-
-def _check_same_info(reference, other, reference_name, other_name):
-    """Refuse two Epochs whose channels, timing or processing differ, naming the fields."""
-    differences = []
-
-    def compare(field, a, b):
-        if a != b:
-            differences.append(f"{field} ({a!r} vs {b!r})")
-
-    compare("ch_names", reference.ch_names, other.ch_names)
-    compare("channel types", reference.get_channel_types(), other.get_channel_types())
-    compare("sfreq", reference.info["sfreq"], other.info["sfreq"])
-    compare("number of times", len(reference.times), len(other.times))
-    if len(reference.times) == len(other.times) and not np.allclose(reference.times,
-                                                                    other.times):
-        differences.append(f"tmin ({reference.tmin!r} vs {other.tmin!r})")
-    compare("baseline", reference.baseline, other.baseline)
-    compare("bads", reference.info["bads"], other.info["bads"])
-    compare("highpass", reference.info["highpass"], other.info["highpass"])
-    compare("lowpass", reference.info["lowpass"], other.info["lowpass"])
-    compare("projs", [p["desc"] for p in reference.info["projs"]],
-            [p["desc"] for p in other.info["projs"]])
-    if differences:
-        raise ValueError(
-            f"All epochs given in one call must share one info, but {other_name} differs from "
-            f"{reference_name} in: {'; '.join(differences)}. Make them consistent first "
-            "(pick_channels, resample, crop, apply_baseline, ...) or fit them separately."
-        )
-
-
-def _event_names(epochs):
-    """Condition (event_id name) of every epoch."""
-    code_to_name = {code: name for name, code in epochs.event_id.items()}
-    return np.array([code_to_name[code] for code in epochs.events[:, 2]], dtype=object)
-
-
-def _check_counts(n_synthetic, n_real, per_condition, name):
-    """Synthetic count per condition; a pooled generator only takes a total or a ratio."""
-    if not per_condition and isinstance(n_synthetic, (dict, str)):
-        raise TypeError(
-            f"With per_condition=False the conditions of synthetic epochs follow the walks, so "
-            f"{name} must be an int or a float, got {n_synthetic!r} instead."
-        )
-    return resolve_counts(n_synthetic, n_real, name)
-
-
-def _check_not_empty(n_per_condition, name):
-    """Refuse counts that ask for no synthetic epoch at all."""
-    if sum(n_per_condition.values()) == 0:
-        raise ValueError(
-            f"{name} asks for no synthetic epochs ({n_per_condition}); ask for at least one "
-            "(an EpochsArray cannot be empty)."
-        )
-
-
-def _check_synthetic_column(metadata):
-    """Accept an existing ``synthetic`` column only as booleans without missing values.
-
-    Such a column comes from an earlier :func:`augment` and is kept as is; any other (strings
-    such as ``'no'``, numbers, missing values) would silently mark real epochs as synthetic.
-    """
-    import pandas as pd
-
-    if metadata is None or SYNTHETIC_COLUMN not in metadata.columns:
-        return
-    column = metadata[SYNTHETIC_COLUMN]
-    if not pd.api.types.is_bool_dtype(column.dtype) or column.isna().any():
-        raise ValueError(
-            f"epochs.metadata has a column {SYNTHETIC_COLUMN!r} of dtype {column.dtype} that is "
-            "not a boolean without missing values; this package marks synthetic epochs in that "
-            "column: rename or drop it first."
-        )
-
-
-def _synthesized_picks(info):
-    """Indices of the channels the engine models (all but trigger/system channels)."""
-    types = np.array(info.get_channel_types())
-    return np.flatnonzero(~np.isin(types, _NOT_SYNTHESIZED))
-
-
-def _nullable(metadata):
-    """Metadata with int and bool columns as pandas nullable types, so rows can be missing."""
-    import pandas as pd
-
-    metadata = metadata.copy()
-    for column in metadata.columns:
-        dtype = metadata[column].dtype
-        if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
-            metadata[column] = metadata[column].astype("boolean")
-        elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_extension_array_dtype(
-                dtype):
-            metadata[column] = metadata[column].astype("Int64")
-    return metadata
-
-
-def _condition_columns(metadata, names):
-    """Columns of ``metadata`` whose value is the event name in every row."""
-    if metadata is None or len(metadata) == 0:
-        return []
-    return [column for column in metadata.columns
-            if column != SYNTHETIC_COLUMN
-            and np.array_equal(metadata[column].astype(object).to_numpy(), names)]
-
-
-def _metadata_with_markers(metadata, names, added_condition):
-    """The real epochs' metadata with the condition and ``synthetic`` columns filled in."""
-    import pandas as pd
-
-    metadata = (pd.DataFrame(index=range(len(names))) if metadata is None
-                else _nullable(metadata).reset_index(drop=True))
-    if added_condition:
-        metadata[CONDITION_COLUMN] = list(names)
-    if SYNTHETIC_COLUMN not in metadata.columns:
-        metadata[SYNTHETIC_COLUMN] = False
-    else:
-        metadata[SYNTHETIC_COLUMN] = metadata[SYNTHETIC_COLUMN].astype(bool)
-    return metadata
-
-
-# ---------------------------------------------------------------------------------- the estimator
 class EpochsSynthesizer(BaseEstimator):
     """Learn MNE epochs per condition and make synthetic epochs that look like them.
 
@@ -306,8 +156,8 @@ class EpochsSynthesizer(BaseEstimator):
         check_n_jobs(self.n_jobs)
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose):
-            epochs = _check_epochs(epochs)
-            names = _event_names(epochs)
+            epochs = check_epochs(epochs)
+            names = event_names(epochs)
             self.event_id_ = dict(epochs.event_id)
             self.conditions_ = [name for name in self.event_id_ if np.any(names == name)]
             self.n_epochs_ = {name: int(np.sum(names == name)) for name in self.conditions_}
@@ -331,21 +181,9 @@ class EpochsSynthesizer(BaseEstimator):
         self.baseline_ = None if epochs.baseline is None else tuple(
             None if b is None else float(b) for b in epochs.baseline)
         self.last_event_sample_ = int(epochs.events[:, 0].max())
-        self.picks_ = _synthesized_picks(epochs.info)
-        metadata = epochs.metadata
-        self._condition_columns = _condition_columns(metadata, names)
-        if (not self._condition_columns and metadata is not None
-                and CONDITION_COLUMN in metadata.columns):
-            raise ValueError(
-                f"epochs.metadata has a column {CONDITION_COLUMN!r} that is not the event name "
-                "of each epoch; rename it, so that the synthetic epochs can carry their "
-                "condition there."
-            )
-        _check_synthetic_column(metadata)
-        self._added_condition = not self._condition_columns
-        template = (None if metadata is None else _nullable(metadata.iloc[:0]))
-        self._metadata_dtypes = ([] if template is None else
-                                 [(str(c), str(t)) for c, t in template.dtypes.items()])
+        self.picks_ = synthesized_picks(epochs.info)
+        self._condition_columns, self._added_condition, self._metadata_dtypes = (
+            metadata_layout(epochs.metadata, names))
 
     def _check_fitted(self, what):
         if not hasattr(self, "generators_"):
@@ -381,7 +219,7 @@ class EpochsSynthesizer(BaseEstimator):
         """
         self._check_fitted("sample")
         rng = check_random_state(random_state)
-        _check_not_empty(_check_counts(n_epochs, self.n_epochs_, self.per_condition, "n_epochs"),
+        check_not_empty(check_counts(n_epochs, self.n_epochs_, self.per_condition, "n_epochs"),
                          "n_epochs")
         with use_verbose(self.verbose if verbose is None else verbose):
             data, names = self._sample_arrays(n_epochs, rng)
@@ -390,7 +228,7 @@ class EpochsSynthesizer(BaseEstimator):
 
     def _sample_arrays(self, n_epochs, rng, name="n_epochs"):
         """Synthetic data of all channels, shape (n, n_channels, n_times), and conditions."""
-        counts = _check_counts(n_epochs, self.n_epochs_, self.per_condition, name)
+        counts = check_counts(n_epochs, self.n_epochs_, self.per_condition, name)
         if self.per_condition:
             signals, names = sample_generators(self.generators_, counts, rng,
                                                n_jobs=self.n_jobs)
@@ -407,153 +245,47 @@ class EpochsSynthesizer(BaseEstimator):
 
     def _synthetic_metadata(self, names):
         """Metadata of synthetic epochs: condition and ``synthetic`` known, the rest missing."""
-        import pandas as pd
-
-        index = pd.RangeIndex(len(names))
-        # Each column keeps its dtype, so the missing values are of its own kind (NaN, <NA>).
-        metadata = pd.DataFrame({column: pd.Series(index=index, dtype=dtype)
-                                 for column, dtype in self._metadata_dtypes}, index=index)
-        for column in self._condition_columns:
-            metadata[column] = pd.Series(names, index=index, dtype=object).astype(
-                metadata[column].dtype)
-        if self._added_condition:
-            metadata[CONDITION_COLUMN] = pd.Series(names, index=index, dtype=object)
-        metadata[SYNTHETIC_COLUMN] = True
-        return metadata
+        return synthetic_metadata(names, self._metadata_dtypes, self._condition_columns,
+                                  self._added_condition)
 
     def _to_epochs(self, data, names, metadata, after_sample, selection=None, drop_log=None,
                    real_events=None):
         """Wrap data (real then synthetic) in an EpochsArray like the input."""
-        import mne
-
-        n_real = 0 if real_events is None else len(real_events)
-        n_synthetic = len(data) - n_real
-        data = data.copy()
-        synthetic = data[n_real:]
-        # Epochs one epoch length apart after the last real event keep every sample unique.
-        events = np.column_stack([
-            after_sample + self.n_times_ * np.arange(1, n_synthetic + 1, dtype=np.int64),
-            np.zeros(n_synthetic, dtype=np.int64),
-            np.array([self.event_id_[name] for name in names[n_real:]], dtype=np.int64),
-        ]).reshape(n_synthetic, 3)
-        if real_events is not None:
-            events = np.concatenate([real_events, events])
-        self._apply_active_projs(synthetic)
-        return mne.EpochsArray(
-            data, self.info_.copy(), events=events, tmin=self.tmin_, event_id=self.event_id_,
-            metadata=metadata, baseline=self.baseline_, proj=False, selection=selection,
-            drop_log=drop_log, on_missing="ignore", verbose=False)
-
-    def _apply_active_projs(self, data):
-        """Apply (in place) the projectors that were active on the real data."""
-        import mne
-
-        info = self.info_.copy()
-        active = [p["active"] for p in info["projs"]]
-        if not any(active) or len(data) == 0:
-            return
-        for proj in info["projs"]:
-            proj["active"] = False
-        epochs = mne.EpochsArray(data, info, tmin=self.tmin_, proj=False, verbose=False)
-        # Projectors the real data did not have applied stay unapplied.
-        epochs.del_proj([index for index, was_active in enumerate(active) if not was_active])
-        data[:] = epochs.apply_proj(verbose=False).get_data()
+        layout = dict(info=self.info_, event_id=self.event_id_, tmin=self.tmin_,
+                      n_times=self.n_times_, baseline=self.baseline_)
+        return to_epochs_array(data, names, metadata, layout, after_sample, selection=selection,
+                               drop_log=drop_log, real_events=real_events)
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
-        import mne
-
         self._check_fitted("save")
-        with tempfile.TemporaryDirectory() as folder:
-            fname = os.path.join(folder, "info.fif")
-            mne.io.write_info(fname, self.info_)
-            with open(fname, "rb") as fid:
-                info_bytes = fid.read()
         params = dict(per_condition=self.per_condition, verbose=self.verbose, n_jobs=self.n_jobs,
                       random_state=self.random_state if isinstance(self.random_state, int)
                       else None)
         template = check_template(self.generator).get_params()
         if not isinstance(template["random_state"], int):
             template["random_state"] = None  # a Generator object is not serialisable
-        epochs_fields = dict(
-            event_id=self.event_id_, conditions=self.conditions_, n_epochs=self.n_epochs_,
-            tmin=self.tmin_, n_times=self.n_times_, baseline=self.baseline_,
-            last_event_sample=self.last_event_sample_, picks=self.picks_.tolist(),
-            condition_columns=self._condition_columns, added_condition=self._added_condition,
-            metadata_dtypes=self._metadata_dtypes,
-            labels=None if self._labels is None else self._labels.tolist(),
-        )
-        return {
-            "format": _FORMAT, "format_version": _FORMAT_VERSION, "package_version": __version__,
-            "params": json.dumps(params), "template": json.dumps(template),
-            "epochs": json.dumps(epochs_fields),
-            "info_fif": torch.frombuffer(bytearray(info_bytes), dtype=torch.uint8),
-            "generator_names": json.dumps(list(self.generators_)),
-            "generators": [g._get_state() for g in self.generators_.values()],
-        }
+        return pack_state(params, template, layout_fields(vars(self)), self.info_,
+                          {name: g._get_state() for name, g in self.generators_.items()})
 
     @classmethod
     def _from_state(cls, state):
-        import mne
-
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"Not a saved {cls.__name__}: format is {state.get('format')!r}.")
-        if state["format_version"] > _FORMAT_VERSION:
-            raise ValueError(f"This file was written by a newer mne_dualdiv "
-                             f"({state['package_version']}); upgrade to read it.")
+        check_format(state, cls.__name__)
         params = state_json(state, "params", dict)
         template = DualDivergenceGenerator(**state_json(state, "template", dict))
         self = cls(generator=template, **params)
         fields = state_json(state, "epochs", dict)
-        names = state_json(state, "generator_names", list)
-        if not isinstance(state["generators"], list) or len(state["generators"]) != len(names):
-            raise ValueError(f"it names {len(names)} generators but holds "
-                             f"{len(state['generators'])}.")
-        info_fif = state["info_fif"]
-        if not isinstance(info_fif, torch.Tensor) or info_fif.dtype != torch.uint8:
-            raise TypeError("entry 'info_fif' must be a uint8 tensor.")
-        with tempfile.TemporaryDirectory() as folder:
-            fname = os.path.join(folder, "info.fif")
-            with open(fname, "wb") as fid:
-                fid.write(state["info_fif"].numpy().tobytes())
-            self.info_ = mne.io.read_info(fname, verbose=False)
-        self.event_id_ = fields["event_id"]
-        self.conditions_ = fields["conditions"]
-        self.n_epochs_ = fields["n_epochs"]
-        self.tmin_, self.n_times_ = fields["tmin"], fields["n_times"]
-        self.baseline_ = None if fields["baseline"] is None else tuple(fields["baseline"])
-        self.last_event_sample_ = fields["last_event_sample"]
-        self.picks_ = np.array(fields["picks"], dtype=int)
-        self._condition_columns = fields["condition_columns"]
-        self._added_condition = fields["added_condition"]
-        self._metadata_dtypes = [tuple(item) for item in fields["metadata_dtypes"]]
-        self._labels = None if fields["labels"] is None else np.array(fields["labels"])
+        generators = generator_states(state)
+        self.info_ = info_from_state(state)
+        for name, value in layout_attributes(fields).items():
+            setattr(self, name, value)
         self.generators_ = {
             name: DualDivergenceGenerator._from_state(generator_state)
-            for name, generator_state in zip(names, state["generators"])
+            for name, generator_state in generators
         }
-        self._check_layout()
+        check_layout(self.info_, self.picks_, self.n_times_, self.event_id_, self.conditions_,
+                     self.n_epochs_, self.per_condition, self.generators_)
         return self
-
-    def _check_layout(self):
-        """Refuse a read state whose parts disagree (channels, times, conditions)."""
-        n_channels = self.info_["nchan"]
-        if self.picks_.ndim != 1 or np.any((self.picks_ < 0) | (self.picks_ >= n_channels)):
-            raise ValueError(f"its channel picks are not indices of the {n_channels} channels "
-                             "of its info.")
-        unknown = [c for c in list(self.conditions_) + list(self.n_epochs_)
-                   if c not in self.event_id_]
-        if unknown:
-            raise ValueError(f"conditions {unknown} are not in its event_id {self.event_id_}.")
-        expected = set(self.conditions_) if self.per_condition else {POOLED}
-        if set(self.generators_) != expected:
-            raise ValueError(f"it holds generators for {sorted(self.generators_)} instead of "
-                             f"{sorted(expected)}.")
-        for name, generator in self.generators_.items():
-            if (generator.n_channels_, generator.n_times_) != (len(self.picks_), self.n_times_):
-                raise ValueError(
-                    f"the generator of {name!r} makes {generator.n_channels_} x "
-                    f"{generator.n_times_} images, not {len(self.picks_)} x {self.n_times_}.")
 
     def save(self, fname, overwrite=False):
         """Write the fitted synthesizer to a file that reading never executes.
@@ -596,7 +328,7 @@ def read_epochs_synthesizer(fname):
         When the file is empty, truncated, damaged (its digest does not match), not a saved
         synthesizer, written by a newer version, or inconsistent.
     """
-    return load_state(fname, _FORMAT, _FORMAT_VERSION, rebuild=EpochsSynthesizer._from_state)
+    return load_state(fname, FORMAT, FORMAT_VERSION, rebuild=EpochsSynthesizer._from_state)
 
 
 # ---------------------------------------------------------------------------------- augment
@@ -656,15 +388,15 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
                                     per_condition=per_condition, random_state=rng,
                                     n_jobs=check_n_jobs(n_jobs), verbose=verbose)
     with use_verbose(verbose):
-        real = _check_epochs(epochs)
-        real_names = _event_names(real)
+        real = check_epochs(epochs)
+        real_names = event_names(real)
         # Check the count (and the engine settings) before the long fit.
         counts = {name: int(np.sum(real_names == name)) for name in real.event_id
                   if np.any(real_names == name)}
-        n_per_condition = _check_counts(n_synthetic, counts, per_condition, "n_synthetic")
-        synthesizer.generator._check_params()
+        n_per_condition = check_counts(n_synthetic, counts, per_condition, "n_synthetic")
+        check_params(synthesizer.generator.get_params())
         if not include_original:
-            _check_not_empty(n_per_condition, "n_synthetic")
+            check_not_empty(n_per_condition, "n_synthetic")
         if sum(n_per_condition.values()) == 0:
             # Nothing to synthesize (say 'balance' on balanced conditions): no fit is needed.
             logger.info("n_synthetic=%r asks for no synthetic epochs: returning the real "
@@ -681,7 +413,7 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
                                           synthesizer.last_event_sample_)
         import pandas as pd
 
-        metadata = pd.concat([_metadata_with_markers(real.metadata, real_names,
+        metadata = pd.concat([metadata_with_markers(real.metadata, real_names,
                                                      synthesizer._added_condition),
                               synthetic_metadata], ignore_index=True)
         n_log = len(real.drop_log)

@@ -19,18 +19,19 @@ the package's safe pair:
   ``overwrite=True`` and it holds that marker and nothing else than the files listed in it.
 """
 
-import json
 import math
 import numbers
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .._io import InvalidFileError
-from .._version import __version__
+from ._si_folder_files import (MAX_METADATA_SIZE, MAX_PROPERTY_STRING,  # noqa: F401 - re-exported
+                               MAX_STRING_ARRAY_CHARS, Refused, json_dict, read_json, read_npy,
+                               trace_file)
+from ._si_folder_writer import (MARKER, check_folder_for_writing,  # noqa: F401 - re-exported
+                                write_recording_folder)
 
 #: The only classes a recording folder's JSON may name: those of the binary folders
 #: ``recording.save(folder=...)`` writes. Checked before anything is read or built; neither is
@@ -39,13 +40,6 @@ RECORDING_CLASSES = (
     "spikeinterface.core.binaryfolder.BinaryFolderRecording",
     "spikeinterface.core.binaryrecordingextractor.BinaryRecordingExtractor",
 )
-#: The file that marks a folder written by :func:`write_recording_folder`.
-MARKER = "mne_dualdiv.json"
-#: Largest JSON or ``.npy`` metadata file read (bytes); the traces are memory-mapped, not read.
-MAX_METADATA_SIZE = 64 * 1024 ** 2
-#: Most characters of the numpy string arrays one JSON file can make: its strings inside lists
-#: times the longest of them (numpy gives every string of an array the longest one's size).
-MAX_STRING_ARRAY_CHARS = 2 ** 24
 #: The numpy kinds of the traces SpikeInterface writes (int, uint, float).
 _TRACE_KINDS = "iuf"
 #: Keyword arguments of ``BinaryRecordingExtractor`` that binary.json may hold.
@@ -53,7 +47,6 @@ _BINARY_KWARGS = ("file_paths", "sampling_frequency", "t_starts", "num_channels"
                   "dtype", "channel_ids", "time_axis", "file_offset", "gain_to_uV",
                   "offset_to_uV", "is_filtered", "file_timestamps_paths")
 _PROPERTY_KINDS = "biufU"
-_MAX_PROPERTY_STRING = 4096
 _HOW_TO_READ_OTHERS = (
     "mne_dualdiv reads only the binary folders SpikeInterface writes with "
     "recording.save(folder=...), and never runs code from a folder. To use another format (a "
@@ -62,7 +55,6 @@ _HOW_TO_READ_OTHERS = (
     "pass the recording object to RecordingSynthesizer.fit.")
 
 
-# ---------------------------------------------------------------------------------- reading
 def read_recording_folder(folder, name="folder"):
     """Read a binary recording folder written by SpikeInterface's ``recording.save``, safely.
 
@@ -108,7 +100,7 @@ def read_recording_folder(folder, name="folder"):
         raise FileNotFoundError(f"{name}: no such recording folder: {folder}.")
     try:
         return _read_binary_folder(folder)
-    except _Refused as err:
+    except Refused as err:
         raise InvalidFileError(f"{name}: {folder} is not a recording folder that mne_dualdiv "
                                f"reads: {err}. {_HOW_TO_READ_OTHERS}") from None
     except (ValueError, TypeError, KeyError, IndexError, AssertionError, OSError) as err:
@@ -118,31 +110,27 @@ def read_recording_folder(folder, name="folder"):
                                f"{detail}. {_HOW_TO_READ_OTHERS}") from None
 
 
-class _Refused(Exception):
-    """Why a folder is not read (turned into an InvalidFileError naming the folder)."""
-
-
 def _read_binary_folder(folder):
     from spikeinterface.core import BinaryRecordingExtractor
 
     if not folder.is_dir():
-        raise _Refused("it is a file, not a folder")
+        raise Refused("it is a file, not a folder")
     if any((folder / zarr).exists() for zarr in (".zattrs", ".zgroup", "zarr.json")) or \
             folder.suffix == ".zarr":
-        raise _Refused("it is a zarr folder, a format this reader does not read")
+        raise Refused("it is a zarr folder, a format this reader does not read")
     binary_json = folder / "binary.json"
     if not binary_json.is_file():
         pickles = sorted(p.name for p in folder.iterdir()
                          if p.suffix in (".pkl", ".pickle"))[:3]
-        raise _Refused("it holds no binary.json, so it is not a binary folder written by "
+        raise Refused("it holds no binary.json, so it is not a binary folder written by "
                        "recording.save(folder=...)"
                        + (f"; it holds pickle files ({', '.join(pickles)}), which mne_dualdiv "
                           "never opens" if pickles else ""))
     si_folder = None
     if os.path.lexists(folder / "si_folder.json"):
-        si_folder = _read_json(folder / "si_folder.json")
+        si_folder = read_json(folder / "si_folder.json")
         _check_classes(si_folder, "si_folder.json", RECORDING_CLASSES[0])
-    binary = _read_json(binary_json)
+    binary = read_json(binary_json)
     _check_classes(binary, "binary.json", RECORDING_CLASSES[1])
     kwargs = _binary_kwargs(binary, folder)
     recording = BinaryRecordingExtractor(**kwargs)
@@ -150,14 +138,14 @@ def _read_binary_folder(folder):
         times = folder / f"times_cached_seg{segment_index}.npy"
         if os.path.lexists(times):
             n_frames = recording.get_num_frames(segment_index)
-            recording.set_times(_read_npy(times, (n_frames,), "f", mmap=True),
+            recording.set_times(read_npy(times, (n_frames,), "f", mmap=True),
                                 segment_index=segment_index)
     annotations = {}
     if os.path.lexists(folder / "annotations.json"):
-        annotations.update(_json_dict(_read_json(folder / "annotations.json"),
+        annotations.update(json_dict(read_json(folder / "annotations.json"),
                                       "annotations.json"))
     if si_folder is not None:
-        annotations.update(_json_dict(si_folder.get("annotations", {}),
+        annotations.update(json_dict(si_folder.get("annotations", {}),
                                       "si_folder.json's annotations"))
     recording.annotate(**annotations)
     _attach_probegroup(recording, folder)
@@ -166,62 +154,27 @@ def _read_binary_folder(folder):
     if properties.is_dir():
         for path in sorted(properties.iterdir()):
             if path.suffix == ".npy" and path.stem != "contact_vector":
-                recording.set_property(path.stem, _read_npy(path, (n_channels,),
+                recording.set_property(path.stem, read_npy(path, (n_channels,),
                                                              _PROPERTY_KINDS))
     if si_folder is not None:
-        for key, values in _json_dict(si_folder.get("properties", {}),
+        for key, values in json_dict(si_folder.get("properties", {}),
                                       "si_folder.json's properties").items():
             if values is not None:
                 recording.set_property(key, _property_values(values, key, n_channels))
     return recording
 
 
-def _read_json(path):
-    """The content of a JSON file of at most :data:`MAX_METADATA_SIZE` bytes, bounded."""
-    if not path.is_file():  # a pipe or a device would never end
-        raise _Refused(f"{path.name} is not a regular file")
-    size = path.stat().st_size
-    if size > MAX_METADATA_SIZE:
-        raise _Refused(f"{path.name} is {size} bytes, over the {MAX_METADATA_SIZE}-byte limit "
-                       "of metadata files")
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as err:
-        raise _Refused(f"{path.name} is not valid JSON ({type(err).__name__}: "
-                       f"{str(err)[:200]})") from None
-    _check_string_arrays(content, path.name)
-    return content
-
-
-def _check_string_arrays(content, where):
-    """Refuse JSON whose lists of strings would make numpy arrays far larger than the file."""
-    n_strings, longest, pending = 0, 0, [(content, False)]
-    while pending:
-        value, in_list = pending.pop()
-        if isinstance(value, str):
-            if in_list:
-                n_strings, longest = n_strings + 1, max(longest, len(value))
-        elif isinstance(value, list):
-            pending.extend((item, True) for item in value)
-        elif isinstance(value, dict):
-            pending.extend((item, in_list) for item in value.values())
-    if n_strings * longest > MAX_STRING_ARRAY_CHARS:
-        raise _Refused(f"{where} holds {n_strings} strings in lists, the longest of "
-                       f"{longest} characters: as numpy arrays they would take "
-                       f"{4 * n_strings * longest} bytes")
-
-
 def _check_classes(content, where, expected):
     """Every ``class`` anywhere in ``content`` is allowed, and the top one is ``expected``."""
     if not isinstance(content, dict):
-        raise _Refused(f"{where} holds a {type(content).__name__}, not a JSON object")
+        raise Refused(f"{where} holds a {type(content).__name__}, not a JSON object")
     pending = [content]
     while pending:
         value = pending.pop()
         if isinstance(value, dict):
             named = value.get("class")
             if "class" in value and named not in RECORDING_CLASSES:
-                raise _Refused(
+                raise Refused(
                     f"{where} names the class {str(named)[:200]!r}, which is not on mne_dualdiv's "
                     f"allow-list of recording classes ({', '.join(RECORDING_CLASSES)}); it was "
                     "neither imported nor called")
@@ -229,44 +182,38 @@ def _check_classes(content, where, expected):
         elif isinstance(value, list):
             pending.extend(value)
     if content.get("class") != expected:
-        raise _Refused(f"{where} describes a {content.get('class')!r}, not a {expected}")
-
-
-def _json_dict(value, where):
-    if not isinstance(value, dict):
-        raise _Refused(f"{where} is a {type(value).__name__}, not a JSON object")
-    return value
+        raise Refused(f"{where} describes a {content.get('class')!r}, not a {expected}")
 
 
 def _binary_kwargs(binary, folder):
     """The checked keyword arguments of ``BinaryRecordingExtractor`` from binary.json."""
-    kwargs = dict(_json_dict(binary.get("kwargs"), "binary.json's kwargs"))
+    kwargs = dict(json_dict(binary.get("kwargs"), "binary.json's kwargs"))
     unknown = sorted(set(kwargs) - set(_BINARY_KWARGS))
     if unknown:
-        raise _Refused(f"binary.json has arguments SpikeInterface never writes: {unknown}")
+        raise Refused(f"binary.json has arguments SpikeInterface never writes: {unknown}")
     if "num_chan" in kwargs:  # the name of SpikeInterface < 0.99
         kwargs.setdefault("num_channels", kwargs.pop("num_chan"))
     if kwargs.pop("file_timestamps_paths", None) is not None:
-        raise _Refused("binary.json names timestamp files (file_timestamps_paths); the times of "
+        raise Refused("binary.json names timestamp files (file_timestamps_paths); the times of "
                        "a saved folder are in times_cached_seg*.npy")
     if kwargs.get("time_axis", 0) != 0:
-        raise _Refused(f"binary.json has time_axis {kwargs['time_axis']!r}; saved folders have "
+        raise Refused(f"binary.json has time_axis {kwargs['time_axis']!r}; saved folders have "
                        "0 (frames x channels)")
     n_channels = kwargs.get("num_channels")
     if isinstance(n_channels, bool) or not isinstance(n_channels, int) or n_channels < 1:
-        raise _Refused(f"binary.json's num_channels is {n_channels!r}, not a positive int")
+        raise Refused(f"binary.json's num_channels is {n_channels!r}, not a positive int")
     channel_ids = kwargs.get("channel_ids")
     if not isinstance(channel_ids, list) or len(channel_ids) != n_channels:
-        raise _Refused(f"binary.json must list the ids of its {n_channels} channels")
-    if not (all(isinstance(i, str) and len(i) <= _MAX_PROPERTY_STRING for i in channel_ids)
+        raise Refused(f"binary.json must list the ids of its {n_channels} channels")
+    if not (all(isinstance(i, str) and len(i) <= MAX_PROPERTY_STRING for i in channel_ids)
             or all(isinstance(i, int) and not isinstance(i, bool) for i in channel_ids)):
-        raise _Refused("binary.json's channel_ids must be all str (of at most "
-                       f"{_MAX_PROPERTY_STRING} characters) or all int")
+        raise Refused("binary.json's channel_ids must be all str (of at most "
+                       f"{MAX_PROPERTY_STRING} characters) or all int")
     if len(set(channel_ids)) != n_channels:
-        raise _Refused("binary.json's channel_ids are not unique")
+        raise Refused("binary.json's channel_ids are not unique")
     frequency = kwargs.get("sampling_frequency")
     if not _is_number(frequency) or not frequency > 0:
-        raise _Refused(f"binary.json's sampling_frequency is {frequency!r}, not a positive, "
+        raise Refused(f"binary.json's sampling_frequency is {frequency!r}, not a positive, "
                        "finite number")
     try:
         dtype = np.dtype(kwargs.get("dtype")) if isinstance(kwargs.get("dtype"), str) else None
@@ -274,32 +221,32 @@ def _binary_kwargs(binary, folder):
         dtype = None
     if dtype is None or dtype.kind not in _TRACE_KINDS or dtype.itemsize > 8 \
             or dtype.fields is not None or dtype.subdtype is not None:
-        raise _Refused(f"binary.json's dtype {str(kwargs.get('dtype'))[:40]!r} is not an int, "
+        raise Refused(f"binary.json's dtype {str(kwargs.get('dtype'))[:40]!r} is not an int, "
                        "uint or float dtype of at most 8 bytes")
     kwargs["dtype"] = dtype.str
     paths = kwargs.get("file_paths")
     paths = [paths] if isinstance(paths, str) else paths
     if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-        raise _Refused("binary.json's file_paths must list the trace files")
-    kwargs["file_paths"] = [_trace_file(folder, path) for path in paths]
+        raise Refused("binary.json's file_paths must list the trace files")
+    kwargs["file_paths"] = [trace_file(folder, path) for path in paths]
     offset = kwargs.get("file_offset", 0)
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0 or any(
             offset > os.stat(path).st_size for path in kwargs["file_paths"]):
-        raise _Refused(f"binary.json's file_offset {offset!r} is not a byte position in its "
+        raise Refused(f"binary.json's file_offset {offset!r} is not a byte position in its "
                        "trace files")
     starts = kwargs.get("t_starts")
     if starts is not None and not (isinstance(starts, list) and len(starts) == len(paths)
                                    and all(s is None or _is_number(s) for s in starts)):
-        raise _Refused("binary.json's t_starts must be one number (or null) per trace file")
+        raise Refused("binary.json's t_starts must be one number (or null) per trace file")
     for key in ("gain_to_uV", "offset_to_uV"):
         value = kwargs.get(key)
         if not (value is None or _is_number(value) or (
                 isinstance(value, list) and len(value) == n_channels
                 and all(_is_number(v) for v in value))):
-            raise _Refused(f"binary.json's {key} must be null, a number or one number per "
+            raise Refused(f"binary.json's {key} must be null, a number or one number per "
                            "channel")
     if kwargs.get("is_filtered") not in (None, True, False):
-        raise _Refused("binary.json's is_filtered must be a bool or null")
+        raise Refused("binary.json's is_filtered must be a bool or null")
     return kwargs
 
 
@@ -308,59 +255,12 @@ def _is_number(value):
             and math.isfinite(value))
 
 
-def _trace_file(folder, path):
-    """``path`` of binary.json as a regular file directly inside ``folder`` (no link)."""
-    candidate = Path(path) if os.path.isabs(path) else folder / path
-    inside = candidate.resolve().parent == folder.resolve()
-    if not inside or candidate.is_symlink() or not candidate.is_file():
-        raise _Refused(f"binary.json's trace file {path[:200]!r} is not a file of the folder "
-                       "itself (a trace file elsewhere, or a link, is never read)")
-    return str(candidate.resolve())
-
-
-def _read_npy(path, leading_shape, kinds, mmap=False):
-    """A ``.npy`` array, read with ``allow_pickle=False`` once its header matches its size."""
-    from numpy.lib import format as npy
-
-    if path.is_symlink() or not path.is_file():
-        raise _Refused(f"{path.name} is not a regular file")
-    size = path.stat().st_size
-    if size > MAX_METADATA_SIZE and not mmap:
-        raise _Refused(f"{path.name} is {size} bytes, over the {MAX_METADATA_SIZE}-byte limit "
-                       "of metadata files")
-    try:
-        with open(path, "rb") as fid:
-            version = npy.read_magic(fid)
-            if version not in ((1, 0), (2, 0)):
-                raise ValueError(f"unsupported .npy version {version}")
-            read_header = (npy.read_array_header_1_0 if version == (1, 0)
-                           else npy.read_array_header_2_0)
-            shape, _, dtype = read_header(fid)
-            data_start = fid.tell()
-    except (ValueError, SyntaxError, OSError, EOFError) as err:
-        raise _Refused(f"{path.name} is not a valid .npy file ({err})") from None
-    if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None:
-        raise _Refused(f"{path.name} holds a {dtype} array; only numeric"
-                       + (" or string" if "U" in kinds else "") + " arrays are read (never "
-                       "pickled objects)")
-    if dtype.kind == "U" and dtype.itemsize // 4 > _MAX_PROPERTY_STRING:
-        raise _Refused(f"{path.name} holds strings of {dtype.itemsize // 4} characters, over "
-                       f"{_MAX_PROPERTY_STRING}")
-    if len(shape) < len(leading_shape) or tuple(shape[:len(leading_shape)]) != leading_shape:
-        raise _Refused(f"{path.name} has the shape {shape}, not {leading_shape} first")
-    expected = math.prod(shape) * dtype.itemsize
-    if size - data_start != expected:
-        raise _Refused(f"{path.name} declares {expected} bytes of data but holds "
-                       f"{size - data_start}")
-    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-
-
 def _property_values(values, key, n_channels):
     """A property of si_folder.json (a JSON list), as SpikeInterface would set it, checked."""
     array = np.asarray(values) if isinstance(values, list) else None
     if array is None or array.dtype.kind not in _PROPERTY_KINDS or len(array) != n_channels \
-            or (array.dtype.kind == "U" and array.dtype.itemsize // 4 > _MAX_PROPERTY_STRING):
-        raise _Refused(f"si_folder.json's property {key[:200]!r} is not a list of "
+            or (array.dtype.kind == "U" and array.dtype.itemsize // 4 > MAX_PROPERTY_STRING):
+        raise Refused(f"si_folder.json's property {key[:200]!r} is not a list of "
                        f"{n_channels} numbers or strings")
     return array
 
@@ -371,162 +271,6 @@ def _attach_probegroup(recording, folder):
     for name in ("probegroup.json", "probe.json"):
         path = folder / name
         if os.path.lexists(path):
-            content = _json_dict(_read_json(path), name)
+            content = json_dict(read_json(path), name)
             recording.set_probegroup(ProbeGroup.from_dict(content), check_overlap=False)
             return
-
-
-# ---------------------------------------------------------------------------------- writing
-def check_folder_for_writing(folder, overwrite, name="folder"):
-    """Return ``folder`` as a Path that :func:`write_recording_folder` may create or replace.
-
-    The folder it goes in must exist and be writable. An existing ``folder`` is refused unless
-    ``overwrite`` is True and it is a folder (not a link) that :func:`write_recording_folder`
-    wrote: it holds :data:`MARKER`, and nothing else than the files that marker lists.
-
-    Parameters
-    ----------
-    folder : str | path-like
-        The destination.
-    overwrite : bool
-        Whether a folder written by this package may be replaced.
-    name : str
-        How messages call the destination (``"folder"``, ``"argument OUT"``).
-
-    Returns
-    -------
-    folder : pathlib.Path
-
-    Raises
-    ------
-    FileExistsError
-        When ``folder`` exists and may not be replaced (the message says why).
-    FileNotFoundError, PermissionError
-        When its parent folder is missing or not writable.
-    """
-    if not isinstance(folder, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a str or a path-like, got {type(folder).__name__} "
-                        "instead.")
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {type(overwrite).__name__} instead.")
-    folder = Path(folder)
-    if not folder.parent.is_dir():
-        raise FileNotFoundError(f"{name}: the folder {folder.parent} does not exist.")
-    if not os.access(folder.parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{name}: cannot write a folder in {folder.parent}.")
-    if not os.path.lexists(folder):
-        return folder
-    if not overwrite:
-        raise FileExistsError(f"{name}: {folder} exists; pass overwrite=True to replace a "
-                              "folder written by mne_dualdiv.")
-    problem = _not_replaceable(folder)
-    if problem:
-        raise FileExistsError(f"{name}: {folder} {problem}; mne_dualdiv replaces only the "
-                              f"folders it wrote itself (marked by {MARKER}) and left it "
-                              "untouched. Choose another destination, or remove it yourself.")
-    return folder
-
-
-def _not_replaceable(folder):
-    """Why the existing ``folder`` is not one this module wrote, or None."""
-    if folder.is_symlink():
-        return "is a symbolic link"
-    if not folder.is_dir():
-        return "is a file, not a folder"
-    marker = folder / MARKER
-    if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > MAX_METADATA_SIZE:
-        return f"was not written by mne_dualdiv (it holds no {MARKER})"
-    try:
-        content = json.loads(marker.read_text(encoding="utf-8"))
-        written = set(content["files"]) if content.get("written_by") == "mne_dualdiv" else None
-    except (ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError,
-            AttributeError):
-        written = None
-    if written is None:
-        return f"holds a {MARKER} that mne_dualdiv did not write"
-    found = set()
-    for root, folders, files in os.walk(folder):
-        for entry in folders + files:
-            path = Path(root, entry)
-            if path.is_symlink() or not path.is_dir():
-                found.add(path.relative_to(folder).as_posix())
-    others = sorted(found - written - {MARKER})
-    if others:
-        return (f"holds files mne_dualdiv did not write ({', '.join(others[:3])}"
-                f"{', ...' if len(others) > 3 else ''})")
-    return None
-
-
-def write_recording_folder(recording, folder, overwrite=False, **job_kwargs):
-    """Write ``recording`` to the SpikeInterface binary folder ``folder``, never deleting data.
-
-    The recording is written with ``recording.save(folder=..., format="binary")`` to a
-    temporary sibling folder (``.<name>.<random>.partial``), marked with :data:`MARKER` (the
-    package version and the list of files written) and renamed onto ``folder``. An existing
-    ``folder`` is replaced only when ``overwrite`` is True and it is a folder this function
-    wrote (:func:`check_folder_for_writing`); it is moved aside and deleted only once the new
-    one is in place. On any error, interruptions included, the temporary folder is removed and
-    an existing ``folder`` is left as it was. Nothing outside ``folder`` and its temporary
-    sibling is touched.
-
-    Parameters
-    ----------
-    recording : spikeinterface.core.BaseRecording
-        The recording to write.
-    folder : str | path-like
-        Destination folder; its parent must exist.
-    overwrite : bool
-        Replace a folder written by this function before.
-    **job_kwargs
-        Passed to ``recording.save`` (``n_jobs``, ``chunk_duration``, ``progress_bar``,
-        ``verbose``).
-
-    Returns
-    -------
-    folder : pathlib.Path
-        The folder written; :func:`read_recording_folder` and ``spikeinterface.load`` read it.
-    """
-    from spikeinterface.core import BaseRecording
-
-    if not isinstance(recording, BaseRecording):
-        raise TypeError(f"recording must be a spikeinterface BaseRecording, got "
-                        f"{type(recording).__name__} instead.")
-    folder = check_folder_for_writing(folder, overwrite)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial",
-                                    dir=folder.parent))
-    try:
-        written = staging / "recording"
-        recording.save(folder=written, format="binary", **job_kwargs)
-        files = sorted(path.relative_to(written).as_posix() for path in written.rglob("*")
-                       if not path.is_dir())
-        (written / MARKER).write_text(json.dumps(dict(
-            written_by="mne_dualdiv", package_version=__version__,
-            writer="mne_dualdiv.adapters.si_folders.write_recording_folder", files=files),
-            indent=2), encoding="utf-8")
-        _move_into_place(written, folder, overwrite, staging / "previous")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
-
-
-def _move_into_place(written, folder, overwrite, previous):
-    """Rename ``written`` onto ``folder``; a replaced folder goes to ``previous``."""
-    check_folder_for_writing(folder, overwrite)  # again: it may have changed while writing
-    if os.path.lexists(folder):
-        os.rename(folder, previous)
-        try:
-            os.rename(written, folder)
-        except BaseException:
-            os.rename(previous, folder)
-            raise
-        return
-    try:
-        os.mkdir(folder)  # claims the name: of two concurrent writers, one fails here
-    except FileExistsError:
-        raise FileExistsError(f"folder: {folder} was created by someone else while the "
-                              "recording was written; it was left untouched.") from None
-    try:
-        os.rename(written, folder)  # replaces the empty folder just made
-    except BaseException:
-        os.rmdir(folder)
-        raise

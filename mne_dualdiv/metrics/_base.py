@@ -14,6 +14,11 @@ from ..engine.scaling import ChannelScaler
 DIRECTIONS = ("lower", "higher", "closer")
 #: Categories of the metrics.
 CATEGORIES = ("fidelity", "information", "utility", "privacy")
+#: Relative floor of eigenvalues and spectra before a logarithm: keeps rank-deficient inputs finite.
+RELATIVE_LOG_FLOOR = 1e-10
+# Samples processed at once by the spectra, covariances and features: the temporary arrays of
+# Welch's segments and of the channel correlations stay a fixed size for any number of samples.
+_BATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,13 @@ def check_classifier(classifier, name="classifier"):
         raise TypeError(f"{name} must be None or a scikit-learn classifier (or a Pipeline "
                         f"ending in one), got {type(classifier).__name__}.")
     return classifier
+
+
+def batches(n_samples):
+    """Slices of at most ``_BATCH_SIZE`` consecutive samples covering ``range(n_samples)``."""
+    batch_size = _BATCH_SIZE
+    return [slice(start, min(start + batch_size, n_samples))
+            for start in range(0, n_samples, batch_size)]
 
 
 def as_data(X, name, min_samples=2):

@@ -14,7 +14,7 @@ import functools
 import numpy as np
 
 from ..._checks import check_fname_for_reading, check_int, check_option
-from . import _state
+from ._state import read as read_state
 from ._metadata import (apply_metadata, cast, check_durations, check_unit_memory, decode_array,
                         physical_memory)
 from .drift import MovingUnits, check_motion, motion_to_dict
@@ -142,7 +142,7 @@ class _Fitted:
 
 @functools.lru_cache(maxsize=2)
 def _read_cached(path, mtime_ns, size):
-    return _Fitted(_state.read(path))
+    return _Fitted(read_state(path))
 
 
 @functools.lru_cache(maxsize=4)

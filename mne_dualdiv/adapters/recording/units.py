@@ -66,11 +66,9 @@ N_COMPONENTS_BOUNDS = (3, 20)
 #: Candidates drawn per unit wanted before giving up (the guard refuses the rest).
 CANDIDATES_PER_UNIT = 1000
 #: Spread of the Gaussian's candidates (a factor on its standard deviations) in each quarter of
-#: that budget. Where real units differ widely (nearest distinct similarities 0.41-0.88 in the
-#: tests' 8-unit recording, guard 0.53), the Gaussian's candidates are typical shapes, close to
-#: some real unit: 0 of 9000 passed the guard and the single-peak check there; 3, 10 and 31 of
-#: 3000 with a spread of 1.25, 1.5 and 2. Where enough pass at 1 (the benchmark cases), nothing
-#: changes.
+#: that budget. Where real units differ widely (tests' 8-unit recording: nearest distinct
+#: similarities 0.41-0.88, guard 0.53) the candidates are typical shapes, near some real unit:
+#: 0 of 9000 passed the checks there; 3, 10 and 31 of 3000 at 1.25, 1.5 and 2.
 SPREADS = (1.0, 1.25, 1.5, 2.0)
 #: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
 #: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
