@@ -8,10 +8,12 @@ from . import baselines
 from .metrics import evaluate
 from .adapters.epochs import EpochsSynthesizer, augment, read_epochs_synthesizer
 from .adapters.sampler import DualDivergenceSampler
+from .presets import get_preset
 
 __all__ = ["DualDivergenceGenerator", "read_generator", "datasets", "baselines", "evaluate",
            "__version__", "InvalidFileError",
-           "EpochsSynthesizer", "augment", "read_epochs_synthesizer", "DualDivergenceSampler"]
+           "EpochsSynthesizer", "augment", "read_epochs_synthesizer", "DualDivergenceSampler",
+           "get_preset"]
 
 #: The SpikeInterface and neo adapters need the optional 'ephys' dependencies: imported on first
 #: use, so that ``import mne_dualdiv`` works without them.

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from mne_dualdiv import DualDivergenceGenerator, EpochsSynthesizer, augment
+from mne_dualdiv.presets import get_preset
 
 #: Settings of a fit that takes about a second per condition on one core.
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4)
+TINY = get_preset("tiny")
 
 
 def _epochs(n_per_condition=(20, 20), metadata=None, seed=0):

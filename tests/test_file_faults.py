@@ -14,12 +14,12 @@ import torch
 import mne_dualdiv
 from mne_dualdiv import (DualDivergenceGenerator, InvalidFileError, read_epochs_synthesizer,
                          read_generator)
+from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 
 GENERATOR_FORMAT = "mne_dualdiv.DualDivergenceGenerator"
 #: Settings of a fit that takes about a second on one core.
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
+TINY = dict(get_preset("tiny"), random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
 from mne_dualdiv import DualDivergenceGenerator, DualDivergenceSampler
-from mne_dualdiv.__main__ import QUICK as FAST
+from mne_dualdiv.presets import get_preset
+
+FAST = get_preset("fast")
 
 imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
 

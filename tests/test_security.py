@@ -23,6 +23,7 @@ import torch
 
 import mne_dualdiv
 from mne_dualdiv import DualDivergenceGenerator, InvalidFileError, read_generator
+from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 from cli_runner import main_exit
 from mne_dualdiv.engine.network import DualNetwork
@@ -33,8 +34,7 @@ from mne_dualdiv.adapters import si_folders  # noqa: E402 - needs spikeinterface
 from mne_dualdiv.adapters.si_folders import (  # noqa: E402
     read_recording_folder, write_recording_folder)
 
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
+TINY = dict(get_preset("tiny"), random_state=0)
 #: Peak memory a refused crafted file may cost the reader.
 SMALL_MEMORY = 100 * 1024 ** 2
 

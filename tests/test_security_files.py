@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mne_dualdiv import DualDivergenceGenerator, InvalidFileError
+from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 
 pytest.importorskip("spikeinterface.core")  # the 'ephys' extra
@@ -24,8 +25,7 @@ from mne_dualdiv.adapters.recording import (RecordingSynthesizer,  # noqa: E402
                                             read_recording_synthesizer)
 from mne_dualdiv.datasets import simulate_recording  # noqa: E402
 
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
+TINY = dict(get_preset("tiny"), random_state=0)
 
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")

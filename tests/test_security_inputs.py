@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mne_dualdiv import DualDivergenceGenerator, augment
+from mne_dualdiv.presets import get_preset
 from cli_runner import main_exit
 from mne_dualdiv.metrics import (attack_scores, closest_record_distances, evaluate,
                                  membership_inference_auc, privacy_report_scores,
@@ -23,8 +24,7 @@ from mne_dualdiv.metrics import report as report_module
 from mne_dualdiv.metrics._base import MetricScore
 from mne_dualdiv.metrics.report import EvaluationReport
 
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
+TINY = dict(get_preset("tiny"), random_state=0)
 RNG = np.random.default_rng(0)
 MEMBERS, NONMEMBERS, SYNTHETIC = (RNG.standard_normal((12, 2, 6)) for _ in range(3))
 

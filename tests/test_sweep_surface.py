@@ -12,14 +12,14 @@ import pytest
 
 from cli_runner import main_exit
 from mne_dualdiv import DualDivergenceGenerator, EpochsSynthesizer
+from mne_dualdiv.presets import get_preset
 from mne_dualdiv.metrics import (EvaluationReport, MetricScore, attack_scores,
                                  closest_record_distances, evaluate, membership_inference_auc,
                                  privacy_report_scores, privacy_scores)
 from mne_dualdiv.metrics import report as report_module
 from mne_dualdiv.metrics.report import check_html_name, check_metrics
 
-TINY = dict(max_steps=10, n_bridges=2, eval_every=5, patience=1, walk_steps=2, n_eval_draws=2,
-            n_local_draws=2, n_final_draws=40, hidden=16, n_filters=4, random_state=0)
+TINY = dict(get_preset("tiny"), random_state=0)
 RNG = np.random.default_rng(0)
 MEMBERS, NONMEMBERS, SYNTHETIC = (RNG.standard_normal((12, 2, 6)) for _ in range(3))
 

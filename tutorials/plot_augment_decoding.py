@@ -46,8 +46,7 @@ print({name: int(np.sum(y == code)) for name, code in epochs.event_id.items()})
 # and are cloned for every fold and class. The classifier is the one the package's utility
 # scores use (:func:`~mne_dualdiv.metrics.default_classifier`): the epochs flattened, each
 # feature standardised, then an L2 logistic regression.
-SMALL = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
-             n_local_draws=4, hidden=32, n_filters=8)
+SMALL = mne_dualdiv.get_preset("fast")  # the command line's --quick: a fit of seconds
 generators = {
     "jitter": JitterGenerator(noise=0.1),
     "mixup": MixupGenerator(alpha=0.4),

@@ -46,8 +46,7 @@ train_idx, heldout_idx = train_test_split(np.arange(len(epochs)), test_size=80,
                                           stratify=epochs.events[:, 2], random_state=0)
 train, heldout = epochs[np.sort(train_idx)], epochs[np.sort(heldout_idx)]
 
-SMALL = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
-             n_local_draws=4, hidden=32, n_filters=8)
+SMALL = mne_dualdiv.get_preset("fast")  # the command line's --quick: a fit of seconds
 synthesizer = mne_dualdiv.EpochsSynthesizer(
     generator=mne_dualdiv.DualDivergenceGenerator(verbose=False, **SMALL), random_state=0)
 synthesizer.fit(train)

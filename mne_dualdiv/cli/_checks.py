@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from ._parser import QUICK
+from ..presets import get_preset
 
 
 class UsageError(Exception):
@@ -187,6 +187,6 @@ def describe(epochs):
 
 def engine_params(args):
     """Engine settings: those of ``--quick``, or none (the engine's defaults)."""
-    return dict(QUICK) if args.quick else {}
+    return get_preset("fast" if args.quick else "default")
 
 

@@ -2,12 +2,12 @@
 
 import argparse
 
-#: Engine settings of ``--quick``: a fit of seconds per condition, for trying the pipeline out.
-QUICK = dict(max_steps=60, n_bridges=1, eval_every=30, patience=1, n_eval_draws=2,
-             n_local_draws=4, hidden=32, n_filters=8)
-#: RecordingSynthesizer settings of ``--quick`` for a recording folder: spikes of the first
-#: minute (instead of 5), background from 10 one-second chunks (instead of 30).
-QUICK_RECORDING = dict(fit_duration=60.0, noise_duration=10.0, max_snippets=2000)
+from ..presets import get_preset
+
+#: Engine settings of ``--quick`` (the ``'fast'`` preset of :mod:`mne_dualdiv.presets`).
+QUICK = get_preset("fast")
+#: RecordingSynthesizer settings of ``--quick`` for a recording folder (its ``'fast'`` preset).
+QUICK_RECORDING = get_preset("fast", kind="recording")
 
 PROG = "mne-dualdiv"
 SUBCOMMANDS = ("demo", "augment", "fit", "sample", "evaluate")

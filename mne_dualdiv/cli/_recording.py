@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ._checks import UsageError, check_output, check_space, engine_params, one_line
-from ._parser import QUICK_RECORDING
+from ..presets import get_preset
 
 
 def read_recording(parser, name, folder):
@@ -42,7 +42,7 @@ def fit_recording(parser, args):
     from ..engine import DualDivergenceGenerator
 
     params = engine_params(args)
-    settings = dict(QUICK_RECORDING) if args.quick else {}
+    settings = get_preset("fast" if args.quick else "default", kind="recording")
     print(f"Real recording: {recording.get_num_channels()} channels, "
           f"{recording.get_total_duration():.1f} s at {recording.sampling_frequency:g} Hz "
           f"from {args.input}")
