@@ -55,6 +55,15 @@ def check_option(name, value, allowed):
     return value
 
 
+def check_fitted(estimator, attribute, what, fit_call="fit(X)"):
+    """Raise a RuntimeError unless ``estimator`` has the learned ``attribute`` (scikit-learn's
+    ``check_is_fitted``); the message names the class, ``fit_call`` and ``what`` needs it."""
+    if not hasattr(estimator, attribute):
+        raise RuntimeError(
+            f"This {type(estimator).__name__} is not fitted yet: call {fit_call} before {what}."
+        )
+
+
 def check_bool(name, value):
     """Check that ``value`` is a bool (numpy bools included)."""
     if not isinstance(value, (bool, np.bool_)):

@@ -39,7 +39,8 @@ in ``_epochs_input``, ``_epochs_output`` and ``_epochs_state``.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_fname_for_writing, check_n_jobs, check_random_state
+from .._checks import check_fitted, check_fname_for_writing, check_n_jobs, check_random_state
+from .._docs import fill_doc
 from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
@@ -186,9 +187,7 @@ class EpochsSynthesizer(BaseEstimator):
             metadata_layout(epochs.metadata, names))
 
     def _check_fitted(self, what):
-        if not hasattr(self, "generators_"):
-            raise RuntimeError(f"This {type(self).__name__} is not fitted yet: call "
-                               f"fit(epochs) before {what}.")
+        check_fitted(self, "generators_", what, fit_call="fit(epochs)")
 
     # ------------------------------------------------------------------ sample
     def sample(self, n_epochs, random_state=None, verbose=None):
@@ -287,6 +286,7 @@ class EpochsSynthesizer(BaseEstimator):
                      self.n_epochs_, self.per_condition, self.generators_)
         return self
 
+    @fill_doc
     def save(self, fname, overwrite=False):
         """Write the fitted synthesizer to a file that reading never executes.
 
@@ -297,24 +297,17 @@ class EpochsSynthesizer(BaseEstimator):
         temporary name in the destination's folder and renamed when complete: an error never
         leaves a partial file, nor touches an existing one.
 
-        Parameters
-        ----------
-        fname : str | path-like
-            Destination, conventionally ending in ``.pt``.
-        overwrite : bool
-            Replace an existing file.
+        %(save_parameters)s
         """
-        fname = check_fname_for_writing(fname, overwrite)
-        save_state(self._get_state(), fname, overwrite=overwrite)
+        save_state(self._get_state(), check_fname_for_writing(fname, overwrite),
+                   overwrite=overwrite)
 
 
+@fill_doc
 def read_epochs_synthesizer(fname):
     """Read an :class:`EpochsSynthesizer` written by :meth:`EpochsSynthesizer.save`.
 
-    Parameters
-    ----------
-    fname : str | path-like
-        The file.
+    %(read_parameters)s
 
     Returns
     -------

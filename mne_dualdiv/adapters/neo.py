@@ -52,7 +52,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_int, check_random_state
+from .._checks import check_fitted, check_int, check_random_state
 from .._logging import logger, use_verbose
 from ._conditions import check_template
 from .recording import RecordingSynthesizer
@@ -272,9 +272,7 @@ class NeoSynthesizer(BaseEstimator):
         return self
 
     def _check_fitted(self, what):
-        if not hasattr(self, "synthesizers_"):
-            raise RuntimeError(f"This {type(self).__name__} is not fitted yet: call fit(obj) "
-                               f"before {what}.")
+        check_fitted(self, "synthesizers_", what, fit_call="fit(obj)")
 
     def _durations(self, durations):
         """Duration of each (segment, stream) in seconds: the input's or the ones given."""

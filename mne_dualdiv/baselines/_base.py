@@ -7,7 +7,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._checks import check_array_3d, check_float, check_int, check_random_state
+from .. import _docs
+from .._checks import (check_array_3d, check_fitted, check_float, check_int,
+                       check_random_state)
 from .._logging import logger, use_verbose
 from ..engine.scaling import ChannelScaler
 from ._networks import squeeze, squeeze_factor, unsqueeze
@@ -71,6 +73,13 @@ docdict = {
 }
 
 
+#: The training settings every deep baseline shares, and the attributes every one learns.
+docdict["training_parameters"] = "\n    ".join(
+    docdict[name] for name in ("max_steps", "batch_size", "learning_rate", "weight_decay",
+                               "random_state", "verbose"))
+docdict["deep_attributes"] = docdict["attributes"] + "\n    " + docdict["torch_attributes"]
+
+
 def fill_doc(obj):
     """Fill ``%(key)s`` placeholders of a docstring from :data:`docdict` (MNE's ``fill_doc``)."""
     if obj.__doc__:
@@ -103,20 +112,13 @@ class BaseGenerator(BaseEstimator):
         """Check the constructor arguments (nothing to check by default)."""
 
     def _check_fitted(self, what):
-        if not hasattr(self, "scaler_"):
-            raise RuntimeError(
-                f"This {type(self).__name__} is not fitted yet: call fit(X) before {what}."
-            )
+        check_fitted(self, "scaler_", what)
 
+    @_docs.fill_doc
     def fit(self, X, y=None):
         """Learn the distribution of ``X``.
 
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, n_channels, n_times)
-            Real samples in any units (they are robustly scaled per channel). Not modified.
-        y : None
-            Ignored; present for scikit-learn compatibility.
+        %(fit_parameters)s
 
         Returns
         -------
@@ -164,6 +166,17 @@ class TorchGenerator(BaseGenerator):
     generator)`` (a tensor of squeezed scaled images). Initialisation uses a forked global torch
     RNG, so fitting never changes the caller's torch random state.
     """
+
+    def __init__(self, n_filters, max_steps, batch_size, learning_rate, weight_decay,
+                 random_state, verbose):
+        # The settings every deep baseline shares; each subclass lists its own defaults.
+        self.n_filters = n_filters
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+        self.verbose = verbose
 
     #: AdamW ``betas``; the adversarial baselines use the GAN literature's (0.5, 0.9).
     _betas = (0.9, 0.999)

@@ -65,17 +65,11 @@ class DDPMGenerator(TorchGenerator):
     n_diffusion_steps : int
         Number of noise levels ``T``.
     %(n_filters)s
-    %(max_steps)s
-    %(batch_size)s
-    %(learning_rate)s
-    %(weight_decay)s
-    %(random_state)s
-    %(verbose)s
+    %(training_parameters)s
 
     Attributes
     ----------
-    %(attributes)s
-    %(torch_attributes)s
+    %(deep_attributes)s
     denoiser_ : torch.nn.Module
         The trained noise-prediction network.
 
@@ -87,14 +81,10 @@ class DDPMGenerator(TorchGenerator):
 
     def __init__(self, n_diffusion_steps=100, n_filters=42, max_steps=6000, batch_size=256,
                  learning_rate=1e-3, weight_decay=1e-2, random_state=None, verbose=None):
+        super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         random_state=random_state, verbose=verbose)
         self.n_diffusion_steps = n_diffusion_steps
-        self.n_filters = n_filters
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self):
         super()._check_params()

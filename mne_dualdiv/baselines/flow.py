@@ -70,17 +70,11 @@ class RealNVPGenerator(TorchGenerator):
     %(n_filters)s
     temperature : float
         Standard deviation of the latent draws at sampling time (1 samples the fitted model).
-    %(max_steps)s
-    %(batch_size)s
-    %(learning_rate)s
-    %(weight_decay)s
-    %(random_state)s
-    %(verbose)s
+    %(training_parameters)s
 
     Attributes
     ----------
-    %(attributes)s
-    %(torch_attributes)s
+    %(deep_attributes)s
     couplings_ : torch.nn.ModuleList
         The trained coupling layers, in the data-to-latent order.
 
@@ -92,15 +86,11 @@ class RealNVPGenerator(TorchGenerator):
     def __init__(self, n_couplings=6, n_filters=16, temperature=1.0, max_steps=6000,
                  batch_size=256, learning_rate=1e-3, weight_decay=1e-2, random_state=None,
                  verbose=None):
+        super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         random_state=random_state, verbose=verbose)
         self.n_couplings = n_couplings
-        self.n_filters = n_filters
         self.temperature = temperature
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self):
         super()._check_params()

@@ -85,17 +85,11 @@ class GANGenerator(_AdversarialGenerator):
     ----------
     %(n_latent)s
     %(n_filters)s
-    %(max_steps)s
-    %(batch_size)s
-    %(learning_rate)s
-    %(weight_decay)s
-    %(random_state)s
-    %(verbose)s
+    %(training_parameters)s
 
     Attributes
     ----------
-    %(attributes)s
-    %(torch_attributes)s
+    %(deep_attributes)s
     %(adversarial_attributes)s
 
     References
@@ -108,14 +102,10 @@ class GANGenerator(_AdversarialGenerator):
 
     def __init__(self, n_latent=32, n_filters=38, max_steps=6000, batch_size=256,
                  learning_rate=2e-4, weight_decay=0.0, random_state=None, verbose=None):
+        super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         random_state=random_state, verbose=verbose)
         self.n_latent = n_latent
-        self.n_filters = n_filters
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _discriminator_loss(self, real, fake, generator):
         real_logits, fake_logits = self._critic(real), self._critic(fake)
@@ -144,17 +134,11 @@ class WGANGPGenerator(_AdversarialGenerator):
         Critic updates per generator update.
     gradient_penalty : float
         Weight of the gradient penalty (10 in the paper).
-    %(max_steps)s
-    %(batch_size)s
-    %(learning_rate)s
-    %(weight_decay)s
-    %(random_state)s
-    %(verbose)s
+    %(training_parameters)s
 
     Attributes
     ----------
-    %(attributes)s
-    %(torch_attributes)s
+    %(deep_attributes)s
     %(adversarial_attributes)s
 
     References
@@ -166,16 +150,12 @@ class WGANGPGenerator(_AdversarialGenerator):
     def __init__(self, n_latent=32, n_filters=38, n_critic=5, gradient_penalty=10.0,
                  max_steps=6000, batch_size=256, learning_rate=1e-4, weight_decay=0.0,
                  random_state=None, verbose=None):
+        super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         random_state=random_state, verbose=verbose)
         self.n_latent = n_latent
-        self.n_filters = n_filters
         self.n_critic = n_critic
         self.gradient_penalty = gradient_penalty
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self):
         super()._check_params()
@@ -229,17 +209,11 @@ class FGANGenerator(_AdversarialGenerator):
         usual range untouched. None: unbounded.
     %(n_latent)s
     %(n_filters)s
-    %(max_steps)s
-    %(batch_size)s
-    %(learning_rate)s
-    %(weight_decay)s
-    %(random_state)s
-    %(verbose)s
+    %(training_parameters)s
 
     Attributes
     ----------
-    %(attributes)s
-    %(torch_attributes)s
+    %(deep_attributes)s
     %(adversarial_attributes)s
 
     References
@@ -251,16 +225,12 @@ class FGANGenerator(_AdversarialGenerator):
     def __init__(self, divergence="kl", critic_bound=10.0, n_latent=32, n_filters=38,
                  max_steps=6000, batch_size=256, learning_rate=2e-4, weight_decay=0.0,
                  random_state=None, verbose=None):
+        super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         random_state=random_state, verbose=verbose)
         self.divergence = divergence
         self.critic_bound = critic_bound
         self.n_latent = n_latent
-        self.n_filters = n_filters
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self):
         super()._check_params()

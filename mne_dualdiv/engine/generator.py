@@ -7,8 +7,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._checks import (check_array_3d, check_fname_for_writing, check_int,
+from .._checks import (check_array_3d, check_fitted, check_fname_for_writing, check_int,
                        check_random_state)
+from .._docs import fill_doc
 from .._io import load_state, save_state
 from .._logging import logger, use_verbose
 from .dualspace import knn_indices, local_dual_values
@@ -140,21 +141,14 @@ class DualDivergenceGenerator(BaseEstimator):
         check_params(self.get_params())
 
     def _check_fitted(self, what):
-        if not hasattr(self, "network_"):
-            raise RuntimeError(
-                f"This {type(self).__name__} is not fitted yet: call fit(X) before {what}."
-            )
+        check_fitted(self, "network_", what)
 
     # ------------------------------------------------------------------ fit
+    @fill_doc
     def fit(self, X, y=None):
         """Learn the dual space of ``X``.
 
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, n_channels, n_times)
-            Real samples in any units (they are robustly scaled per channel). Not modified.
-        y : None
-            Ignored; present for scikit-learn compatibility.
+        %(fit_parameters)s
 
         Returns
         -------
@@ -404,6 +398,7 @@ class DualDivergenceGenerator(BaseEstimator):
         (:func:`~mne_dualdiv.engine.state.check_state`)."""
         check_state(state, cls)
 
+    @fill_doc
     def save(self, fname, overwrite=False):
         """Write the fitted generator to a file that reading never executes.
 
@@ -413,24 +408,17 @@ class DualDivergenceGenerator(BaseEstimator):
         :func:`mne_dualdiv.read_generator` verifies (reading with
         ``torch.load(weights_only=True)``).
 
-        Parameters
-        ----------
-        fname : str | path-like
-            Destination, conventionally ending in ``.pt``.
-        overwrite : bool
-            Replace an existing file.
+        %(save_parameters)s
         """
-        fname = check_fname_for_writing(fname, overwrite)
-        save_state(self._get_state(), fname, overwrite=overwrite)
+        save_state(self._get_state(), check_fname_for_writing(fname, overwrite),
+                   overwrite=overwrite)
 
 
+@fill_doc
 def read_generator(fname):
     """Read a generator written by :meth:`DualDivergenceGenerator.save`.
 
-    Parameters
-    ----------
-    fname : str | path-like
-        The file.
+    %(read_parameters)s
 
     Returns
     -------

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import as_real_array, check_bool, check_int
+from .._docs import fill_doc
 from .._io import atomic_path
 from ._base import MetricScore, check_sfreq
 
@@ -103,6 +104,7 @@ class EvaluationReport:
                                f"report: {why}.")
         return self.scores[name]
 
+    @fill_doc
     def plot_psd(self, average=True, show=False):
         """Overlay the average power spectra (dB) of the training, held-out and synthetic sets.
 
@@ -111,8 +113,7 @@ class EvaluationReport:
         average : bool
             One panel with the spectra averaged over channels (in dB) when True; one panel per
             channel otherwise.
-        show : bool
-            Call ``plt.show()``.
+        %(show)s
 
         Returns
         -------
@@ -156,6 +157,7 @@ class EvaluationReport:
             plt.show()
         return fig
 
+    @fill_doc
     def plot_dual_histogram(self, bins=30, show=False):
         """Histogram of the dual values of real and synthetic samples, with the end points.
 
@@ -165,8 +167,7 @@ class EvaluationReport:
         ----------
         bins : int
             Number of histogram bins (shared by the sets).
-        show : bool
-            Call ``plt.show()``.
+        %(show)s
 
         Returns
         -------
@@ -201,6 +202,7 @@ class EvaluationReport:
             plt.show()
         return fig
 
+    @fill_doc
     def plot_metrics(self, show=False):
         """Bar chart of every metric: synthetic next to the real reference.
 
@@ -208,8 +210,7 @@ class EvaluationReport:
 
         Parameters
         ----------
-        show : bool
-            Call ``plt.show()``.
+        %(show)s
 
         Returns
         -------
