@@ -227,7 +227,8 @@ def summary(rows):
     """Markdown lines: per case, how many of its seeds meet each acceptance point."""
     cases = list(dict.fromkeys(r["case"] for r in rows))
     lines = ["| case (seeds) | " + " | ".join(ACCEPTANCE.values())
-             + " | unit privacy | snippet privacy |", "|---" * (len(ACCEPTANCE) + 3) + "|"]
+             + " | generated-unit privacy | sorted-unit privacy | snippet privacy |",
+             "|---" * (len(ACCEPTANCE) + 4) + "|"]
     for case in cases:
         mine = [r for r in rows if r["case"] == case]
 
@@ -237,6 +238,8 @@ def summary(rows):
 
         cells = [count([r["passes"].get(key) for r in mine]) for key in ACCEPTANCE]
         cells.append(count([r["privacy_passes"].get("units") for r in mine]))
+        cells.append(count([None if r["report"].get("sorted_unit_linkage") is None else
+                            r["report"]["sorted_unit_linkage"]["n_above"] == 0 for r in mine]))
         cells.append(count([r["privacy_passes"].get("snippets") for r in mine]))
         seeds = ", ".join(str(r["seed"]) for r in mine)
         lines.append(f"| {case} ({seeds}) | " + " | ".join(cells) + " |")
