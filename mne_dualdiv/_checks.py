@@ -275,3 +275,25 @@ def _size(n_bytes):
     if n_bytes >= 1024 ** 3:
         return f"{n_bytes / 1024 ** 3:.3g} GiB"
     return f"{n_bytes / 1024 ** 2:.3g} MiB"
+
+
+def physical_memory():
+    """Bytes of memory of this machine (``inf`` where the OS does not say)."""
+    if not hasattr(os, "sysconf"):
+        return float("inf")
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_output_memory(name, value, n_bytes, what):
+    """``value`` of argument ``name``, or a ValueError when ``n_bytes`` exceed the memory.
+
+    ``what`` says what would be allocated (e.g. "4 x 50 float64 samples"). Refused before
+    any work: a request whose output alone cannot fit would otherwise fail after minutes
+    with a bare ``MemoryError`` (or torch's allocator error).
+    """
+    memory = physical_memory()
+    if n_bytes > memory:
+        raise ValueError(f"{name}={value} would need {n_bytes / 1024 ** 3:.3g} GiB for {what}, "
+                         f"more than this machine's {memory / 1024 ** 3:.3g} GiB: ask for "
+                         "fewer (several calls give as many in all).")
+    return value

@@ -500,3 +500,36 @@ def test_get_traces_in_fortran_order_still_works(recording_pair):
     synthetic = recording_pair[1].sample(0.05, random_state=0)
     traces = synthetic.get_traces(end_frame=10, order="F")
     assert traces.shape == (10, 8) and traces.flags.f_contiguous
+
+
+def test_a_sample_too_large_for_memory_is_refused_by_name_before_any_walk(monkeypatch):
+    # EpochsSynthesizer.sample(10**12) was a bare MemoryError; 10**8 failed in torch's
+    # allocator after 70 s (92 GB asked for).
+    from mne_dualdiv import DualDivergenceGenerator
+    from mne_dualdiv.presets import get_preset
+
+    rng = np.random.default_rng(0)
+    generator = DualDivergenceGenerator(**get_preset("tiny")).fit(rng.standard_normal((40, 3, 20)))
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("walked before refusing")
+
+    monkeypatch.setattr(generator, "_sample_scaled", no_walk)
+    for n in (10**12, 10**8):
+        with pytest.raises(ValueError, match=rf"n_samples={n} would need .* GiB"):
+            generator.sample(n)
+
+
+def test_epochs_too_many_for_memory_are_refused_by_name_before_any_walk():
+    # EpochsSynthesizer.sample(10**12) was a bare MemoryError (a list of 10**12 labels).
+    from mne_dualdiv.presets import get_preset
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(4, 100.0, "eeg")
+    events = np.column_stack([np.arange(40) * 100, np.zeros(40, int), np.ones(40, int)])
+    epochs = mne.EpochsArray(rng.standard_normal((40, 4, 50)) * 1e-6, info, events=events,
+                             verbose=False)
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**get_preset("tiny")),
+                                    random_state=0).fit(epochs)
+    with pytest.raises(ValueError, match=r"n_epochs=1000000000000 would need .* GiB"):
+        synthesizer.sample(10**12)

@@ -39,7 +39,8 @@ in ``_epochs_input``, ``_epochs_output`` and ``_epochs_state``.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_fitted, check_fname_for_writing, check_n_jobs, check_random_state
+from .._checks import (check_fitted, check_fname_for_writing, check_n_jobs, check_output_memory,
+                       check_random_state)
 from .._docs import fill_doc
 from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
@@ -228,6 +229,11 @@ class EpochsSynthesizer(BaseEstimator):
     def _sample_arrays(self, n_epochs, rng, name="n_epochs"):
         """Synthetic data of all channels, shape (n, n_channels, n_times), and conditions."""
         counts = check_counts(n_epochs, self.n_epochs_, self.per_condition, name)
+        total = sum(counts.values())
+        # The walks' output, the epochs' array with every channel, and the Epochs' own copy.
+        check_output_memory(name, n_epochs, 3 * total * self.info_["nchan"] * self.n_times_ * 8,
+                            f"{total} epochs of {self.info_['nchan']} x {self.n_times_} float64 "
+                            "values, three times")
         if self.per_condition:
             signals, names = sample_generators(self.generators_, counts, rng,
                                                n_jobs=self.n_jobs)

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._checks import (check_array_3d, check_fitted, check_fname_for_writing, check_int,
-                       check_random_state)
+                       check_output_memory, check_random_state)
 from .._docs import fill_doc
 from .._io import load_state, save_state
 from .._logging import logger, use_verbose
@@ -294,6 +294,10 @@ class DualDivergenceGenerator(BaseEstimator):
         """
         self._check_fitted("sample")
         n_samples = check_int("n_samples", n_samples, minimum=1)
+        check_output_memory("n_samples", n_samples,
+                            n_samples * self.n_channels_ * self.n_times_ * 8 * (2 + return_delta),
+                            f"{'two' if not return_delta else 'three'} arrays of "
+                            f"{self.n_channels_} x {self.n_times_} float64 samples")
         max_rounds = check_int("max_rounds", max_rounds, minimum=1)
         rng = check_random_state(random_state)
         with use_verbose(self.verbose):

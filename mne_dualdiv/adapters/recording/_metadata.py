@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..._checks import check_float, check_random_state
+from ..._checks import check_float, check_random_state, physical_memory
 from ..._logging import logger
 
 try:
@@ -123,13 +123,6 @@ def check_durations(durations, name="durations"):
                         f"them (one per segment), got {durations!r} instead.")
     return [check_float(f"{name}[{i}]", d, low=0, low_inclusive=False)
             for i, d in enumerate(durations)]
-
-
-def physical_memory():
-    """Bytes of memory of this machine (``inf`` where the OS does not say)."""
-    if not hasattr(os, "sysconf"):
-        return float("inf")
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def check_unit_memory(n_units, template_size, name="n_units"):

@@ -13,10 +13,9 @@ import functools
 
 import numpy as np
 
-from ..._checks import check_fname_for_reading, check_int, check_option
+from ..._checks import check_fname_for_reading, check_int, check_option, physical_memory
 from ._state import read as read_state
-from ._metadata import (apply_metadata, cast, check_durations, check_unit_memory, decode_array,
-                        physical_memory)
+from ._metadata import apply_metadata, cast, check_durations, check_unit_memory, decode_array
 from .drift import MovingUnits, check_motion, motion_to_dict
 from .spikes import channel_locations
 from .trains import spike_trains
