@@ -399,7 +399,7 @@ def state():
     """The state of a fitted generator (2 channels x 8 samples)."""
     torch.set_num_threads(1)
     X = np.random.default_rng(0).standard_normal((40, 2, 8)).cumsum(axis=-1)
-    return DualDivergenceGenerator(**TINY).fit(X)._get_state()
+    return DualDivergenceGenerator(**TINY).fit(X).get_state()
 
 
 def wrap(state):

@@ -271,7 +271,7 @@ class EpochsSynthesizer(BaseEstimator):
         if not isinstance(template["random_state"], int):
             template["random_state"] = None  # a Generator object is not serialisable
         return pack_state(params, template, layout_fields(vars(self)), self.info_,
-                          {name: g._get_state() for name, g in self.generators_.items()})
+                          {name: g.get_state() for name, g in self.generators_.items()})
 
     @classmethod
     def _from_state(cls, state):
@@ -285,7 +285,7 @@ class EpochsSynthesizer(BaseEstimator):
         for name, value in layout_attributes(fields).items():
             setattr(self, name, value)
         self.generators_ = {
-            name: DualDivergenceGenerator._from_state(generator_state)
+            name: DualDivergenceGenerator.from_state(generator_state)
             for name, generator_state in generators
         }
         check_layout(self.info_, self.picks_, self.n_times_, self.event_id_, self.conditions_,

@@ -380,14 +380,18 @@ class DualDivergenceGenerator(BaseEstimator):
         return self.train_indices_[np.concatenate(nearest)]
 
     # ------------------------------------------------------------------ I/O
-    def _get_state(self):
-        """Everything needed to rebuild the fitted estimator, as tensors and JSON strings."""
+    def get_state(self):
+        """The fitted estimator as tensors and JSON strings (what :meth:`save` writes).
+
+        Adapters that keep generators in their own files call this and :meth:`from_state`.
+        """
         self._check_fitted("save")
         learned = {name: value for name, value in vars(self).items() if name.endswith("_")}
         return pack_state(self.get_params(), learned, self._train_scaled)
 
     @classmethod
-    def _from_state(cls, state):
+    def from_state(cls, state):
+        """The fitted estimator that a :meth:`get_state` state describes (checked first)."""
         params, learned, train_scaled = unpack_state(state, cls)
         self = cls(**params)
         self._train_scaled = train_scaled
@@ -397,9 +401,8 @@ class DualDivergenceGenerator(BaseEstimator):
         return self
 
     @classmethod
-    def _check_state(cls, state):
-        """Refuse an invalid or inconsistent state before anything is built from it
-        (:func:`~mne_dualdiv.engine.state.check_state`)."""
+    def check_state(cls, state):
+        """Refuse an invalid state before anything is built from it (``InvalidFileError``)."""
         check_state(state, cls)
 
     @fill_doc
@@ -414,7 +417,7 @@ class DualDivergenceGenerator(BaseEstimator):
 
         %(save_parameters)s
         """
-        save_state(self._get_state(), check_fname_for_writing(fname, overwrite),
+        save_state(self.get_state(), check_fname_for_writing(fname, overwrite),
                    overwrite=overwrite)
 
 
@@ -437,4 +440,4 @@ def read_generator(fname):
         disagree).
     """
     return load_state(fname, FORMAT, FORMAT_VERSION,
-                      rebuild=DualDivergenceGenerator._from_state)
+                      rebuild=DualDivergenceGenerator.from_state)

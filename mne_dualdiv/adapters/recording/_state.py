@@ -16,6 +16,7 @@ from ..._checks import check_float, check_int
 from ..._io import load_state, state_json
 from ..._version import __version__
 from ...engine import DualDivergenceGenerator
+from ...engine.params import check_params
 from ._metadata import decode_array
 from .noise import NoiseModel
 from .units import STAT_NAMES, UnitModel
@@ -59,7 +60,7 @@ def get_state(synthesizer):
             "unit_scalars": tensor(np.array([units.refractory, units.guard, units.distinct])),
         })
         if units.engine is not None:
-            state["generator"] = units.engine._get_state()
+            state["generator"] = units.engine.get_state()
     return state
 
 
@@ -94,7 +95,7 @@ def _from_state(state):
                                arrays["noise_offsets"], fs)
     out["units_"] = None
     if "unit_mean" in state:
-        engine = (DualDivergenceGenerator._from_state(state["generator"])
+        engine = (DualDivergenceGenerator.from_state(state["generator"])
                   if "generator" in state else None)
         refractory, guard, distinct = arrays["unit_scalars"]
         out["units_"] = UnitModel(
@@ -107,7 +108,7 @@ def _from_state(state):
 def check_state(state):
     """Refuse a synthesizer state whose entries are invalid or disagree, naming the entry.
 
-    The one check of a file's content (as ``DualDivergenceGenerator._check_state`` is the
+    The one check of a file's content (as ``DualDivergenceGenerator.check_state`` is the
     engine's), run before anything is built from it: JSON entries of the right types; a
     positive, finite sampling frequency; a real dtype; positive integer sizes; tensors of the
     expected dtype, of shapes that agree with one another and with the number of channels,
@@ -130,7 +131,7 @@ def check_state(state):
         if not isinstance(template, dict):
             raise TypeError("entry 'template' must hold a dict or null.")
         try:
-            DualDivergenceGenerator(**template)._check_params()
+            check_params(DualDivergenceGenerator(**template).get_params())
         except TypeError as err:
             raise TypeError(f"entry 'template': {err}") from None
     fitted = state_json(state, "fitted", dict)
@@ -181,7 +182,7 @@ def check_state(state):
     if "generator" in state:
         if not isinstance(state["generator"], dict):
             raise TypeError("entry 'generator' must be a saved generator's state (a dict).")
-        DualDivergenceGenerator._check_state(state["generator"])
+        DualDivergenceGenerator.check_state(state["generator"])
 
 
 def _check_metadata(metadata):
