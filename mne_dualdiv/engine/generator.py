@@ -294,10 +294,8 @@ class DualDivergenceGenerator(BaseEstimator):
         """
         self._check_fitted("sample")
         n_samples = check_int("n_samples", n_samples, minimum=1)
-        check_output_memory("n_samples", n_samples,
-                            n_samples * self.n_channels_ * self.n_times_ * 8 * (2 + return_delta),
-                            f"{'two' if not return_delta else 'three'} arrays of "
-                            f"{self.n_channels_} x {self.n_times_} float64 samples")
+        check_output_memory("n_samples", n_samples, (2 + return_delta) * 8 * n_samples
+                            * self.n_channels_ * self.n_times_, "the float64 samples and copies")
         max_rounds = check_int("max_rounds", max_rounds, minimum=1)
         rng = check_random_state(random_state)
         with use_verbose(self.verbose):
@@ -381,17 +379,20 @@ class DualDivergenceGenerator(BaseEstimator):
 
     # ------------------------------------------------------------------ I/O
     def get_state(self):
-        """The fitted estimator as tensors and JSON strings (what :meth:`save` writes).
-
-        Adapters that keep generators in their own files call this and :meth:`from_state`.
-        """
+        """The fitted estimator as a dict of tensors and JSON strings (what :meth:`save` writes)."""
         self._check_fitted("save")
         learned = {name: value for name, value in vars(self).items() if name.endswith("_")}
         return pack_state(self.get_params(), learned, self._train_scaled)
 
     @classmethod
     def from_state(cls, state):
-        """The fitted estimator that a :meth:`get_state` state describes (checked first)."""
+        """The fitted estimator a state describes (adapters keep states in their own files).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`get_state`; checked as :meth:`check_state` does before anything is built.
+        """
         params, learned, train_scaled = unpack_state(state, cls)
         self = cls(**params)
         self._train_scaled = train_scaled
@@ -402,7 +403,13 @@ class DualDivergenceGenerator(BaseEstimator):
 
     @classmethod
     def check_state(cls, state):
-        """Refuse an invalid state before anything is built from it (``InvalidFileError``)."""
+        """Refuse an invalid state before anything is built from it (``InvalidFileError``).
+
+        Parameters
+        ----------
+        state : dict
+            As :meth:`get_state` returns it.
+        """
         check_state(state, cls)
 
     @fill_doc
