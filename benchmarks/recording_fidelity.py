@@ -229,13 +229,12 @@ def summary(rows):
     lines = ["| case (seeds) | " + " | ".join(ACCEPTANCE.values())
              + " | generated-unit privacy | sorted-unit privacy | snippet privacy |",
              "|---" * (len(ACCEPTANCE) + 4) + "|"]
+    def count(values):
+        known = [v for v in values if v is not None]
+        return f"{sum(known)}/{len(known)}" if known else "-"
+
     for case in cases:
         mine = [r for r in rows if r["case"] == case]
-
-        def count(values):
-            known = [v for v in values if v is not None]
-            return f"{sum(known)}/{len(known)}" if known else "-"
-
         cells = [count([r["passes"].get(key) for r in mine]) for key in ACCEPTANCE]
         cells.append(count([r["privacy_passes"].get("units") for r in mine]))
         cells.append(count([None if r["report"].get("sorted_unit_linkage") is None else

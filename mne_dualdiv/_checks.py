@@ -284,16 +284,17 @@ def physical_memory():
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_output_memory(name, value, n_bytes, what):
+def check_output_memory(name, value, n_bytes, what,
+                        advice="ask for fewer (several calls give as many in all)"):
     """``value`` of argument ``name``, or a ValueError when ``n_bytes`` exceed the memory.
 
-    ``what`` says what would be allocated (e.g. "4 x 50 float64 samples"). Refused before
-    any work: a request whose output alone cannot fit would otherwise fail after minutes
-    with a bare ``MemoryError`` (or torch's allocator error).
+    The message reads "``name``=``value`` would ``what`` of about ... GiB, more than this
+    machine's ... GiB: ``advice``." Refused before any work: a request whose output alone
+    cannot fit would otherwise fail after minutes with a bare ``MemoryError`` (or torch's
+    allocator error).
     """
     memory = physical_memory()
     if n_bytes > memory:
-        raise ValueError(f"{name}={value} would need {n_bytes / 1024 ** 3:.3g} GiB for {what}, "
-                         f"more than this machine's {memory / 1024 ** 3:.3g} GiB: ask for "
-                         "fewer (several calls give as many in all).")
+        raise ValueError(f"{name}={value} would {what} of about {n_bytes / 1024 ** 3:.3g} GiB, "
+                         f"more than this machine's {memory / 1024 ** 3:.3g} GiB: {advice}.")
     return value

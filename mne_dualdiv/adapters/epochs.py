@@ -232,8 +232,8 @@ class EpochsSynthesizer(BaseEstimator):
         total = sum(counts.values())
         # The walks' output, the epochs' array with every channel, and the Epochs' own copy.
         check_output_memory(name, n_epochs, 3 * total * self.info_["nchan"] * self.n_times_ * 8,
-                            f"{total} epochs of {self.info_['nchan']} x {self.n_times_} float64 "
-                            "values, three times")
+                            f"need three arrays of {total} epochs of {self.info_['nchan']} x "
+                            f"{self.n_times_} float64 values")
         if self.per_condition:
             signals, names = sample_generators(self.generators_, counts, rng,
                                                n_jobs=self.n_jobs)

@@ -295,7 +295,7 @@ class DualDivergenceGenerator(BaseEstimator):
         self._check_fitted("sample")
         n_samples = check_int("n_samples", n_samples, minimum=1)
         check_output_memory("n_samples", n_samples, (2 + return_delta) * 8 * n_samples
-                            * self.n_channels_ * self.n_times_, "the float64 samples and copies")
+                            * self.n_channels_ * self.n_times_, "need float64 samples and copies")
         max_rounds = check_int("max_rounds", max_rounds, minimum=1)
         rng = check_random_state(random_state)
         with use_verbose(self.verbose):

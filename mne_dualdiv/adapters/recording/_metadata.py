@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..._checks import check_float, check_random_state, physical_memory
+from ..._checks import check_float, check_output_memory, check_random_state
 from ..._logging import logger
 
 try:
@@ -131,13 +131,8 @@ def check_unit_memory(n_units, template_size, name="n_units"):
     The units are drawn from batches of ``4 * n_units`` candidate templates of
     ``template_size`` float64 values, with one temporary copy (``units.UnitModel.draw_units``).
     """
-    n_bytes = 2 * 4 * n_units * template_size * 8
-    memory = physical_memory()
-    if n_bytes > memory:
-        raise ValueError(f"{name}={n_units} would draw candidate templates of about "
-                         f"{n_bytes / 1024 ** 3:.3g} GiB, more than this machine's "
-                         f"{memory / 1024 ** 3:.3g} GiB: ask for fewer units.")
-    return n_units
+    return check_output_memory(name, n_units, 2 * 4 * n_units * template_size * 8,
+                               "draw candidate templates", "ask for fewer units")
 
 
 def seed_from(random_state):

@@ -29,13 +29,13 @@ COLUMN_TOLERANCE_UM = 1.0
 _AXES = dict(x=0, y=1)
 
 
-def check_motion(motion, n_segments, locations=None):
+def check_motion(motion, n_segments):
     """``motion`` as a :class:`~spikeinterface.core.motion.Motion` (None stays None).
 
     Accepts a ``Motion`` or its ``to_dict()`` (how a recording's kwargs hold it); refuses other
     objects, another number of segments, a direction other than ``"x"`` or ``"y"``, and
-    non-finite displacements or (given the contacts' ``locations``) displacements larger than
-    the probe's extent.
+    displacements of the wrong shape or not finite. :func:`check_motion_extent` checks the
+    displacements against the probe once it is known.
     """
     if motion is None:
         return None
@@ -62,9 +62,6 @@ def check_motion(motion, n_segments, locations=None):
     if motion.num_segments != n_segments:
         raise ValueError(f"motion has {motion.num_segments} segments; the recording asked for "
                          f"has {n_segments} (durations).")
-    axis = _AXES[motion.direction]
-    extent = (np.inf if locations is None else
-              float(np.ptp(locations[:, axis])) if len(locations) else 0.0)
     bins = np.asarray(motion.spatial_bins_um, dtype=np.float64)
     for index, (displacement, times) in enumerate(zip(motion.displacement,
                                                       motion.temporal_bins_s)):
@@ -75,6 +72,14 @@ def check_motion(motion, n_segments, locations=None):
                              f"{displacement.shape}.")
         if not (np.isfinite(displacement).all() and np.isfinite(times).all()) or not len(times):
             raise ValueError(f"motion segment {index} must hold finite displacements and times.")
+    return motion
+
+
+def check_motion_extent(motion, locations):
+    """Refuse a checked ``motion`` that moves units farther than the probe's extent."""
+    axis = _AXES[motion.direction]
+    extent = float(np.ptp(locations[:, axis])) if len(locations) else 0.0
+    for index, displacement in enumerate(motion.displacement):
         if np.abs(displacement).max() > extent:
             raise ValueError(f"motion segment {index} moves units by up to "
                              f"{np.abs(displacement).max():.4g} µm, more than the probe's extent "
@@ -172,8 +177,7 @@ class MovingUnits:
     def __init__(self, units, motion, locations, neighbours, sampling_frequency):
         self._units = units
         axis = _AXES[motion.direction]
-        depths = (locations[units.channels, axis] if len(units.channels)
-                  else np.zeros(0))
+        depths = locations[np.asarray(units.channels, dtype=np.int64), axis]
         self.displacements = []  # per segment: displacement (µm) of each spike
         for segment, (frames, labels) in enumerate(zip(units.frames, units.labels)):
             self.displacements.append(motion.get_displacement_at_time_and_depth(

@@ -16,7 +16,7 @@ import numpy as np
 from ..._checks import check_fname_for_reading, check_int, check_option, physical_memory
 from ._state import read as read_state
 from ._metadata import apply_metadata, cast, check_durations, check_unit_memory, decode_array
-from .drift import MovingUnits, check_motion, motion_to_dict
+from .drift import MovingUnits, check_motion, check_motion_extent, motion_to_dict
 from .spikes import channel_locations
 from .trains import spike_trains
 
@@ -197,9 +197,9 @@ class SyntheticRecording(BaseRecording):
             self.add_recording_segment(SyntheticRecordingSegment(
                 synthesizer.noise_, units, seed, segment_index, n_frames, fs, self.get_dtype()))
         apply_metadata(self, metadata)
-        locations = channel_locations(self)
-        motion = check_motion(motion, len(durations), locations)
         if motion is not None:
+            locations = channel_locations(self)
+            check_motion_extent(motion, locations)
             units = MovingUnits(units, motion, locations, synthesizer.neighbours_, fs)
             for segment in self.segments:
                 segment.set_units(units)

@@ -40,13 +40,14 @@ def job_kwargs(job_kwargs=None, name="job_kwargs"):
     ``job_kwargs`` given by a user is checked as SpikeInterface checks it (``fix_job_kwargs``),
     its errors (bare ``AssertionError``) becoming a ``ValueError`` naming ``name``.
     """
+    defaults = dict(n_jobs=1, chunk_duration="1s", progress_bar=False)
     if job_kwargs is None:
-        return dict(n_jobs=1, chunk_duration="1s", progress_bar=False)
+        return defaults
     if not isinstance(job_kwargs, dict):
         raise TypeError(f"{name} must be None or a dict, got {type(job_kwargs).__name__} instead.")
     from spikeinterface.core.job_tools import fix_job_kwargs
 
-    merged = dict(dict(n_jobs=1, chunk_duration="1s", progress_bar=False), **job_kwargs)
+    merged = dict(defaults, **job_kwargs)
     try:
         fix_job_kwargs(merged)
     except (AssertionError, ValueError, TypeError) as err:
