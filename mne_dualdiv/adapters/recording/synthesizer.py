@@ -176,8 +176,8 @@ class RecordingSynthesizer(BaseEstimator):
                 threshold = self.detect_threshold * float(np.median(levels))
                 logger.info("Detected %d spikes in %.1f s", len(peaks), sum(durations))
                 wide = spikes.spike_band(analysed, freq_min=spikes.TEMPLATE_FREQ_MIN)
-                units, positions = self._fit_units(wide, peaks, neighbours, locations, nbefore,
-                                                   nafter, fs, durations, rng)
+                units, positions = self._fit_units(wide, peaks, levels, neighbours, locations,
+                                                   nbefore, nafter, fs, durations, rng)
             else:
                 logger.warning("recording is sampled at %g Hz: no spike band (300 Hz and an "
                                "octave above) below its Nyquist frequency; only its background "
@@ -198,8 +198,8 @@ class RecordingSynthesizer(BaseEstimator):
         self._file_path = None
         return self
 
-    def _fit_units(self, band, peaks, neighbours, locations, nbefore, nafter, fs, durations,
-                   rng):
+    def _fit_units(self, band, peaks, levels, neighbours, locations, nbefore, nafter, fs,
+                   durations, rng):
         """The unit model on the first ``max_snippets`` spikes (in time order)."""
         snippets, used = spikes.snippets_at(band, peaks, neighbours, nbefore, nafter,
                                             self.max_snippets)
@@ -228,11 +228,11 @@ class RecordingSynthesizer(BaseEstimator):
         units = UnitModel.fit(snippets if engine is None else snippets[pick],
                               used if engine is None else used[pick], locations, neighbours,
                               row_distances, fs, covered, nbefore,
-                              1.0 if engine is None else len(used) / len(pick),
-                              engine=engine, seed=int(rng.integers(2**31)))
+                              1.0 if engine is None else len(used) / len(pick), levels,
+                              engine=engine)
         if engine is not None:  # statistics and subspace from every snippet, not the subset
             full = UnitModel.fit(snippets, used, locations, neighbours, row_distances, fs,
-                                 covered, nbefore, 1.0)
+                                 covered, nbefore, 1.0, levels)
             full.engine = units.engine
             units = full
         positions = np.column_stack([used["segment_index"], used["sample_index"],

@@ -1,15 +1,151 @@
 """Spike trains of synthetic units, and the firing statistics they are drawn from.
 
-:func:`train_statistics` measures a real cluster's rate, burst probability and burst
-interval; :func:`spike_trains` draws a renewal process per unit (dead time = the refractory
+:func:`cluster_firing` measures every real cluster's firing (its spikes told apart from the
+same spikes detected twice), :func:`train_statistics` one cluster's rate, burst probability
+and burst interval; :func:`spike_trains` draws a renewal process per unit (dead time = the refractory
 period, then exponential intervals; with probability ``burst_probability`` the next interval
 is a short burst interval instead), from a generator seeded per segment.
 """
 
 import numpy as np
+import scipy.sparse.csgraph
 
 #: Intervals shorter than this count as within a burst (s).
 BURST_INTERVAL_S = 0.010
+#: Bounds of the fitted refractory period (s).
+REFRACTORY_BOUNDS_S = (0.0008, 0.003)
+#: Peaks this close in time (s) are one spike detected twice when their clusters are locked.
+COINCIDENCE_S = 0.0004
+#: Share of a cluster's spikes within :data:`COINCIDENCE_S` of another cluster's above which
+#: the two are one unit detected on two places of the probe. On the harder benchmark
+#: (``benchmarks/recording_clusters.py``, seeds 0-2) such pairs shared 0.36-0.99 of their
+#: spikes, one ground-truth unit each (a unit whose spike peaks on contacts more than the
+#: detector's 50 µm apart); distinct clusters 0.01-0.12 (chance at their rates).
+LOCKED_SHARE = 0.3
+
+
+def coincident(frames, others, tolerance):
+    """Whether each of ``frames`` lies within ``tolerance`` of one of ``others`` (sorted)."""
+    if not len(others):
+        return np.zeros(len(frames), dtype=bool)
+    right = np.clip(np.searchsorted(others, frames), 1, max(len(others) - 1, 1))
+    left = right - 1
+    return np.minimum(np.abs(others[right] - frames), np.abs(others[left] - frames)) <= tolerance
+
+
+def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
+    """Clusters that are one unit detected twice, joined; its repeated peaks dropped.
+
+    A unit whose spike peaks beyond the detector's exclusion radius is detected at two (or
+    more) places at once, and the pieces cluster apart; counted as units, each would give
+    the synthetic recording a unit of its own (more peaks and more sorted units than the
+    real recording; docs/recording.md, 5). Clusters whose spikes coincide (within
+    :data:`COINCIDENCE_S`) for more than :data:`LOCKED_SHARE` of either are joined
+    (transitively) into the one with the largest median amplitude; a joined cluster's peaks
+    that coincide with a peak already counted are repeats of that spike.
+
+    Parameters
+    ----------
+    frames : ndarray of int
+        Each peak's frame (segments apart: ``segment * 10**12 + frame``).
+    firing : ndarray of int
+        Each peak's cluster.
+    clusters : list of int
+        The clusters' labels.
+    amplitudes : ndarray
+        Each peak's absolute amplitude.
+    sampling_frequency : float
+        In Hz.
+
+    Returns
+    -------
+    firing : ndarray of int
+        Each peak's unit (a joined cluster's label becomes its unit's); -2 for a repeat.
+    kept : list of int
+        The units' labels (a subset of ``clusters``, in their order).
+    """
+    tolerance = int(round(COINCIDENCE_S * sampling_frequency))
+    trains = [np.sort(frames[firing == u]) for u in clusters]
+    locked = np.zeros((len(clusters), len(clusters)), dtype=bool)
+    for i, a in enumerate(trains):
+        for j, b in enumerate(trains):
+            if i != j and len(a):
+                locked[i, j] = coincident(a, b, tolerance).mean() > LOCKED_SHARE
+    _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
+    firing = firing.copy()
+    loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
+                for u, t in zip(clusters, trains)]
+    kept = []
+    for c in np.unique(component):
+        members = sorted(np.flatnonzero(component == c), key=lambda i: -loudness[i])
+        main = clusters[members[0]]
+        kept.append(main)
+        counted = trains[members[0]]
+        for i in members[1:]:
+            peaks = np.flatnonzero(firing == clusters[i])
+            repeat = coincident(frames[peaks], counted, tolerance)
+            firing[peaks[repeat]] = -2
+            firing[peaks[~repeat]] = main
+            counted = np.sort(np.concatenate([counted, frames[peaks[~repeat]]]))
+    return firing, [u for u in clusters if u in kept]
+
+
+def refractory_period(frames, labels, clusters, sampling_frequency):
+    """The refractory period: median over clusters of their 0.5th-percentile interval."""
+    found = []
+    for u in clusters:
+        isis = np.diff(np.sort(frames[labels == u])) / sampling_frequency
+        if len(isis) >= 20:
+            found.append(np.percentile(isis, 0.5))
+    return float(np.clip(np.median(found) if found else 0.0015, *REFRACTORY_BOUNDS_S))
+
+
+def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
+                   sampling_frequency, duration):
+    """Each unit's firing and amplitude statistics, and the refractory period.
+
+    Parameters
+    ----------
+    frames : ndarray of int
+        Each peak's frame (segments apart: ``segment * 10**12 + frame``).
+    labels : ndarray of int
+        Each peak's cluster among its core members (-1: none); amplitudes are measured on
+        these.
+    firing : ndarray of int
+        Each peak's cluster, every peak counted (for the rates).
+    clusters : list of int
+        The clusters' labels.
+    amplitudes, noise_levels : ndarray
+        Each peak's absolute amplitude, and the noise level (standard deviation) at its
+        channel, in the same units.
+    sampling_frequency, duration : float
+        In Hz, and the seconds the peaks cover.
+
+    Returns
+    -------
+    stats : ndarray, shape (n_units, 5)
+        Rate (Hz), median amplitude, amplitude CV, burst probability, burst interval (s), one
+        row per unit (joined clusters are one unit: :func:`join_locked`).
+    units : list of int
+        The units' cluster labels.
+    refractory : float
+        In s.
+    """
+    firing, units = join_locked(frames, firing, clusters, amplitudes, sampling_frequency)
+    refractory = refractory_period(frames, labels, units, sampling_frequency)
+    stats = []
+    for u in units:
+        amp = amplitudes[labels == u]
+        centre = np.median(amp)
+        # The spread of the amplitudes a detector measures is the unit's own and the
+        # background's at the trough; the units draw only their own (the background is added).
+        spread = (1.4826 * np.median(np.abs(amp - centre))) ** 2 \
+            - np.median(noise_levels[labels == u] ** 2)
+        cv = np.sqrt(max(spread, 0.0)) / centre
+        rate, burst, interval = train_statistics(frames[firing == u], sampling_frequency,
+                                                 duration, refractory)
+        stats.append([rate, centre, cv, burst, interval])
+    return np.array(stats, dtype=np.float64).reshape(-1, 5), units, refractory
 
 
 def train_statistics(frames, sampling_frequency, duration, refractory):

@@ -30,7 +30,7 @@ import scipy.sparse.csgraph
 
 from ..._logging import logger
 from .spikes import band_filter, best_similarity, count_peaks
-from .trains import train_statistics
+from .trains import cluster_firing
 
 #: Smallest cluster: 2 % of the snippets, within these bounds (``benchmarks/recording_clusters.py``;
 #: docs/recording.md, 5). Clusters found over 3 seeds of the two 32-channel cases (10 units,
@@ -57,8 +57,6 @@ GUARD_QUANTILE = 0.25
 GUARD_MARGIN = 0.05
 #: Guard used when fewer than two real clusters exist (no real pair to measure).
 DEFAULT_GUARD = 0.9
-#: Bounds of the fitted refractory period (s).
-REFRACTORY_BOUNDS_S = (0.0008, 0.003)
 #: Bounds of the amplitude jitter (coefficient of variation) of a unit's spikes.
 AMPLITUDE_CV_BOUNDS = (0.03, 0.4)
 #: Principal components kept: those above 3 x the median eigenvalue, within these bounds.
@@ -75,9 +73,11 @@ SPREADS = (1.0, 1.25, 1.5, 2.0)
 SECONDARY_LOBE = 0.5
 #: Spread (µm) of the placement density around each real cluster's peak channel.
 PLACEMENT_SPREAD_UM = 40.0
-#: Log-normal jitter of a unit's firing rate and amplitude around its source cluster's. A rate
-#: jitter of 0.2 alone spreads SpikeInterface's all-15 Hz units over about 10-20 Hz.
-RATE_JITTER, AMPLITUDE_JITTER = 0.1, 0.1
+#: Log-normal jitter of a unit's firing rate and amplitude around its source cluster's, at
+#: most half the clusters' own spread (standard deviation of the log rates): SpikeInterface's
+#: units all fire at about 15 Hz (sorted: 14.4-16.1 Hz), and a jitter of 0.1 alone set the
+#: synthetic units' rates at a KS distance of 0.47-0.49 from them over 3 seeds (issue 17).
+RATE_JITTER, AMPLITUDE_JITTER, RATE_JITTER_SHARE = 0.1, 0.1, 0.5
 #: Column order of ``UnitModel.cluster_stats``.
 STAT_NAMES = ("rate_hz", "amplitude", "amplitude_cv", "burst_probability", "burst_interval_s")
 
@@ -258,7 +258,7 @@ class UnitModel:
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, snippets, peaks, locations, neighbours, row_distances, sampling_frequency,
-            duration, nbefore, scale, engine=None, seed=0):
+            duration, nbefore, scale, noise_levels, engine=None):
         """Learn the unit population from ``snippets`` of ``peaks``.
 
         Parameters
@@ -281,10 +281,11 @@ class UnitModel:
             Frames before the trough.
         scale : float
             Detected peaks per snippet (the snippets may be a subsample).
+        noise_levels : ndarray, shape (n_channels,)
+            Each channel's noise level (standard deviation) in the band the peaks' amplitudes
+            were measured in: removed from the spread of the clusters' amplitudes.
         engine : None | DualDivergenceGenerator
             An unfitted engine to fit on the snippets (``template_model="engine"``).
-        seed : int
-            Seed of the engine's fit.
         """
         # Shapes apart from amplitudes: each snippet divided by its trough on its peak
         # channel (at least the detection threshold). Amplitudes are drawn separately.
@@ -306,28 +307,12 @@ class UnitModel:
         firing, noise = labels.copy(), labels < 0
         firing[noise] = np.asarray(clusters)[np.linalg.norm(
             features[noise][:, None] - centres[None], axis=2).argmin(axis=1)]
-        amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
-        refractories = []
-        for u in clusters:
-            frames = np.sort(peaks["sample_index"][labels == u]
-                             + 10**12 * peaks["segment_index"][labels == u])
-            isis = np.diff(frames) / sampling_frequency
-            if len(isis) >= 20:
-                refractories.append(np.percentile(isis, 0.5))
-        refractory = float(np.clip(np.median(refractories) if refractories else 0.0015,
-                                   *REFRACTORY_BOUNDS_S))
-        templates, stats = [], []
-        for u in clusters:
-            members = labels == u
-            templates.append(snippets[members].mean(axis=0))
-            amp = amplitudes[members]
-            cv = 1.4826 * np.median(np.abs(amp - np.median(amp))) / np.median(amp)
-            fired = firing == u
-            rate, burst, interval = train_statistics(
-                peaks["sample_index"][fired] + 10**12 * peaks["segment_index"][fired],
-                sampling_frequency, duration / scale, refractory)
-            stats.append([rate, np.median(amp), np.clip(cv, *AMPLITUDE_CV_BOUNDS), burst,
-                          interval])
+        frames = peaks["sample_index"] + 10**12 * peaks["segment_index"].astype(np.int64)
+        stats, clusters, refractory = cluster_firing(
+            frames, labels, firing, clusters, np.abs(peaks["amplitude"].astype(np.float64)),
+            noise_levels[peaks["channel_index"]], sampling_frequency, duration / scale)
+        stats[:, 2] = np.clip(stats[:, 2], *AMPLITUDE_CV_BOUNDS)
+        templates = [snippets[labels == u].mean(axis=0) for u in clusters]
         templates = np.array(templates, dtype=np.float32)
         guard, distinct = _guards(band_filter(templates, sampling_frequency))
         homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
@@ -406,7 +391,8 @@ class UnitModel:
         n_rounds = -(-max(n_units, 1) // self.n_real_units)
         source = np.concatenate([rng.permutation(self.n_real_units) for _ in range(n_rounds)])
         stats = self.cluster_stats[source[:n_units]].copy()
-        stats[:, 0] *= np.exp(RATE_JITTER * rng.standard_normal(n_units))
+        jitter = min(RATE_JITTER, RATE_JITTER_SHARE * np.log(np.maximum(self.cluster_stats[:, 0], 1e-6)).std())
+        stats[:, 0] *= np.exp(jitter * rng.standard_normal(n_units))
         stats[:, 1] *= np.exp(AMPLITUDE_JITTER * rng.standard_normal(n_units))
         stats[:, 1] = np.maximum(stats[:, 1], 1.2 * threshold)
         real_band = band_filter(self.real_templates, self.sampling_frequency)

@@ -1,0 +1,83 @@
+"""Firing statistics of real clusters: repeated detections joined, amplitude spread unbiased."""
+
+import numpy as np
+import pytest
+
+from mne_dualdiv.adapters.recording.trains import (COINCIDENCE_S, cluster_firing,
+                                                   coincident, join_locked)
+
+FS = 30000.0
+
+
+def poisson_frames(rng, rate, duration, refractory=0.003):
+    gaps = refractory + rng.exponential(1 / rate, int(rate * duration * 2))
+    times = np.cumsum(gaps)
+    return np.round(times[times < duration] * FS).astype(np.int64)
+
+
+def test_coincident_marks_frames_within_tolerance():
+    frames = np.array([100, 200, 300])
+    assert coincident(frames, np.array([95, 290]), 10).tolist() == [True, False, True]
+    assert not coincident(frames, np.array([], dtype=np.int64), 10).any()
+
+
+def test_a_unit_detected_twice_is_one_unit_with_its_own_rate():
+    rng = np.random.default_rng(0)
+    main = poisson_frames(rng, 10.0, 60.0)
+    other = poisson_frames(rng, 12.0, 60.0)
+    # 80 % of the main unit's spikes are detected again 6 frames (0.2 ms) later elsewhere.
+    echo = main[rng.random(len(main)) < 0.8] + 6
+    frames = np.concatenate([main, other, echo])
+    firing = np.repeat([0, 1, 2], [len(main), len(other), len(echo)])
+    amplitudes = np.repeat([120.0, 80.0, 40.0], [len(main), len(other), len(echo)])
+    joined, kept = join_locked(frames, firing, [0, 1, 2], amplitudes, FS)
+    assert kept == [0, 1]
+    assert (joined[firing == 2] == -2).all()  # every echo is a repeat of a counted spike
+    assert (joined[firing < 2] == firing[firing < 2]).all()
+    stats, units, _ = cluster_firing(frames, firing, firing, [0, 1, 2], amplitudes,
+                                     np.full(len(frames), 1.0), FS, 60.0)
+    assert units == [0, 1]
+    np.testing.assert_allclose(stats[:, 0], [len(main) / 60.0, len(other) / 60.0])
+
+
+def test_a_joined_cluster_keeps_the_spikes_its_louder_part_missed():
+    rng = np.random.default_rng(1)
+    spikes = poisson_frames(rng, 20.0, 60.0)
+    seen = rng.random(len(spikes))
+    loud = spikes[seen < 0.7]  # the loud place sees 70 % of the spikes ...
+    quiet = spikes[seen > 0.3] + 3  # ... the quiet one 70 %, 40 % of them both
+    frames = np.concatenate([loud, quiet])
+    firing = np.repeat([5, 7], [len(loud), len(quiet)])
+    amplitudes = np.repeat([90.0, 50.0], [len(loud), len(quiet)])
+    joined, kept = join_locked(frames, firing, [5, 7], amplitudes, FS)
+    assert kept == [5]
+    assert (joined == 5).sum() == len(spikes)  # every spike once
+    assert (joined == -2).sum() == ((seen < 0.7) & (seen > 0.3)).sum()
+
+
+def test_independent_units_are_not_joined():
+    rng = np.random.default_rng(2)
+    a, b = poisson_frames(rng, 30.0, 60.0), poisson_frames(rng, 30.0, 60.0)
+    frames = np.concatenate([a, b])
+    firing = np.repeat([0, 1], [len(a), len(b)])
+    chance = coincident(a, np.sort(b), int(round(COINCIDENCE_S * FS))).mean()
+    assert chance < 0.05
+    joined, kept = join_locked(frames, firing, [0, 1], np.ones(len(frames)), FS)
+    assert kept == [0, 1] and (joined == firing).all()
+
+
+@pytest.mark.parametrize("own_cv", [0.0, 0.1, 0.2])
+def test_amplitude_spread_is_the_units_own_not_the_background(own_cv):
+    rng = np.random.default_rng(3)
+    frames = poisson_frames(rng, 50.0, 60.0)
+    n, sigma = len(frames), 8.0
+    amplitudes = np.abs(100.0 * (1 + own_cv * rng.standard_normal(n))
+                        + sigma * rng.standard_normal(n))
+    labels = np.zeros(n, dtype=int)
+    stats, _, _ = cluster_firing(frames, labels, labels, [0], amplitudes, np.full(n, sigma),
+                                 FS, 60.0)
+    assert stats[0, 1] == pytest.approx(100.0, rel=0.02)
+    assert stats[0, 2] == pytest.approx(own_cv, abs=0.02)
+    measured = 1.4826 * np.median(np.abs(amplitudes - np.median(amplitudes))) / 100.0
+    if own_cv == 0.0:
+        assert measured > 0.06  # what the spread was taken to be before
