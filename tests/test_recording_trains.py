@@ -35,7 +35,7 @@ def test_a_unit_detected_twice_is_one_unit_with_its_own_rate():
     assert (joined[firing == 2] == -2).all()  # every echo is a repeat of a counted spike
     assert (joined[firing < 2] == firing[firing < 2]).all()
     stats, units, _ = cluster_firing(frames, firing, firing, [0, 1, 2], amplitudes,
-                                     np.full(len(frames), 1.0), FS, 60.0)
+                                     np.full(len(frames), 1.0), 5.0, FS, 60.0)
     assert units == [0, 1]
     np.testing.assert_allclose(stats[:, 0], [len(main) / 60.0, len(other) / 60.0])
 
@@ -75,9 +75,27 @@ def test_amplitude_spread_is_the_units_own_not_the_background(own_cv):
                         + sigma * rng.standard_normal(n))
     labels = np.zeros(n, dtype=int)
     stats, _, _ = cluster_firing(frames, labels, labels, [0], amplitudes, np.full(n, sigma),
-                                 FS, 60.0)
+                                 5.0, FS, 60.0)
     assert stats[0, 1] == pytest.approx(100.0, rel=0.02)
     assert stats[0, 2] == pytest.approx(own_cv, abs=0.02)
     measured = 1.4826 * np.median(np.abs(amplitudes - np.median(amplitudes))) / 100.0
     if own_cv == 0.0:
         assert measured > 0.06  # what the spread was taken to be before
+
+
+@pytest.mark.parametrize("mean", [18.0, 22.0, 40.0])
+def test_a_unit_near_the_threshold_keeps_its_amplitude_and_rate(mean):
+    rng = np.random.default_rng(4)
+    sd, threshold, n = 3.0, 16.5, 3000
+    frames = poisson_frames(rng, 50.0, 60.0)[:n]
+    amplitudes = mean + sd * rng.standard_normal(len(frames))
+    seen = amplitudes > threshold
+    labels = np.zeros(seen.sum(), dtype=int)
+    stats, _, _ = cluster_firing(frames[seen], labels, labels, [0], amplitudes[seen],
+                                 np.full(seen.sum(), threshold / 5.0), 5.0, FS, 60.0)
+    true_rate = len(frames) / 60.0
+    assert stats[0, 0] == pytest.approx(true_rate, rel=0.08)
+    assert stats[0, 1] == pytest.approx(mean, abs=0.8)
+    if mean < 20:  # what was taken before: the detected spikes' rate and median
+        assert seen.sum() / 60.0 < 0.9 * true_rate
+        assert np.median(amplitudes[seen]) > mean + 1.0

@@ -229,10 +229,11 @@ class RecordingSynthesizer(BaseEstimator):
                               used if engine is None else used[pick], locations, neighbours,
                               row_distances, fs, covered, nbefore,
                               1.0 if engine is None else len(used) / len(pick), levels,
-                              engine=engine)
+                              self.detect_threshold, engine=engine)
         if engine is not None:  # statistics and subspace from every snippet, not the subset
             full = UnitModel.fit(snippets, used, locations, neighbours, row_distances, fs,
-                                 covered, nbefore, 1.0, levels)
+                                 covered, nbefore, 1.0, levels,
+                                 self.detect_threshold)
             full.engine = units.engine
             units = full
         positions = np.column_stack([used["segment_index"], used["sample_index"],

@@ -22,6 +22,11 @@ COINCIDENCE_S = 0.0004
 #: spikes, one ground-truth unit each (a unit whose spike peaks on contacts more than the
 #: detector's 50 µm apart); distinct clusters 0.01-0.12 (chance at their rates).
 LOCKED_SHARE = 0.3
+#: A unit's amplitudes are taken as cut by the threshold when their median is within this
+#: many robust standard deviations of it (beyond, a normal loses under 0.1 % of its spikes).
+CUT_SDS = 3.0
+#: Least share of a unit's spikes taken as detected (a rate is raised at most 4-fold).
+MIN_DETECTED = 0.25
 
 
 def coincident(frames, others, tolerance):
@@ -100,8 +105,45 @@ def refractory_period(frames, labels, clusters, sampling_frequency):
     return float(np.clip(np.median(found) if found else 0.0015, *REFRACTORY_BOUNDS_S))
 
 
+def below_threshold(amplitudes, threshold):
+    """A unit's amplitude distribution under the detection threshold that cut it.
+
+    A detector only sees the spikes beyond its threshold: near it, the amplitudes it measures
+    are a normal distribution's upper part, whose median is above the unit's and whose count
+    falls short of the unit's spikes. Far above the threshold (median beyond
+    :data:`CUT_SDS` robust standard deviations) the median and MAD are kept; else the normal
+    is fitted to the amplitudes by maximum likelihood, truncated at ``threshold``.
+
+    Returns
+    -------
+    mean, sd : float
+        The unit's amplitude distribution.
+    detected : float
+        The share of its spikes beyond the threshold (at least :data:`MIN_DETECTED`).
+    """
+    import scipy.optimize
+    import scipy.stats
+
+    centre = float(np.median(amplitudes))
+    sd = float(1.4826 * np.median(np.abs(amplitudes - centre)))
+    if sd <= 0 or (centre - threshold) / sd > CUT_SDS:
+        return centre, sd, 1.0
+
+    def cost(params):
+        mean, scale = params[0], np.exp(params[1])
+        return -(scipy.stats.norm.logpdf(amplitudes, mean, scale).sum()
+                 - len(amplitudes) * scipy.stats.norm.logsf(threshold, mean, scale))
+
+    found = scipy.optimize.minimize(cost, [centre, np.log(sd)], method="Nelder-Mead").x
+    mean, sd = float(found[0]), float(np.exp(found[1]))
+    detected = float(scipy.stats.norm.sf(threshold, mean, sd))
+    if detected < MIN_DETECTED or not np.isfinite(mean):  # too far out to trust
+        return centre, sd, MIN_DETECTED
+    return mean, sd, detected
+
+
 def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
-                   sampling_frequency, duration):
+                   detect_threshold, sampling_frequency, duration):
     """Each unit's firing and amplitude statistics, and the refractory period.
 
     Parameters
@@ -118,14 +160,17 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
     amplitudes, noise_levels : ndarray
         Each peak's absolute amplitude, and the noise level (standard deviation) at its
         channel, in the same units.
+    detect_threshold : float
+        The detection threshold the peaks were found with, in noise levels.
     sampling_frequency, duration : float
         In Hz, and the seconds the peaks cover.
 
     Returns
     -------
     stats : ndarray, shape (n_units, 5)
-        Rate (Hz), median amplitude, amplitude CV, burst probability, burst interval (s), one
-        row per unit (joined clusters are one unit: :func:`join_locked`).
+        Rate (Hz), amplitude, amplitude CV, burst probability, burst interval (s), one row per
+        unit (joined clusters are one unit: :func:`join_locked`); the rate counts the spikes
+        the threshold cut and the amplitude is the unit's (:func:`below_threshold`).
     units : list of int
         The units' cluster labels.
     refractory : float
@@ -135,16 +180,15 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
     refractory = refractory_period(frames, labels, units, sampling_frequency)
     stats = []
     for u in units:
-        amp = amplitudes[labels == u]
-        centre = np.median(amp)
+        members = labels == u
+        level = np.median(noise_levels[members])
+        mean, sd, detected = below_threshold(amplitudes[members], detect_threshold * level)
         # The spread of the amplitudes a detector measures is the unit's own and the
         # background's at the trough; the units draw only their own (the background is added).
-        spread = (1.4826 * np.median(np.abs(amp - centre))) ** 2 \
-            - np.median(noise_levels[labels == u] ** 2)
-        cv = np.sqrt(max(spread, 0.0)) / centre
+        cv = np.sqrt(max(sd ** 2 - np.median(noise_levels[members] ** 2), 0.0)) / mean
         rate, burst, interval = train_statistics(frames[firing == u], sampling_frequency,
                                                  duration, refractory)
-        stats.append([rate, centre, cv, burst, interval])
+        stats.append([rate / detected, mean, cv, burst, interval])
     return np.array(stats, dtype=np.float64).reshape(-1, 5), units, refractory
 
 

@@ -71,6 +71,11 @@ SPREADS = (1.0, 1.25, 1.5, 2.0)
 #: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
 #: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
 SECONDARY_LOBE = 0.5
+#: Least amplitude of a unit, as a share of the detection threshold: a unit below the
+#: threshold is partly detected, as the real clusters near it were (their amplitudes and rates
+#: are the units', not the detected spikes': ``trains.below_threshold``); above the secondary
+#: lobes' level (:data:`SECONDARY_LOBE`), so that its own trough counts as its one peak.
+MIN_AMPLITUDE = 0.6
 #: Spread (µm) of the placement density around each real cluster's peak channel.
 PLACEMENT_SPREAD_UM = 40.0
 #: Log-normal jitter of a unit's firing rate and amplitude around its source cluster's, at
@@ -258,7 +263,7 @@ class UnitModel:
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, snippets, peaks, locations, neighbours, row_distances, sampling_frequency,
-            duration, nbefore, scale, noise_levels, engine=None):
+            duration, nbefore, scale, noise_levels, detect_threshold, engine=None):
         """Learn the unit population from ``snippets`` of ``peaks``.
 
         Parameters
@@ -284,6 +289,9 @@ class UnitModel:
         noise_levels : ndarray, shape (n_channels,)
             Each channel's noise level (standard deviation) in the band the peaks' amplitudes
             were measured in: removed from the spread of the clusters' amplitudes.
+        detect_threshold : float
+            The peaks' detection threshold, in noise levels: near it, a cluster's amplitudes
+            and rate are those of the spikes it let through (:func:`.trains.below_threshold`).
         engine : None | DualDivergenceGenerator
             An unfitted engine to fit on the snippets (``template_model="engine"``).
         """
@@ -310,7 +318,8 @@ class UnitModel:
         frames = peaks["sample_index"] + 10**12 * peaks["segment_index"].astype(np.int64)
         stats, clusters, refractory = cluster_firing(
             frames, labels, firing, clusters, np.abs(peaks["amplitude"].astype(np.float64)),
-            noise_levels[peaks["channel_index"]], sampling_frequency, duration / scale)
+            noise_levels[peaks["channel_index"]], detect_threshold, sampling_frequency,
+            duration / scale)
         stats[:, 2] = np.clip(stats[:, 2], *AMPLITUDE_CV_BOUNDS)
         templates = [snippets[labels == u].mean(axis=0) for u in clusters]
         templates = np.array(templates, dtype=np.float32)
@@ -377,7 +386,8 @@ class UnitModel:
             refused).
         rng : numpy.random.Generator
         threshold : float
-            Detection threshold (stored units). Amplitudes are drawn at least 1.2 times it.
+            Detection threshold (stored units). Amplitudes are drawn at least
+            :data:`MIN_AMPLITUDE` times it.
 
         Returns
         -------
@@ -394,7 +404,7 @@ class UnitModel:
         jitter = min(RATE_JITTER, RATE_JITTER_SHARE * np.log(np.maximum(self.cluster_stats[:, 0], 1e-6)).std())
         stats[:, 0] *= np.exp(jitter * rng.standard_normal(n_units))
         stats[:, 1] *= np.exp(AMPLITUDE_JITTER * rng.standard_normal(n_units))
-        stats[:, 1] = np.maximum(stats[:, 1], 1.2 * threshold)
+        stats[:, 1] = np.maximum(stats[:, 1], MIN_AMPLITUDE * threshold)
         real_band = band_filter(self.real_templates, self.sampling_frequency)
         kept, kept_band, best_real = [], [], []
         tried, batch, budget = 0, max(8, 4 * n_units), CANDIDATES_PER_UNIT * max(n_units, 1)
