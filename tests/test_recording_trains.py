@@ -92,10 +92,51 @@ def test_a_unit_near_the_threshold_keeps_its_amplitude_and_rate(mean):
     seen = amplitudes > threshold
     labels = np.zeros(seen.sum(), dtype=int)
     stats, _, _ = cluster_firing(frames[seen], labels, labels, [0], amplitudes[seen],
-                                 np.full(seen.sum(), threshold / 5.0), 5.0, FS, 60.0)
+                                 np.full(seen.sum(), sd), threshold / sd, FS, 60.0)
     true_rate = len(frames) / 60.0
     assert stats[0, 0] == pytest.approx(true_rate, rel=0.08)
     assert stats[0, 1] == pytest.approx(mean, abs=0.8)
     if mean < 20:  # what was taken before: the detected spikes' rate and median
         assert seen.sum() / 60.0 < 0.9 * true_rate
         assert np.median(amplitudes[seen]) > mean + 1.0
+
+
+def test_count_peaks_counts_what_spikeinterfaces_detector_finds():
+    """The single-peak check of a template is SpikeInterface's own locally exclusive rule."""
+    pytest.importorskip("numba")
+    from spikeinterface.core import NumpyRecording
+
+    from mne_dualdiv.adapters.recording import spikes
+
+    rng = np.random.default_rng(5)
+    locations = np.column_stack([np.zeros(6), 20.0 * np.arange(6)])  # 0-100 µm
+    distances = np.linalg.norm(locations[:, None] - locations[None], axis=2)
+    t = np.arange(120)
+    counted, found = [], []
+    for _ in range(60):
+        image = np.zeros((6, 120))
+        for _ in range(rng.integers(1, 5)):  # dips at random rows, times, depths and widths
+            row, time, width = rng.integers(6), rng.integers(10, 110), rng.uniform(1, 12)
+            image[row] -= rng.uniform(2, 20) * np.exp(-0.5 * ((t - time) / width) ** 2)
+        traces = np.zeros((1000, 6), dtype=np.float32)
+        traces[400:520] = image.T
+        recording = NumpyRecording(traces, sampling_frequency=FS)
+        recording.set_dummy_probe_from_locations(locations)
+        peaks = spikes.find_peaks(recording, np.ones(6), 5.0)
+        counted.append(spikes.count_peaks(image.astype(np.float32), 5.0, distances, 30))
+        found.append(len(peaks))
+    assert counted == found
+    assert len(set(found)) > 2  # the images were not all alike
+
+
+def test_row_distances_are_those_where_a_unit_lands():
+    from mne_dualdiv.adapters.recording.spikes import row_distances
+
+    locations = np.column_stack([[0.0, 32.0, 0.0, 32.0], [0.0, 0.0, 20.0, 20.0]])
+    neighbours = np.array([[0, 1, 2], [1, 0, 3], [2, 3, -1], [3, 2, -1]])
+    distances = row_distances(locations, neighbours)
+    assert distances.shape == (4, 3, 3)
+    np.testing.assert_allclose(distances[0], [[0, 32, 20], [32, 0, np.hypot(32, 20)],
+                                              [20, np.hypot(32, 20), 0]])
+    assert np.isinf(distances[2, 2]).all() and np.isinf(distances[2, :, 2]).all()
+    assert np.isfinite(distances[2, :2, :2]).all()

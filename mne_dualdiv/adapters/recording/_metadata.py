@@ -10,7 +10,6 @@ recording by :func:`apply_metadata`. Nothing else of the real recording is kept 
 
 import json
 import numbers
-import os
 
 import numpy as np
 
@@ -88,6 +87,24 @@ def apply_metadata(recording, metadata):
     for key, encoded in metadata["properties"].items():
         recording.set_property(key, decode_array(encoded, f"property {key!r}"))
     recording.annotate(**metadata["annotations"])
+
+
+def metadata_locations(metadata):
+    """Channel positions (µm, (n_channels, 2)) of a recording with ``metadata``.
+
+    Read as :func:`.spikes.channel_locations` reads them from the recording itself: the
+    metadata is applied to a one-frame recording of zeros.
+    """
+    from spikeinterface.core import NumpyRecording
+
+    from .spikes import channel_locations
+
+    channel_ids = decode_array(metadata["channel_ids"], "channel_ids")
+    empty = NumpyRecording(np.zeros((1, len(channel_ids)), dtype=metadata["dtype"]),
+                           sampling_frequency=metadata["sampling_frequency"],
+                           channel_ids=channel_ids)
+    apply_metadata(empty, metadata)
+    return channel_locations(empty)
 
 
 def check_recording(recording, name="recording", like=None):

@@ -15,9 +15,10 @@ import numpy as np
 
 from ..._checks import check_fname_for_reading, check_int, check_option, physical_memory
 from ._state import read as read_state
-from ._metadata import apply_metadata, cast, check_durations, check_unit_memory, decode_array
+from ._metadata import (apply_metadata, cast, check_durations, check_unit_memory, decode_array,
+                        metadata_locations)
 from .drift import MovingUnits, check_motion, check_motion_extent, motion_to_dict
-from .spikes import channel_locations
+from .spikes import channel_locations, row_distances
 from .trains import spike_trains
 
 try:
@@ -66,7 +67,8 @@ class SyntheticUnits:
                          channels=np.zeros(0, np.int64), stats=np.zeros((0, 5)),
                          similarity=np.zeros(0))
         else:
-            drawn = model.draw_units(n_units, rng, synthesizer.threshold_)
+            drawn = model.draw_units(n_units, rng, synthesizer.threshold_, row_distances(
+                metadata_locations(synthesizer.metadata_), synthesizer.neighbours_))
         self.nbefore, self.nafter = synthesizer.nbefore_, synthesizer.nafter_
         # Sparse templates: each unit's rows on the channels of its peak channel's
         # neighbourhood (rows off the probe write into a spare last column, dropped).

@@ -19,6 +19,7 @@ report, so that the real and the synthetic recordings are always measured the sa
 import importlib.util
 
 import numpy as np
+import scipy.signal
 
 #: Spike band in Hz (the band sorters detect in; SpikeInterface's own defaults).
 FREQ_MIN, FREQ_MAX = 300.0, 6000.0
@@ -89,22 +90,58 @@ def band_filter(images, sampling_frequency, freq_min=FREQ_MIN, freq_max=FREQ_MAX
     return scipy.signal.sosfiltfilt(sos, padded, axis=2)[:, :, pad:pad + images.shape[2]]
 
 
+def align_and_taper(images, nbefore):
+    """Shift each image so its trough (on any channel) sits at ``nbefore``; taper the edges."""
+    out = np.zeros_like(images)
+    reach = max(1, nbefore // 3)
+    for i, image in enumerate(images):
+        lo = max(0, nbefore - reach)
+        trough = lo + int(np.argmin(image.min(axis=0)[lo:nbefore + reach]))
+        shift = nbefore - trough
+        out[i] = np.roll(image, shift, axis=1)
+        if shift > 0:
+            out[i, :, :shift] = 0
+        elif shift < 0:
+            out[i, :, shift:] = 0
+    return out * scipy.signal.windows.tukey(images.shape[2], 0.25).astype(images.dtype)
+
+
+def row_distances(locations, neighbours):
+    """Distances (µm) between the rows of a template placed at each channel.
+
+    Returns an array (n_channels, k, k): for a unit whose peak channel is ``c``, the distances
+    between the channels ``neighbours[c]`` its rows land on; ``inf`` for a row off the probe
+    (``-1``: its values are dropped), on the diagonal too.
+    """
+    rows = np.where(neighbours[..., None] >= 0, np.asarray(locations, float)[neighbours], np.nan)
+    distances = np.linalg.norm(rows[:, :, None] - rows[:, None], axis=3)
+    return np.where(np.isnan(distances), np.inf, distances)
+
+
 def count_peaks(image, threshold, row_distances, exclude, radius_um=DETECT_RADIUS_UM):
     """Peaks a locally exclusive detector finds in one band-passed image (k, t).
 
-    A sample is a peak when it is below ``-threshold`` and the lowest sample within
-    ``exclude`` frames on every row within ``radius_um`` (``row_distances``, µm) of its row:
-    ``detect_peaks(method="locally_exclusive")``'s rule, on one template.
+    ``detect_peaks(method="locally_exclusive")``'s rule, on one template: a candidate is a
+    sample below ``-threshold`` and a local minimum in time on its row; a candidate is kept
+    unless another candidate within ``exclude`` frames, on a row within ``radius_um``
+    (``row_distances``, µm), is deeper (or as deep and earlier). Candidates are compared with
+    candidates only, not with every sample: a trough's second dip more than ``exclude`` after
+    it is a peak of its own even while the signal between them is lower. Comparing every
+    sample in the window, the check passed units whose dip 1.3 ms after a 200 µV trough reached
+    the threshold; SpikeInterface's detector then counted 0.2-0.7 extra peaks per spike of
+    them (si32, seed 0: 23 peaks/s matched to no spike against 4 in the real recording).
     """
-    from scipy.ndimage import minimum_filter1d
-
-    low_in_time = minimum_filter1d(image, size=2 * exclude + 1, axis=1, mode="nearest")
-    n = 0
-    for row in range(len(image)):
-        near = row_distances[row] <= radius_um
-        local = low_in_time[near].min(axis=0)
-        n += int(np.sum((image[row] < -threshold) & (image[row] <= local)))
-    return n
+    image = np.asarray(image)
+    inner = image[:, 1:-1]
+    candidate = (inner <= -threshold) & (inner < image[:, :-2]) & (inner <= image[:, 2:])
+    rows, times = np.nonzero(candidate)
+    times = times + 1
+    depth = -image[rows, times]
+    near = np.asarray(row_distances)[rows][:, rows] <= radius_um
+    close = np.abs(times[:, None] - times[None]) <= exclude
+    beaten = (depth[None] > depth[:, None]) | ((depth[None] == depth[:, None])
+                                               & (times[None] < times[:, None]))
+    return int(np.sum(~np.any(near & close & beaten, axis=1)))
 
 
 def noise_levels(recording_band, seed=0):

@@ -23,7 +23,7 @@ COINCIDENCE_S = 0.0004
 #: detector's 50 µm apart); distinct clusters 0.01-0.12 (chance at their rates).
 LOCKED_SHARE = 0.3
 #: A unit's amplitudes are taken as cut by the threshold when their median is within this
-#: many robust standard deviations of it (beyond, a normal loses under 0.1 % of its spikes).
+#: many noise levels of it (beyond, the background hides under 0.1 % of its spikes).
 CUT_SDS = 3.0
 #: Least share of a unit's spikes taken as detected (a rate is raised at most 4-fold).
 MIN_DETECTED = 0.25
@@ -105,41 +105,43 @@ def refractory_period(frames, labels, clusters, sampling_frequency):
     return float(np.clip(np.median(found) if found else 0.0015, *REFRACTORY_BOUNDS_S))
 
 
-def below_threshold(amplitudes, threshold):
-    """A unit's amplitude distribution under the detection threshold that cut it.
+def below_threshold(amplitudes, threshold, noise_level):
+    """A unit's amplitude and the share of its spikes a detector saw, under its threshold.
 
     A detector only sees the spikes beyond its threshold: near it, the amplitudes it measures
-    are a normal distribution's upper part, whose median is above the unit's and whose count
-    falls short of the unit's spikes. Far above the threshold (median beyond
-    :data:`CUT_SDS` robust standard deviations) the median and MAD are kept; else the normal
-    is fitted to the amplitudes by maximum likelihood, truncated at ``threshold``.
+    are the upper part of a normal (the unit's amplitude plus the background), whose median is
+    above the unit's and whose count falls short of the unit's spikes. Far above the threshold
+    (median beyond :data:`CUT_SDS` noise levels) the median is kept; else the unit's amplitude
+    is fitted by maximum likelihood to the amplitudes, a normal of standard deviation
+    ``noise_level`` (near the threshold the background's spread is the one that counts)
+    truncated at ``threshold``. Fitting the spread too gave a cluster of SpikeInterface's
+    ground truth (si32, seed 0; 18.7 µV, threshold 16.6 µV) an amplitude CV of 0.32 and a rate
+    of 22 Hz for a unit of 15 Hz with none.
 
     Returns
     -------
-    mean, sd : float
-        The unit's amplitude distribution.
+    amplitude : float
+        The unit's amplitude.
     detected : float
         The share of its spikes beyond the threshold (at least :data:`MIN_DETECTED`).
+    cut : bool
+        Whether the threshold cut the amplitudes (their spread is then the background's).
     """
     import scipy.optimize
     import scipy.stats
 
     centre = float(np.median(amplitudes))
-    sd = float(1.4826 * np.median(np.abs(amplitudes - centre)))
-    if sd <= 0 or (centre - threshold) / sd > CUT_SDS:
-        return centre, sd, 1.0
+    if noise_level <= 0 or (centre - threshold) / noise_level > CUT_SDS:
+        return centre, 1.0, False
 
-    def cost(params):
-        mean, scale = params[0], np.exp(params[1])
-        return -(scipy.stats.norm.logpdf(amplitudes, mean, scale).sum()
-                 - len(amplitudes) * scipy.stats.norm.logsf(threshold, mean, scale))
+    def cost(mean):
+        return -(scipy.stats.norm.logpdf(amplitudes, mean, noise_level).sum()
+                 - len(amplitudes) * scipy.stats.norm.logsf(threshold, mean, noise_level))
 
-    found = scipy.optimize.minimize(cost, [centre, np.log(sd)], method="Nelder-Mead").x
-    mean, sd = float(found[0]), float(np.exp(found[1]))
-    detected = float(scipy.stats.norm.sf(threshold, mean, sd))
-    if detected < MIN_DETECTED or not np.isfinite(mean):  # too far out to trust
-        return centre, sd, MIN_DETECTED
-    return mean, sd, detected
+    mean = float(scipy.optimize.minimize_scalar(
+        cost, bounds=(threshold - 5 * noise_level, centre), method="bounded").x)
+    detected = float(scipy.stats.norm.sf(threshold, mean, noise_level))
+    return mean, max(detected, MIN_DETECTED), True
 
 
 def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
@@ -181,11 +183,12 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
     stats = []
     for u in units:
         members = labels == u
-        level = np.median(noise_levels[members])
-        mean, sd, detected = below_threshold(amplitudes[members], detect_threshold * level)
+        amp, level = amplitudes[members], np.median(noise_levels[members])
+        mean, detected, cut = below_threshold(amp, detect_threshold * level, level)
         # The spread of the amplitudes a detector measures is the unit's own and the
         # background's at the trough; the units draw only their own (the background is added).
-        cv = np.sqrt(max(sd ** 2 - np.median(noise_levels[members] ** 2), 0.0)) / mean
+        spread = (1.4826 * np.median(np.abs(amp - np.median(amp)))) ** 2 - level ** 2
+        cv = 0.0 if cut else np.sqrt(max(spread, 0.0)) / mean
         rate, burst, interval = train_statistics(frames[firing == u], sampling_frequency,
                                                  duration, refractory)
         stats.append([rate / detected, mean, cv, burst, interval])

@@ -25,11 +25,10 @@ Spike trains: :mod:`.trains`.
 """
 
 import numpy as np
-import scipy.signal
 import scipy.sparse.csgraph
 
 from ..._logging import logger
-from .spikes import band_filter, best_similarity, count_peaks
+from .spikes import align_and_taper, band_filter, best_similarity, count_peaks
 from .trains import cluster_firing
 
 #: Smallest cluster: 2 % of the snippets, within these bounds (``benchmarks/recording_clusters.py``;
@@ -182,22 +181,6 @@ def _merge_duplicates(snippets, labels, clusters, sampling_frequency, rows, n_ch
         logger.info("%d clusters of snippets joined into %d units (similarity on the probe "
                     ">= %.2f)", len(clusters), len(kept), SAME_UNIT)
     return merged, kept
-
-
-def align_and_taper(images, nbefore):
-    """Shift each image so its trough (on any channel) sits at ``nbefore``; taper the edges."""
-    out = np.zeros_like(images)
-    reach = max(1, nbefore // 3)
-    for i, image in enumerate(images):
-        lo = max(0, nbefore - reach)
-        trough = lo + int(np.argmin(image.min(axis=0)[lo:nbefore + reach]))
-        shift = nbefore - trough
-        out[i] = np.roll(image, shift, axis=1)
-        if shift > 0:
-            out[i, :, :shift] = 0
-        elif shift < 0:
-            out[i, :, shift:] = 0
-    return out * scipy.signal.windows.tukey(images.shape[2], 0.25).astype(images.dtype)
 
 
 class UnitModel:
@@ -353,23 +336,28 @@ class UnitModel:
         flat = z @ self.components + self.mean
         return align_and_taper(flat.reshape(n, *self.shape).astype(np.float32), self.nbefore)
 
-    def single_peak_scale(self, filtered, amplitude, threshold):
+    def single_peak_scale(self, filtered, amplitude, threshold, cv=0.0, distances=None):
         """The factor bringing ``filtered``'s trough to ``amplitude``, if it then has one peak.
 
         ``filtered`` is a band-passed candidate (k, n_times); None when its trough is not
         negative, or when a locally exclusive detector finds other than exactly one peak in the
-        scaled image at :data:`SECONDARY_LOBE` times ``threshold``.
+        scaled image at :data:`SECONDARY_LOBE` times ``threshold``, divided by ``1 + 2 cv``
+        (a spike twice its amplitude CV above the unit's must not lift a lobe over it either).
+        ``distances`` (k, k): between the rows where the unit is placed (``inf`` off the
+        probe: those rows are dropped); ``None``: :attr:`row_distances`.
         """
         exclude = max(1, int(round(1e-3 * self.sampling_frequency)))  # detect_peaks' 1 ms
         trough = -filtered[0, self.nbefore - exclude:self.nbefore + exclude].min()
         if trough <= 0:
             return None
         scale = amplitude / trough
-        n_peaks = count_peaks(scale * filtered, SECONDARY_LOBE * threshold, self.row_distances,
-                              exclude)
+        distances = self.row_distances if distances is None else distances
+        on = np.isfinite(np.diag(distances))
+        n_peaks = count_peaks(scale * filtered[on], SECONDARY_LOBE * threshold / (1 + 2 * cv),
+                              distances[on][:, on], exclude)
         return scale if n_peaks == 1 else None
 
-    def draw_units(self, n_units, rng, threshold):
+    def draw_units(self, n_units, rng, threshold, distances=None):
         """New unit templates and their placement and firing statistics.
 
         A candidate is kept when (1) its trough is on its own channel (row 0), as every real
@@ -388,6 +376,11 @@ class UnitModel:
         threshold : float
             Detection threshold (stored units). Amplitudes are drawn at least
             :data:`MIN_AMPLITUDE` times it.
+        distances : None | ndarray, shape (n_channels, k, k)
+            Row distances of a unit placed at each channel (``spikes.row_distances``), for
+            the single-peak check where the unit lands: the layout of the snippets (``None``)
+            differs at a probe's edges and between its columns, and a lobe 60 µm from the
+            trough, within the detector's radius there, was a peak of its own on the probe.
 
         Returns
         -------
@@ -405,6 +398,7 @@ class UnitModel:
         stats[:, 0] *= np.exp(jitter * rng.standard_normal(n_units))
         stats[:, 1] *= np.exp(AMPLITUDE_JITTER * rng.standard_normal(n_units))
         stats[:, 1] = np.maximum(stats[:, 1], MIN_AMPLITUDE * threshold)
+        channels = rng.choice(len(self.placement_weights), size=n_units, p=self.placement_weights)
         real_band = band_filter(self.real_templates, self.sampling_frequency)
         kept, kept_band, best_real = [], [], []
         tried, batch, budget = 0, max(8, 4 * n_units), CANDIDATES_PER_UNIT * max(n_units, 1)
@@ -418,7 +412,10 @@ class UnitModel:
             to_real = best_similarity(filtered, real_band).max(axis=1)
             home = candidates.min(axis=2).argmin(axis=1) == 0
             for i in np.flatnonzero((to_real < self.guard) & home):
-                scale = self.single_peak_scale(filtered[i], stats[len(kept), 1], threshold)
+                slot = len(kept)
+                scale = self.single_peak_scale(
+                    filtered[i], stats[slot, 1], threshold, stats[slot, 2],
+                    None if distances is None else distances[channels[slot]])
                 if scale is None:
                     continue
                 if kept_band and best_similarity(filtered[i:i + 1],
@@ -439,7 +436,5 @@ class UnitModel:
             stats[:, 0] *= self.cluster_stats[:, 0].sum() * n_units / self.n_real_units / (
                 stats[:, 0].sum())
         templates = np.array(kept, dtype=np.float32).reshape(len(kept), *self.shape)
-        channels = rng.choice(len(self.placement_weights), size=len(kept),
-                              p=self.placement_weights)
-        return dict(templates=templates, channels=channels, stats=stats,
+        return dict(templates=templates, channels=channels[:len(kept)], stats=stats,
                     similarity=np.array(best_real))
