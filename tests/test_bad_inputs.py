@@ -9,10 +9,8 @@ import pandas as pd
 import pytest
 
 from mne_dualdiv import DualDivergenceGenerator, EpochsSynthesizer, augment
-from mne_dualdiv.presets import get_preset
 
 #: Settings of a fit that takes about a second per condition on one core.
-TINY = get_preset("tiny")
 
 
 def _epochs(n_per_condition=(20, 20), metadata=None, seed=0):
@@ -27,8 +25,8 @@ def _epochs(n_per_condition=(20, 20), metadata=None, seed=0):
 
 
 @pytest.fixture(scope="module")
-def synthesizer():
-    return EpochsSynthesizer(generator=DualDivergenceGenerator(**TINY),
+def synthesizer(tiny_params):
+    return EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params),
                              random_state=0).fit(_epochs())
 
 
@@ -41,19 +39,19 @@ def test_sample_of_no_epochs_names_n_epochs(synthesizer, n_epochs):
         synthesizer.sample(n_epochs, random_state=0)
 
 
-def test_augment_of_no_epochs_returns_the_real_epochs_without_fitting():
+def test_augment_of_no_epochs_returns_the_real_epochs_without_fitting(tiny_params):
     # 5 epochs per condition are too few to fit: the result proves that nothing was fitted.
     real = _epochs((5, 5))
-    augmented = augment(real, n_synthetic="balance", random_state=0, **TINY)
+    augmented = augment(real, n_synthetic="balance", random_state=0, **tiny_params)
     np.testing.assert_array_equal(augmented.get_data(), real.get_data())
     np.testing.assert_array_equal(augmented.events, real.events)
     assert not augmented.metadata["synthetic"].any()
     assert augmented.metadata["condition"].tolist() == ["a"] * 5 + ["b"] * 5
 
 
-def test_augment_of_no_epochs_without_the_originals_names_n_synthetic():
+def test_augment_of_no_epochs_without_the_originals_names_n_synthetic(tiny_params):
     with pytest.raises(ValueError, match="n_synthetic asks for no synthetic epochs"):
-        augment(_epochs(), n_synthetic=0, include_original=False, random_state=0, **TINY)
+        augment(_epochs(), n_synthetic=0, include_original=False, random_state=0, **tiny_params)
 
 
 def test_negative_count_names_the_condition(synthesizer):
@@ -64,21 +62,22 @@ def test_negative_count_names_the_condition(synthesizer):
 # ----------------------------------------------------------------------------- synthetic column
 @pytest.mark.parametrize("values", [["no"] * 40, [0] * 40, [False] * 39 + [None]],
                          ids=["strings", "ints", "missing_value"])
-def test_existing_synthetic_column_that_is_not_boolean_is_refused(values):
+def test_existing_synthetic_column_that_is_not_boolean_is_refused(values, tiny_params):
     real = _epochs(metadata=pd.DataFrame({"synthetic": values}))
     before = real.metadata.copy()
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**TINY), random_state=0)
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params),
+                                    random_state=0)
     with pytest.raises(ValueError, match="column 'synthetic'.*rename or drop it"):
         synthesizer.fit(real)
     with pytest.raises(ValueError, match="column 'synthetic'"):
-        augment(real, n_synthetic="balance", random_state=0, **TINY)
+        augment(real, n_synthetic="balance", random_state=0, **tiny_params)
     pd.testing.assert_frame_equal(real.metadata, before)
 
 
-def test_existing_boolean_synthetic_column_is_kept():
+def test_existing_boolean_synthetic_column_is_kept(tiny_params):
     flags = [False] * 38 + [True] * 2
     real = _epochs((20, 20), metadata=pd.DataFrame({"synthetic": flags}))
-    augmented = augment(real, n_synthetic="balance", random_state=0, **TINY)
+    augmented = augment(real, n_synthetic="balance", random_state=0, **tiny_params)
     assert augmented.metadata["synthetic"].tolist() == flags
     assert real.metadata["synthetic"].tolist() == flags
 
@@ -638,11 +637,11 @@ def _classes(n_per_class=(5, 5), seed=0):
 @pytest.mark.parametrize("n_synthetic", [0, 0.01, {"a": 0, "b": 0}, "balance"],
                          ids=["zero", "ratio_rounding_to_zero", "dict_of_zeros",
                               "balance_on_balanced"])
-def test_sampler_asked_for_no_samples_fits_nothing_and_returns_a_copy(n_synthetic):
+def test_sampler_asked_for_no_samples_fits_nothing_and_returns_a_copy(n_synthetic, tiny_params):
     # 5 samples per class are too few for the engine: the result proves nothing was fitted.
     X, y = _classes()
     before = _read_only(X, y)
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**TINY),
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**tiny_params),
                                     n_synthetic=n_synthetic, random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     np.testing.assert_array_equal(X_res, X)
@@ -652,11 +651,11 @@ def test_sampler_asked_for_no_samples_fits_nothing_and_returns_a_copy(n_syntheti
     np.testing.assert_array_equal(X, before[0])
 
 
-def test_sampler_fits_only_the_classes_asked_for_samples():
+def test_sampler_fits_only_the_classes_asked_for_samples(tiny_params):
     # Class 'b' (5 samples) is too small for the engine; nobody asks samples of it.
     X, y = _classes((30, 5))
     before = _read_only(X, y)
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**TINY),
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**tiny_params),
                                     n_synthetic={"a": 3}, random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     assert list(sampler.generators_) == ["a"]
@@ -795,11 +794,11 @@ def test_neo_privacy_report_checks_max_snippets(fitted_neo):
         synthesizer.privacy_report(signal, max_snippets=0)
 
 
-def test_nearest_training_rows_are_the_same_when_matched_in_blocks(monkeypatch):
+def test_nearest_training_rows_are_the_same_when_matched_in_blocks(monkeypatch, tiny_params):
     from mne_dualdiv.engine import generator as engine_generator
 
     X, y = _classes((20, 20))
-    generator = DualDivergenceGenerator(**TINY, random_state=0).fit(X)
+    generator = DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
     queries = X[::-1] + 0.01 * X.std()
     whole = generator.nearest_training_indices(queries)
     monkeypatch.setattr(engine_generator, "WALK_BATCH", 3)

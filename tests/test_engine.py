@@ -13,7 +13,6 @@ from mne_dualdiv.engine.generator import MIN_NEAR_COPY_RATIO
 from mne_dualdiv.engine.dualspace import distance_ratios, nearest_distances
 from mne_dualdiv.engine.marginals import marginal_samples
 from mne_dualdiv.engine.walk import walk_bounds
-from mne_dualdiv.presets import get_preset
 
 N_CHANNELS, N_TIMES = 8, 8
 AMPLITUDE = 20e-6  # volts: the engine must return samples in the units it was given
@@ -252,27 +251,23 @@ def test_estimator_contract():
 
 
 # ----------------------------------------------------------------------------- bad input
-SMALL = dict(max_steps=20, n_bridges=2, eval_every=10, patience=1, walk_steps=2,
-             n_eval_draws=2, n_local_draws=2, random_state=0)
-
-
 @pytest.mark.parametrize("bad, match", [(np.nan, "NaN"), (np.inf, "Inf")])
-def test_non_finite_values_are_refused(bad, match):
+def test_non_finite_values_are_refused(bad, match, tiny_params):
     X = draw_gaussian(40, seed=3)
     X[3, 2, 1] = bad
     with pytest.raises(ValueError, match=f"X contains {match}"):
-        DualDivergenceGenerator(**SMALL).fit(X)
+        DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
 
 
 @pytest.mark.parametrize("shape", [(40, 64), (40, 2, 4, 8), (40,)])
-def test_wrong_number_of_dimensions_is_refused(shape):
+def test_wrong_number_of_dimensions_is_refused(shape, tiny_params):
     with pytest.raises(ValueError, match="X must have 3 dimensions"):
-        DualDivergenceGenerator(**SMALL).fit(np.zeros(shape))
+        DualDivergenceGenerator(**tiny_params, random_state=0).fit(np.zeros(shape))
 
 
-def test_too_few_samples_names_the_minimum():
+def test_too_few_samples_names_the_minimum(tiny_params):
     with pytest.raises(ValueError, match=r"X has 12 distinct samples.*at least 20"):
-        DualDivergenceGenerator(**SMALL).fit(draw_gaussian(12, seed=4))
+        DualDivergenceGenerator(**tiny_params, random_state=0).fit(draw_gaussian(12, seed=4))
 
 
 def test_sample_before_fit_is_refused():
@@ -299,11 +294,11 @@ def test_dual_values_refuse_a_different_image_size(path_generator):
         path_generator.dual_values(np.zeros((3, 8, 9)))
 
 
-def test_constant_channel_does_not_crash_scaling_and_input_is_not_modified():
+def test_constant_channel_does_not_crash_scaling_and_input_is_not_modified(tiny_params):
     X = draw_gaussian(40, seed=6)
     X[:, 3, :] = 7e-6
     before = X.copy()
-    generator = DualDivergenceGenerator(**{**SMALL, "walk_steps": 100}).fit(X)
+    generator = DualDivergenceGenerator(**dict(tiny_params, walk_steps=100), random_state=0).fit(X)
     np.testing.assert_array_equal(X, before)
     assert generator.scaler_.scale_[3] == 1.0
     assert np.isfinite(generator.divergence_)
@@ -333,10 +328,10 @@ def test_walks_between_clusters_land_in_the_gaps(path_generator):
     assert in_a_gap.all()
 
 
-def test_same_random_state_gives_identical_fits():
+def test_same_random_state_gives_identical_fits(tiny_params):
     X = draw_gaussian(40, seed=7)
-    first = DualDivergenceGenerator(**SMALL).fit(X)
-    second = DualDivergenceGenerator(**SMALL).fit(X)
+    first = DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
+    second = DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
     np.testing.assert_array_equal(first.dual_values(X), second.dual_values(X))
     np.testing.assert_array_equal(first.sample(5, random_state=0),
                                   second.sample(5, random_state=0))
@@ -357,13 +352,14 @@ def test_walk_bounds_contain_the_training_range_and_three_robust_sds():
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_a_twenty_sample_cohort_of_independent_pixels_gives_samples_as_far_as_heldout(seed):
+def test_a_twenty_sample_cohort_of_independent_pixels_gives_samples_as_far_as_heldout(
+        seed, fast_params):
     # Clipped to the plain training range, walks from 16 training samples lost about a third of
     # the pixel variance and the near-copy guard rejected them: 7 of 12 such fits failed to
     # return 20 samples (docs/method.md section 5).
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((20, 4, 24)) * 1e-5
-    generator = DualDivergenceGenerator(**get_preset("fast"), random_state=seed).fit(X)
+    generator = DualDivergenceGenerator(**fast_params, random_state=seed).fit(X)
     X_new = generator.sample(20, random_state=seed)
     assert X_new.shape == (20, 4, 24)
     scaler = generator.scaler_
@@ -386,12 +382,13 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_duplicated_samples_cannot_switch_the_near_copy_guard_off():
+def test_duplicated_samples_cannot_switch_the_near_copy_guard_off(tiny_params):
     X = draw_gaussian(30, seed=6)
     records = _Records()
     logger.addHandler(records)
     try:
-        generator = DualDivergenceGenerator(**SMALL).fit(np.concatenate([X, X[:20]]))
+        generator = DualDivergenceGenerator(**tiny_params, random_state=0).fit(
+            np.concatenate([X, X[:20]]))
     finally:
         logger.removeHandler(records)
     assert generator.n_duplicates_ == 20
@@ -403,8 +400,8 @@ def test_duplicated_samples_cannot_switch_the_near_copy_guard_off():
     assert generator.near_copy_threshold_ >= MIN_NEAR_COPY_RATIO
 
 
-def test_near_copy_threshold_is_never_below_its_floor():
-    generator = DualDivergenceGenerator(**dict(SMALL, guard_percentile=0.0)).fit(
+def test_near_copy_threshold_is_never_below_its_floor(tiny_params):
+    generator = DualDivergenceGenerator(**tiny_params, guard_percentile=0.0, random_state=0).fit(
         draw_gaussian(40, seed=8))
     assert generator.near_copy_threshold_ >= MIN_NEAR_COPY_RATIO > 0
 
@@ -414,11 +411,11 @@ def test_a_training_sample_reads_as_a_near_copy(path_generator, gaussian_data):
     assert (distance_ratios(train, train[:5]) < path_generator.near_copy_threshold_).all()
 
 
-def test_fit_leaves_the_callers_torch_generator_alone():
+def test_fit_leaves_the_callers_torch_generator_alone(tiny_params):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    DualDivergenceGenerator(**SMALL).fit(draw_gaussian(40, seed=5))
+    DualDivergenceGenerator(**tiny_params, random_state=0).fit(draw_gaussian(40, seed=5))
     assert torch.equal(torch.rand(3), expected)
 
 

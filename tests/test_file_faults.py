@@ -14,20 +14,18 @@ import torch
 import mne_dualdiv
 from mne_dualdiv import (DualDivergenceGenerator, InvalidFileError, read_epochs_synthesizer,
                          read_generator)
-from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 
 GENERATOR_FORMAT = "mne_dualdiv.DualDivergenceGenerator"
 #: Settings of a fit that takes about a second on one core.
-TINY = dict(get_preset("tiny"), random_state=0)
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):
+def saved(tmp_path_factory, tiny_params):
     """A fitted generator and the bytes of its file."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 2, 8)).cumsum(axis=-1)
-    generator = DualDivergenceGenerator(**TINY).fit(X)
+    generator = DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
     fname = tmp_path_factory.mktemp("saved") / "generator.pt"
     generator.save(fname)
     return generator, fname.read_bytes()

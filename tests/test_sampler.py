@@ -7,9 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
 from mne_dualdiv import DualDivergenceGenerator, DualDivergenceSampler
-from mne_dualdiv.presets import get_preset
 
-FAST = get_preset("fast")
 
 imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
 
@@ -46,10 +44,10 @@ def arrays():
 
 
 @pytest.fixture(scope="module")
-def resampled(arrays):
+def resampled(arrays, fast_params):
     X, y = arrays
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=1.0,
-                                    random_state=0)
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params),
+                                    n_synthetic=1.0, random_state=0)
     X_before, y_before = X.copy(), y.copy()
     X_res, y_res = sampler.fit_resample(X, y)
     np.testing.assert_array_equal(X, X_before)
@@ -78,32 +76,33 @@ def test_synthetic_samples_keep_the_class_structure_and_units(resampled):
     assert 1e-6 < np.median(np.abs(synthetic)) < 1e-4
 
 
-def test_balance_tops_up_the_smaller_class(arrays):
+def test_balance_tops_up_the_smaller_class(arrays, fast_params):
     X, y = arrays
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST),
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params),
                                     n_synthetic="balance", random_state=0)
     _, y_res = sampler.fit_resample(X, y)
     assert sampler.n_synthetic_ == {"left": 0, "right": 10}
     assert (y_res == "left").sum() == (y_res == "right").sum() == 30
 
 
-def test_fit_resample_is_reproducible(arrays):
+def test_fit_resample_is_reproducible(arrays, fast_params):
     X, y = arrays
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=6,
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params),
+                                    n_synthetic=6,
                                     random_state=4)
     first, _ = sampler.fit_resample(X, y)
     second, _ = clone(sampler).fit_resample(X, y)
     np.testing.assert_array_equal(first, second)
 
 
-def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline():
+def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline(fast_params):
     from mne.decoding import CSP
 
     # 40 samples per class: each training fold of a 2-fold split holds 20 per class, the
     # engine's minimum.
     X, y = _two_class_arrays((40, 40))
-    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=1.0,
-                                    random_state=0)
+    sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params),
+                                    n_synthetic=1.0, random_state=0)
     pipeline = imblearn_pipeline.make_pipeline(sampler, _ShapeRecorder(), CSP(n_components=2),
                                                LogisticRegression())
     cv = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
@@ -124,7 +123,7 @@ def test_sampler_augments_only_the_training_folds_of_an_mne_decoding_pipeline():
     assert results["test_score"].mean() > 0.8
 
 
-def test_worker_processes_give_the_same_samples_as_one_process(arrays):
+def test_worker_processes_give_the_same_samples_as_one_process(arrays, fast_params):
     """n_jobs changes where the classes are fitted, not what is fitted (same torch threads)."""
     import os
 
@@ -134,8 +133,8 @@ def test_worker_processes_give_the_same_samples_as_one_process(arrays):
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))  # what each of 2 workers runs
     try:
-        sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST), n_synthetic=6,
-                                        random_state=4)
+        sampler = DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params),
+                                        n_synthetic=6, random_state=4)
         one_process, y_one = sampler.fit_resample(X, y)
         parallel = clone(sampler).set_params(n_jobs=2)
         two_processes, y_two = parallel.fit_resample(X, y)
@@ -148,7 +147,7 @@ def test_worker_processes_give_the_same_samples_as_one_process(arrays):
     assert report["n_returned"] == 4 and report["n_walks"] >= 4  # 6 split 30:20
 
 
-def test_arguments_are_checked_with_their_names(arrays):
+def test_arguments_are_checked_with_their_names(arrays, fast_params):
     X, y = arrays
     with pytest.raises(ValueError, match="X must have 3 dimensions"):
         DualDivergenceSampler().fit_resample(X.reshape(len(X), -1), y)
@@ -161,5 +160,5 @@ def test_arguments_are_checked_with_their_names(arrays):
     with pytest.raises(TypeError, match="n_jobs must be None or an int, got float"):
         DualDivergenceSampler(n_jobs=2.0).fit_resample(X, y)
     with pytest.raises(ValueError, match=r"class 'right' \(8 samples\).*at least 20"):
-        DualDivergenceSampler(generator=DualDivergenceGenerator(**FAST)).fit_resample(
+        DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params)).fit_resample(
             *_two_class_arrays((30, 8)))

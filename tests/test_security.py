@@ -23,7 +23,6 @@ import torch
 
 import mne_dualdiv
 from mne_dualdiv import DualDivergenceGenerator, InvalidFileError, read_generator
-from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 from cli_runner import main_exit
 from mne_dualdiv.engine.network import DualNetwork
@@ -34,7 +33,6 @@ from mne_dualdiv.adapters import si_folders  # noqa: E402 - needs spikeinterface
 from mne_dualdiv.adapters.si_folders import (  # noqa: E402
     read_recording_folder, write_recording_folder)
 
-TINY = dict(get_preset("tiny"), random_state=0)
 #: Peak memory a refused crafted file may cost the reader.
 SMALL_MEMORY = 100 * 1024 ** 2
 
@@ -395,11 +393,11 @@ def test_cli_sample_overwrite_replaces_a_folder_it_wrote(capsys, tmp_path, stub_
 
 # ==================================================================== 3. memory from small files
 @pytest.fixture(scope="module")
-def state():
+def state(tiny_params):
     """The state of a fitted generator (2 channels x 8 samples)."""
     torch.set_num_threads(1)
     X = np.random.default_rng(0).standard_normal((40, 2, 8)).cumsum(axis=-1)
-    return DualDivergenceGenerator(**TINY).fit(X).get_state()
+    return DualDivergenceGenerator(**tiny_params, random_state=0).fit(X).get_state()
 
 
 def wrap(state):

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from mne_dualdiv import DualDivergenceGenerator, InvalidFileError
-from mne_dualdiv.presets import get_preset
 from mne_dualdiv import _io
 
 pytest.importorskip("spikeinterface.core")  # the 'ephys' extra
@@ -25,7 +24,6 @@ from mne_dualdiv.adapters.recording import (RecordingSynthesizer,  # noqa: E402
                                             read_recording_synthesizer)
 from mne_dualdiv.datasets import simulate_recording  # noqa: E402
 
-TINY = dict(get_preset("tiny"), random_state=0)
 
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
@@ -246,8 +244,8 @@ def test_a_file_created_while_writing_is_never_replaced_without_overwrite(tmp_pa
     assert fname.read_text() == "someone else's"
 
 
-def test_concurrent_saves_of_a_generator_one_wins(tmp_path, monkeypatch):
-    generator = DualDivergenceGenerator(**TINY).fit(
+def test_concurrent_saves_of_a_generator_one_wins(tmp_path, monkeypatch, tiny_params):
+    generator = DualDivergenceGenerator(**tiny_params, random_state=0).fit(
         np.random.default_rng(0).standard_normal((30, 2, 8)))
     fname, barrier, errors = tmp_path / "generator.pt", threading.Barrier(2), []
     fsync = os.fsync

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from mne_dualdiv import DualDivergenceGenerator, augment
-from mne_dualdiv.presets import get_preset
 from cli_runner import main_exit
 from mne_dualdiv.metrics import (attack_scores, closest_record_distances, evaluate,
                                  membership_inference_auc, privacy_report_scores,
@@ -24,7 +23,6 @@ from mne_dualdiv.metrics import report as report_module
 from mne_dualdiv.metrics._base import MetricScore
 from mne_dualdiv.metrics.report import EvaluationReport
 
-TINY = dict(get_preset("tiny"), random_state=0)
 RNG = np.random.default_rng(0)
 MEMBERS, NONMEMBERS, SYNTHETIC = (RNG.standard_normal((12, 2, 6)) for _ in range(3))
 
@@ -151,16 +149,16 @@ def test_cli_nonmembers_equal_to_the_training_file_is_an_error(capsys, tmp_path)
 
 # ==================================================================== 8. the rest
 @pytest.fixture(scope="module")
-def generator():
-    return DualDivergenceGenerator(**TINY).fit(np.random.default_rng(1).standard_normal(
-        (40, 3, 16)))
+def generator(tiny_params):
+    return DualDivergenceGenerator(**tiny_params, random_state=0).fit(
+        np.random.default_rng(1).standard_normal((40, 3, 16)))
 
 
 @pytest.mark.parametrize("values, what", [(np.ones((30, 2, 8)) + 1j, "complex"),
                                           (np.ones((30, 2, 8)).astype(str), "strings")])
-def test_the_engine_refuses_complex_and_string_data_instead_of_casting(values, what):
+def test_the_engine_refuses_complex_and_string_data_instead_of_casting(values, what, tiny_params):
     with pytest.raises(TypeError, match=f"^X must be an array of real numbers, got {what}"):
-        DualDivergenceGenerator(**TINY).fit(values)
+        DualDivergenceGenerator(**tiny_params, random_state=0).fit(values)
 
 
 def test_dual_values_refuse_complex_images(generator):
@@ -243,15 +241,15 @@ def test_cli_augment_refuses_an_output_beyond_the_free_space(capsys, tmp_path, n
 
 
 @pytest.fixture(scope="module")
-def epochs_model(tmp_path_factory):
+def epochs_model(tmp_path_factory, tiny_params):
     from mne_dualdiv import EpochsSynthesizer
 
     folder = tmp_path_factory.mktemp("model")
     epochs = mne.read_epochs(epochs_file(folder, "real", np.random.default_rng(4).standard_normal(
         (30, 2, 8))), verbose=False)
     fname = folder / "model.pt"
-    EpochsSynthesizer(generator=DualDivergenceGenerator(**TINY), random_state=0).fit(
-        epochs).save(fname)
+    template = DualDivergenceGenerator(**tiny_params, random_state=0)
+    EpochsSynthesizer(generator=template, random_state=0).fit(epochs).save(fname)
     return fname
 
 

@@ -12,14 +12,12 @@ import pytest
 
 from cli_runner import main_exit
 from mne_dualdiv import DualDivergenceGenerator, EpochsSynthesizer
-from mne_dualdiv.presets import get_preset
 from mne_dualdiv.metrics import (EvaluationReport, MetricScore, attack_scores,
                                  closest_record_distances, evaluate, membership_inference_auc,
                                  privacy_report_scores, privacy_scores)
 from mne_dualdiv.metrics import report as report_module
 from mne_dualdiv.metrics.report import check_html_name, check_metrics
 
-TINY = dict(get_preset("tiny"), random_state=0)
 RNG = np.random.default_rng(0)
 MEMBERS, NONMEMBERS, SYNTHETIC = (RNG.standard_normal((12, 2, 6)) for _ in range(3))
 
@@ -292,11 +290,12 @@ def epochs_file(folder, name, n_per_condition=30, seed=0):
 
 
 @pytest.fixture(scope="module")
-def cli_files(tmp_path_factory):
+def cli_files(tmp_path_factory, tiny_params):
     folder = tmp_path_factory.mktemp("cli")
     real = epochs_file(folder, "real")
     model = folder / "model.pt"
-    EpochsSynthesizer(generator=DualDivergenceGenerator(**TINY), random_state=0).fit(
+    template = DualDivergenceGenerator(**tiny_params, random_state=0)
+    EpochsSynthesizer(generator=template, random_state=0).fit(
         mne.read_epochs(real, verbose=False)).save(model)
     return dict(real=real, heldout=epochs_file(folder, "heldout", seed=1),
                 synthetic=epochs_file(folder, "synthetic", seed=2), model=model)
@@ -502,14 +501,13 @@ def test_get_traces_in_fortran_order_still_works(recording_pair):
     assert traces.shape == (10, 8) and traces.flags.f_contiguous
 
 
-def test_a_sample_too_large_for_memory_is_refused_by_name_before_any_walk(monkeypatch):
+def test_a_sample_too_large_for_memory_is_refused_by_name_before_any_walk(monkeypatch, tiny_params):
     # EpochsSynthesizer.sample(10**12) was a bare MemoryError; 10**8 failed in torch's
     # allocator after 70 s (92 GB asked for).
     from mne_dualdiv import DualDivergenceGenerator
-    from mne_dualdiv.presets import get_preset
 
     rng = np.random.default_rng(0)
-    generator = DualDivergenceGenerator(**get_preset("tiny")).fit(rng.standard_normal((40, 3, 20)))
+    generator = DualDivergenceGenerator(**tiny_params).fit(rng.standard_normal((40, 3, 20)))
 
     def no_walk(*args, **kwargs):
         raise AssertionError("walked before refusing")
@@ -520,16 +518,14 @@ def test_a_sample_too_large_for_memory_is_refused_by_name_before_any_walk(monkey
             generator.sample(n)
 
 
-def test_epochs_too_many_for_memory_are_refused_by_name_before_any_walk():
+def test_epochs_too_many_for_memory_are_refused_by_name_before_any_walk(tiny_params):
     # EpochsSynthesizer.sample(10**12) was a bare MemoryError (a list of 10**12 labels).
-    from mne_dualdiv.presets import get_preset
-
     rng = np.random.default_rng(0)
     info = mne.create_info(4, 100.0, "eeg")
     events = np.column_stack([np.arange(40) * 100, np.zeros(40, int), np.ones(40, int)])
     epochs = mne.EpochsArray(rng.standard_normal((40, 4, 50)) * 1e-6, info, events=events,
                              verbose=False)
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**get_preset("tiny")),
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params),
                                     random_state=0).fit(epochs)
     with pytest.raises(ValueError, match=r"n_epochs=1000000000000 would need .* GiB"):
         synthesizer.sample(10**12)

@@ -56,6 +56,7 @@ from ._epochs_state import (FORMAT, FORMAT_VERSION, check_format, check_layout, 
                             info_from_state, layout_attributes, layout_fields, pack_state)
 
 
+@fill_doc
 class EpochsSynthesizer(BaseEstimator):
     """Learn MNE epochs per condition and make synthetic epochs that look like them.
 
@@ -86,8 +87,7 @@ class EpochsSynthesizer(BaseEstimator):
         worker holds its own copy of torch and of its condition's data: on 2 cores,
         ``augment`` on FingerMovements took 195 s and 2.4 GB with ``n_jobs=2`` against 217 s
         and 1.3 GB with one process of two threads (``docs/epochs.md``).
-    verbose : None | bool | str | int
-        Logging level; ``None`` keeps the template generator's.
+    %(verbose_template)s
 
     Attributes
     ----------
@@ -297,11 +297,9 @@ class EpochsSynthesizer(BaseEstimator):
         """Write the fitted synthesizer to a file that reading never executes.
 
         One ``torch.save`` archive holds every condition's generator, the input's ``info``
-        (as FIF bytes) and the epoch layout, as tensors and JSON strings only, with a SHA-256
-        digest of them; read it back with :func:`read_epochs_synthesizer`
-        (``torch.load(weights_only=True)``, digest verified). The file is written to a
-        temporary name in the destination's folder and renamed when complete: an error never
-        leaves a partial file, nor touches an existing one.
+        (as FIF bytes) and the epoch layout; read it back with :func:`read_epochs_synthesizer`.
+
+        %(save_notes)s
 
         %(save_parameters)s
         """
@@ -321,11 +319,7 @@ def read_epochs_synthesizer(fname):
         The fitted synthesizer; ``sample`` with the same seed gives the same epochs as the
         saved one.
 
-    Raises
-    ------
-    mne_dualdiv.InvalidFileError
-        When the file is empty, truncated, damaged (its digest does not match), not a saved
-        synthesizer, written by a newer version, or inconsistent.
+    %(read_raises)s
     """
     return load_state(fname, FORMAT, FORMAT_VERSION, rebuild=EpochsSynthesizer._from_state)
 

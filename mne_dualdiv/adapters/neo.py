@@ -53,6 +53,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._checks import check_fitted, check_int, check_random_state
+from .._docs import fill_doc
 from .._logging import logger, use_verbose
 from ._conditions import check_template
 from .recording import RecordingSynthesizer
@@ -160,6 +161,7 @@ def _stream_recording(signals):
     return recording
 
 
+@fill_doc
 class NeoSynthesizer(BaseEstimator):
     """Learn neo analog signals and make synthetic ``AnalogSignal``/``Segment``/``Block``.
 
@@ -191,8 +193,7 @@ class NeoSynthesizer(BaseEstimator):
         :class:`RecordingSynthesizer`).
     random_state : None | int | numpy.random.Generator
         Seed of ``fit`` (one seed per stream is drawn from it).
-    verbose : None | bool | str | int
-        Logging level; ``None`` keeps the current one.
+    %(verbose_current)s
 
     Attributes
     ----------

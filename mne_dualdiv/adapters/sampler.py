@@ -4,10 +4,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._checks import check_array_3d, check_labels, check_n_jobs, check_random_state
+from .._docs import fill_doc
 from .._logging import use_verbose
 from ._conditions import check_template, fit_generators, resolve_counts, sample_generators
 
 
+@fill_doc
 class DualDivergenceSampler(BaseEstimator):
     """Augment a training set with synthetic samples of every class, by ``fit_resample``.
 
@@ -34,8 +36,7 @@ class DualDivergenceSampler(BaseEstimator):
         Worker processes that fit and sample the classes in parallel (``None``: 1; ``-1``:
         every CPU core), each with ``cpu_count // n_jobs`` torch threads. Leave it at 1 when
         the cross-validation itself runs in parallel.
-    verbose : None | bool | str | int
-        Logging level; ``None`` keeps the template generator's.
+    %(verbose_template)s
 
     Attributes
     ----------

@@ -7,84 +7,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .. import _docs
 from .._checks import (check_array_3d, check_fitted, check_float, check_int,
                        check_random_state)
+from .._docs import fill_doc
 from .._logging import logger, use_verbose
 from ..engine.scaling import ChannelScaler
 from ._networks import squeeze, squeeze_factor, unsqueeze
-
-#: Parameter descriptions shared by the baselines' docstrings (filled in by :func:`fill_doc`).
-docdict = {
-    "n_filters": """n_filters : int
-        Width (feature maps) of the convolutional networks; the default gives a parameter count
-        close to the engine's on FingerMovements-shaped data (``n_parameters_``).""",
-    "n_latent": """n_latent : int
-        Dimension of the latent (noise) vector the decoder or generator starts from.""",
-    "max_steps": """max_steps : int
-        Number of optimizer steps (the engine's ``max_steps``; no early stopping: the baselines
-        have no held-out criterion, so every step is run).""",
-    "batch_size": """batch_size : int
-        Training samples per step, drawn with replacement (as the engine does).""",
-    "learning_rate": """learning_rate : float
-        AdamW learning rate.""",
-    "weight_decay": """weight_decay : float
-        AdamW weight decay.""",
-    "random_state": """random_state : None | int | numpy.random.Generator
-        Seed of everything random in ``fit`` (network initialisation, batches, noise); the same
-        seed gives the same fitted model.""",
-    "verbose": """verbose : None | bool | str
-        Logging level while fitting.""",
-    "attributes": """n_parameters_ : int
-        Number of trained parameters (all networks trained, e.g. generator and discriminator);
-        0 for the references, which train nothing.
-    scaler_ : ChannelScaler
-        The robust per-channel scaling fitted on ``X``; models work in scaled units and
-        samples are mapped back to the input's units.
-    n_channels_, n_times_ : int
-        Image size seen in ``fit``.""",
-    "torch_attributes": """squeeze_factor_ : int
-        Time samples folded into channels before the networks (1 for epochs up to 127 samples).
-    network_shape_ : tuple of int
-        ``(n_channels * squeeze_factor_, n_times // squeeze_factor_)``, the images the networks
-        see.
-    history_ : list of dict
-        Training curve: the step and the mean of each loss over the last ``log_every`` steps.
-    fit_time_ : float
-        Seconds spent in the training loop.""",
-    "sample": """Draw new images from the fitted model.
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of images to return (at least 1).
-        random_state : None | int | numpy.random.Generator
-            Seed of the sampling; the same seed gives the same samples.
-
-        Returns
-        -------
-        X_new : ndarray of float64, shape (n_samples, n_channels, n_times)
-            Samples in the units of the data given to ``fit``.
-
-        Notes
-        -----
-        Samples are drawn in batches of at most 1024, so the memory beyond the returned array
-        does not grow with ``n_samples``.""",
-}
-
-
-#: The training settings every deep baseline shares, and the attributes every one learns.
-docdict["training_parameters"] = "\n    ".join(
-    docdict[name] for name in ("max_steps", "batch_size", "learning_rate", "weight_decay",
-                               "random_state", "verbose"))
-docdict["deep_attributes"] = docdict["attributes"] + "\n    " + docdict["torch_attributes"]
-
-
-def fill_doc(obj):
-    """Fill ``%(key)s`` placeholders of a docstring from :data:`docdict` (MNE's ``fill_doc``)."""
-    if obj.__doc__:
-        obj.__doc__ = obj.__doc__ % docdict
-    return obj
 
 
 def count_parameters(*modules):
@@ -114,7 +42,7 @@ class BaseGenerator(BaseEstimator):
     def _check_fitted(self, what):
         check_fitted(self, "scaler_", what)
 
-    @_docs.fill_doc
+    @fill_doc
     def fit(self, X, y=None):
         """Learn the distribution of ``X``.
 
@@ -141,6 +69,25 @@ class BaseGenerator(BaseEstimator):
         return self
 
     def sample(self, n_samples, random_state=None):
+        """Draw new images from the fitted model.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of images to return (at least 1).
+        random_state : None | int | numpy.random.Generator
+            Seed of the sampling; the same seed gives the same samples.
+
+        Returns
+        -------
+        X_new : ndarray of float64, shape (n_samples, n_channels, n_times)
+            Samples in the units of the data given to ``fit``.
+
+        Notes
+        -----
+        Samples are drawn in batches of at most 1024, so the memory beyond the returned array
+        does not grow with ``n_samples``.
+        """
         self._check_fitted("sample")
         n_samples = check_int("n_samples", n_samples, minimum=1)
         rng = check_random_state(random_state)
@@ -150,8 +97,6 @@ class BaseGenerator(BaseEstimator):
             scaled = np.asarray(self._sample_scaled(size, rng), dtype=np.float64)
             samples[start:start + size] = self.scaler_.inverse_transform(scaled)
         return samples
-
-    sample.__doc__ = docdict["sample"]
 
 
 class TorchGenerator(BaseGenerator):

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from .._checks import check_int
-from ._base import TorchGenerator, fill_doc
+from .._docs import fill_doc
+from ._base import TorchGenerator
 from ._networks import DilatedConvNet
 
 
@@ -64,12 +65,12 @@ class DDPMGenerator(TorchGenerator):
     ----------
     n_diffusion_steps : int
         Number of noise levels ``T``.
-    %(n_filters)s
-    %(training_parameters)s
+    %(n_filters_baseline)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
+    %(attributes_deep)s
     denoiser_ : torch.nn.Module
         The trained noise-prediction network.
 

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from .._checks import check_float, check_int
-from ._base import TorchGenerator, fill_doc
+from .._docs import fill_doc
+from ._base import TorchGenerator
 from ._networks import DilatedConvNet
 
 
@@ -67,14 +68,14 @@ class RealNVPGenerator(TorchGenerator):
     ----------
     n_couplings : int
         Number of coupling layers (an even number alternates both masks equally).
-    %(n_filters)s
+    %(n_filters_baseline)s
     temperature : float
         Standard deviation of the latent draws at sampling time (1 samples the fitted model).
-    %(training_parameters)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
+    %(attributes_deep)s
     couplings_ : torch.nn.ModuleList
         The trained coupling layers, in the data-to-latent order.
 

@@ -8,19 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_float, check_int, check_option
-from ._base import TorchGenerator, docdict, fill_doc
+from .._docs import fill_doc
+from ._base import TorchGenerator
 from ._networks import ConvDecoder, ConvEncoder
-
-docdict["adversarial"] = """The generator is a :class:`~mne_dualdiv.baselines._networks.ConvDecoder` from
-    ``n_latent`` standard normal values to an image, the discriminator (critic) a
-    :class:`~mne_dualdiv.baselines._networks.ConvEncoder` with LeakyReLU(0.2) activations and one
-    output; both have ``n_filters`` feature maps, and ``n_parameters_`` counts both. One step
-    is one discriminator update on a batch of ``batch_size`` real and as many generated
-    images, and every ``n_critic``-th step also one generator update. AdamW with
-    ``betas=(0.5, 0.9)`` for both, the usual choice for adversarial training."""
-
-docdict["adversarial_attributes"] = """generator_, discriminator_ : torch.nn.Module
-        The trained networks."""
 
 
 # f-divergences of Nowozin et al. (2016), table 2: the output activation g_f of the critic and
@@ -84,13 +74,13 @@ class GANGenerator(_AdversarialGenerator):
     Parameters
     ----------
     %(n_latent)s
-    %(n_filters)s
-    %(training_parameters)s
+    %(n_filters_baseline)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
-    %(adversarial_attributes)s
+    %(attributes_deep)s
+    %(attributes_adversarial)s
 
     References
     ----------
@@ -129,17 +119,17 @@ class WGANGPGenerator(_AdversarialGenerator):
     Parameters
     ----------
     %(n_latent)s
-    %(n_filters)s
+    %(n_filters_baseline)s
     n_critic : int
         Critic updates per generator update.
     gradient_penalty : float
         Weight of the gradient penalty (10 in the paper).
-    %(training_parameters)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
-    %(adversarial_attributes)s
+    %(attributes_deep)s
+    %(attributes_adversarial)s
 
     References
     ----------
@@ -208,13 +198,13 @@ class FGANGenerator(_AdversarialGenerator):
         overflows within a few hundred steps on EEG epochs; a bound of 10 nats leaves the
         usual range untouched. None: unbounded.
     %(n_latent)s
-    %(n_filters)s
-    %(training_parameters)s
+    %(n_filters_baseline)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
-    %(adversarial_attributes)s
+    %(attributes_deep)s
+    %(attributes_adversarial)s
 
     References
     ----------

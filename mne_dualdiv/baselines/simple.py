@@ -5,12 +5,9 @@ import torch
 from sklearn.covariance import ledoit_wolf_shrinkage
 
 from .._checks import check_float
+from .._docs import fill_doc
 from ..engine.marginals import marginal_samples
-from ._base import BaseGenerator, docdict, fill_doc
-
-docdict["reference_random_state"] = """random_state : None | int | numpy.random.Generator
-        Unused by ``fit``, which is deterministic; kept so that every generator is built the
-        same way. The randomness of the samples comes from ``sample(random_state=...)``."""
+from ._base import BaseGenerator
 
 
 class _StoredSamples(BaseGenerator):
@@ -34,12 +31,12 @@ class JitterGenerator(_StoredSamples):
     ----------
     noise : float
         Noise standard deviation in units of each channel's robust standard deviation.
-    %(reference_random_state)s
-    %(verbose)s
+    %(random_state_reference)s
+    %(verbose_fit)s
 
     Attributes
     ----------
-    %(attributes)s
+    %(attributes_baseline)s
     """
 
     def __init__(self, noise=0.1, random_state=None, verbose=None):
@@ -68,12 +65,12 @@ class MixupGenerator(_StoredSamples):
     ----------
     alpha : float
         Parameter of the symmetric Beta distribution of the mixing weight.
-    %(reference_random_state)s
-    %(verbose)s
+    %(random_state_reference)s
+    %(verbose_fit)s
 
     Attributes
     ----------
-    %(attributes)s
+    %(attributes_baseline)s
 
     References
     ----------
@@ -113,12 +110,12 @@ class GaussianGenerator(BaseGenerator):
     ----------
     shrinkage : None | float
         ``delta`` in [0, 1]; None estimates it with the Ledoit-Wolf formula.
-    %(reference_random_state)s
-    %(verbose)s
+    %(random_state_reference)s
+    %(verbose_fit)s
 
     Attributes
     ----------
-    %(attributes)s
+    %(attributes_baseline)s
     mean_ : ndarray, shape (n_channels * n_times,)
         Mean of the scaled, flattened images.
     shrinkage_ : float
@@ -171,12 +168,12 @@ class MarginalShuffleGenerator(_StoredSamples):
 
     Parameters
     ----------
-    %(reference_random_state)s
-    %(verbose)s
+    %(random_state_reference)s
+    %(verbose_fit)s
 
     Attributes
     ----------
-    %(attributes)s
+    %(attributes_baseline)s
     """
 
     def __init__(self, random_state=None, verbose=None):

@@ -5,7 +5,8 @@ import math
 import torch
 
 from .._checks import check_int
-from ._base import TorchGenerator, fill_doc
+from .._docs import fill_doc
+from ._base import TorchGenerator
 from ._networks import ConvDecoder, ConvEncoder
 
 
@@ -24,12 +25,12 @@ class VAEGenerator(TorchGenerator):
     Parameters
     ----------
     %(n_latent)s
-    %(n_filters)s
-    %(training_parameters)s
+    %(n_filters_baseline)s
+    %(training_parameters_baseline)s
 
     Attributes
     ----------
-    %(deep_attributes)s
+    %(attributes_deep)s
     encoder_, decoder_ : torch.nn.Module
         The trained networks.
     log_sigma_ : torch.Tensor, shape (n_channels,)

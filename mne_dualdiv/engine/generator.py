@@ -19,7 +19,7 @@ from .fitting import (MIN_HELDOUT_SAMPLES, MIN_TRAIN_SAMPLES, distinct_rows,  # 
 from .gaussian import DataGaussian
 from .guard import MIN_NEAR_COPY_RATIO, near_copies  # noqa: F401
 from .marginals import path_masks, pixel_order
-from .params import check_params, fill_parameters_doc
+from .params import check_params
 from .sampling import WALK_BATCH, accepted_walks, walk_in_batches, walk_targets
 from .scaling import ChannelScaler
 from .state import FORMAT, FORMAT_VERSION, check_state, pack_state, unpack_state
@@ -31,7 +31,7 @@ from .walk import walk_bounds
 MAX_SCALED_VALUE = 1e6
 
 
-@fill_parameters_doc
+@fill_doc
 class DualDivergenceGenerator(BaseEstimator):
     """Generative sampling in the dual divergence space (Garg et al., 2024).
 
@@ -46,7 +46,7 @@ class DualDivergenceGenerator(BaseEstimator):
 
     Parameters
     ----------
-    %(parameters)s
+    %(generator_parameters)s
 
     Attributes
     ----------
@@ -416,11 +416,9 @@ class DualDivergenceGenerator(BaseEstimator):
     def save(self, fname, overwrite=False):
         """Write the fitted generator to a file that reading never executes.
 
-        The file is written to a temporary name in the destination's folder and renamed when
-        complete, so that an error never leaves a partial file (nor touches an existing one).
-        It holds tensors, numbers and JSON strings only, and a SHA-256 digest of them that
-        :func:`mne_dualdiv.read_generator` verifies (reading with
-        ``torch.load(weights_only=True)``).
+        Read it back with :func:`mne_dualdiv.read_generator`.
+
+        %(save_notes)s
 
         %(save_parameters)s
         """
@@ -439,12 +437,7 @@ def read_generator(fname):
     generator : DualDivergenceGenerator
         The fitted generator; its dual values and samples match the saved one's.
 
-    Raises
-    ------
-    mne_dualdiv.InvalidFileError
-        When the file is empty, truncated, damaged (its digest does not match), not a saved
-        generator, written by a newer version, or inconsistent (invalid parameters, sizes that
-        disagree).
+    %(read_raises)s
     """
     return load_state(fname, FORMAT, FORMAT_VERSION,
                       rebuild=DualDivergenceGenerator.from_state)

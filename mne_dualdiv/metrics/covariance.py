@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._checks import check_array_3d, check_random_state
+from .._docs import fill_doc
 from ._base import RELATIVE_LOG_FLOOR, MetricScore, batches, matched_sizes, prepare_sets
 
 
@@ -75,6 +76,7 @@ def log_euclidean_distance(A, B):
     return float(np.linalg.norm(_spd_log(A) - _spd_log(B)))
 
 
+@fill_doc
 def covariance_distance(train, heldout, synthetic, random_state=None):
     """Log-Euclidean distance between the mean spatial covariance matrices of two sets.
 
@@ -85,10 +87,8 @@ def covariance_distance(train, heldout, synthetic, random_state=None):
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
-    random_state : None | int | numpy.random.Generator
-        Seed of the subsampling that gives the training and synthetic sets the same size.
+    %(train_heldout_synthetic)s
+    %(random_state_train_synthetic)s
 
     Returns
     -------

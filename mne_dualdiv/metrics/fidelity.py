@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._checks import check_int, check_random_state
+from .._docs import fill_doc
 from ._base import (MetricScore, check_classifier, check_sfreq, matched_sizes, prepare_sets,
                     seed_from, subsample)
 from .covariance import covariance_distance, log_euclidean_distance, mean_covariance
@@ -59,6 +60,7 @@ def _discrimination(real, other, classifier, n_splits, seed):
     return float(abs(accuracy - 0.5)), float(accuracy)
 
 
+@fill_doc
 def discriminative_score(train, heldout, synthetic, sfreq=None, classifier=None, n_splits=5,
                          random_state=None):
     """How well a cross-validated classifier tells a set from real held-out data, |acc - 0.5|.
@@ -73,8 +75,7 @@ def discriminative_score(train, heldout, synthetic, sfreq=None, classifier=None,
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     sfreq : float | None
         Sampling frequency in Hz for the default classifier (taken from Epochs when None).
     classifier : None | sklearn estimator
@@ -123,6 +124,7 @@ def _frechet(features_a, features_b):
     return float(max(distance, 0.0))
 
 
+@fill_doc
 def frechet_distance(train, heldout, synthetic, sfreq=None, n_components=20, random_state=None):
     """Fréchet distance between Gaussians fitted to two sets in a fixed feature space.
 
@@ -136,14 +138,12 @@ def frechet_distance(train, heldout, synthetic, sfreq=None, n_components=20, ran
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     sfreq : float | None
         Sampling frequency in Hz (taken from Epochs when None).
     n_components : int
         Number of principal axes kept (at most ``n_train - 1`` and the number of features).
-    random_state : None | int | numpy.random.Generator
-        Seed of the subsampling that gives the training and synthetic sets the same size.
+    %(random_state_train_synthetic)s
 
     Returns
     -------

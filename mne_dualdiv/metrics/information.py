@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from .._checks import check_bool, check_int, check_random_state
+from .._docs import fill_doc
 from .._logging import logger
 from ..engine.generator import MIN_HELDOUT_SAMPLES, MIN_TRAIN_SAMPLES
 from ._base import (MetricScore, matched_sizes, prepare_sets, scaled_flattener, seed_from,
@@ -44,6 +45,7 @@ def _property_score(name, value_fn, train, heldout, synthetic, rng, unit, detail
                        details=dict(details, train=value_train, n_samples=len(synthetic_n)))
 
 
+@fill_doc
 def entropy_score(train, heldout, synthetic, n_components=10, n_neighbors=3, random_state=None):
     """Kozachenko–Leonenko entropy of the samples in the training set's principal subspace.
 
@@ -56,14 +58,12 @@ def entropy_score(train, heldout, synthetic, n_components=10, n_neighbors=3, ran
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     n_components : int
         Dimension of the principal subspace.
     n_neighbors : int
         The ``k`` of the estimator.
-    random_state : None | int | numpy.random.Generator
-        Seed of the subsampling to a common size.
+    %(random_state_common_size)s
 
     Returns
     -------
@@ -85,6 +85,7 @@ def entropy_score(train, heldout, synthetic, n_components=10, n_neighbors=3, ran
                            dict(n_components=n_components))
 
 
+@fill_doc
 def cluster_divergence(train, heldout, synthetic, n_clusters=4, n_components=10, n_neighbors=3,
                        random_state=None):
     """Maximal divergence between clusters of the samples: are distinct modes reproduced?
@@ -97,8 +98,7 @@ def cluster_divergence(train, heldout, synthetic, n_clusters=4, n_components=10,
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     n_clusters : int
         Number of k-means clusters per set.
     n_components : int
@@ -135,6 +135,7 @@ def cluster_divergence(train, heldout, synthetic, n_clusters=4, n_components=10,
                            "nats", dict(n_clusters=n_clusters, n_components=n_components))
 
 
+@fill_doc
 def total_correlation(train, heldout, synthetic, random_state=None):
     """Multivariate mutual information across channels: Gaussian total correlation, in nats.
 
@@ -146,10 +147,8 @@ def total_correlation(train, heldout, synthetic, random_state=None):
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
-    random_state : None | int | numpy.random.Generator
-        Seed of the subsampling to a common size.
+    %(train_heldout_synthetic)s
+    %(random_state_common_size)s
 
     Returns
     -------

@@ -9,6 +9,7 @@ from scipy.signal import welch
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._checks import check_array_3d, check_int, check_random_state
+from .._docs import fill_doc
 from ._base import (RELATIVE_LOG_FLOOR, MetricScore, batches, check_sfreq, matched_sizes,
                     prepare_sets)
 
@@ -163,6 +164,7 @@ def _mean_log_psd(X, sfreq, n_per_seg):
     return freqs, 10 * np.log10(np.maximum(mean, RELATIVE_LOG_FLOOR * mean.max()))
 
 
+@fill_doc
 def psd_distance(train, heldout, synthetic, sfreq=None, n_per_seg=None, random_state=None):
     """Distance between the average log power spectra of each channel, in dB.
 
@@ -173,14 +175,12 @@ def psd_distance(train, heldout, synthetic, sfreq=None, n_per_seg=None, random_s
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     sfreq : float | None
         Sampling frequency in Hz (taken from Epochs when None). Only labels the frequencies.
     n_per_seg : int | None
         Welch segment length (see :func:`welch_psd`).
-    random_state : None | int | numpy.random.Generator
-        Seed of the subsampling that gives the training and synthetic sets the same size.
+    %(random_state_train_synthetic)s
 
     Returns
     -------

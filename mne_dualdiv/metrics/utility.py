@@ -9,6 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._checks import check_labels
+from .._docs import fill_doc
 from ._base import MetricScore, check_classifier, prepare_sets
 
 
@@ -63,6 +64,7 @@ def _fit_score(classifier, scorer, X, y, X_test, y_test):
     return float(scorer(clone(classifier).fit(X, y), X_test, y_test))
 
 
+@fill_doc
 def tstr_score(train, heldout, synthetic, y_train, y_heldout, y_synthetic, classifier=None,
                scoring="balanced_accuracy"):
     """Train on synthetic, test on real: does the synthetic set carry the class information?
@@ -73,8 +75,7 @@ def tstr_score(train, heldout, synthetic, y_train, y_heldout, y_synthetic, class
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     y_train, y_heldout, y_synthetic : array-like, shape (n,)
         Their class labels (the synthetic labels are those the samples were generated for);
         NaN or None labels raise a ValueError.
@@ -100,6 +101,7 @@ def tstr_score(train, heldout, synthetic, y_train, y_heldout, y_synthetic, class
         details=dict(scoring=scoring))
 
 
+@fill_doc
 def augmentation_score(train, heldout, synthetic, y_train, y_heldout, y_synthetic,
                        classifier=None, scoring="balanced_accuracy"):
     """Augmentation: score of a classifier fitted on the real training set plus the synthetic set.
@@ -108,8 +110,7 @@ def augmentation_score(train, heldout, synthetic, y_train, y_heldout, y_syntheti
 
     Parameters
     ----------
-    train, heldout, synthetic : array-like, shape (n, n_channels, n_times) | mne.Epochs
-        Real training, real held-out and synthetic samples.
+    %(train_heldout_synthetic)s
     y_train, y_heldout, y_synthetic : array-like, shape (n,)
         Their class labels; NaN or None labels raise a ValueError.
     classifier : None | sklearn classifier

@@ -42,6 +42,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..._checks import check_bool, check_float, check_option, check_path, check_random_state
+from ..._docs import fill_doc
 from . import spikes
 from ._fidelity_display import plot_report, report_text
 # The constants live beside the code that uses them and stay importable from here, where the
@@ -287,13 +288,13 @@ class RecordingFidelityReport:
     def __repr__(self):
         return report_text(self)
 
+    @fill_doc
     def plot(self, show=False):
         """Peaks along the probe, amplitude histograms, spectra and noise levels.
 
         Parameters
         ----------
-        show : bool
-            Call ``plt.show()``.
+        %(show)s
 
         Returns
         -------
