@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator, clone
 
 from ..._checks import (check_fname_for_reading, check_fname_for_writing, check_float,
                         check_int, check_option, check_path, check_random_state)
+from ..._docs import fill_doc
 from ..._io import save_state
 from ..._logging import logger, use_verbose
 from ...engine import DualDivergenceGenerator
@@ -386,43 +387,34 @@ class RecordingSynthesizer(BaseEstimator):
         self._check_fitted("save")
         return _state.get_state(self)
 
+    @fill_doc
     def save(self, fname, overwrite=False):
         """Write the fitted synthesizer to a file that reading never executes.
 
-        A ``torch.save`` archive of tensors and JSON strings only, with a SHA-256 digest,
-        written atomically (``mne_dualdiv._io``). It holds the real cluster templates and
-        summary statistics of the real recording: keep it private.
+        It holds the real cluster templates and summary statistics of the real recording:
+        keep it private.
 
-        Parameters
-        ----------
-        fname : str | path-like
-            Destination, conventionally ending in ``.pt``.
-        overwrite : bool
-            Replace an existing file.
+        %(save_notes)s
+
+        %(save_parameters)s
         """
         fname = check_fname_for_writing(fname, overwrite)
         save_state(self._get_state(), fname, overwrite=overwrite)
         self._file_path = fname.resolve()
 
 
+@fill_doc
 def read_recording_synthesizer(fname):
     """Read a :class:`RecordingSynthesizer` written by :meth:`RecordingSynthesizer.save`.
 
-    Parameters
-    ----------
-    fname : str | path-like
-        The file.
+    %(read_parameters)s
 
     Returns
     -------
     synthesizer : RecordingSynthesizer
         The fitted synthesizer; recordings it makes with a seed match the saved one's.
 
-    Raises
-    ------
-    mne_dualdiv.InvalidFileError
-        When the file is empty, truncated, damaged, not a saved synthesizer, written by
-        another format version, or inconsistent.
+    %(read_raises)s
     """
     fname = check_fname_for_reading(fname)
     fitted = _state.read(fname)
