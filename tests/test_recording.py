@@ -626,7 +626,11 @@ def test_an_engine_that_gives_no_candidates_leaves_fewer_units_with_a_warning(sy
     (dict(fit_duration=-1.0), ValueError, "fit_duration"),
     (dict(noise_duration=0.0), ValueError, "noise_duration"),
     (dict(ms_before=-0.5), ValueError, "ms_before"),
+    (dict(ms_before=1e6), ValueError, "ms_before must be <= 20"),
+    (dict(ms_after=50.0), ValueError, "ms_after must be <= 20"),
     (dict(max_snippets=5), ValueError, "max_snippets"),
+    (dict(n_jobs=0), ValueError, "n_jobs must be a positive int"),
+    (dict(n_jobs=1.5), TypeError, "n_jobs must be None or an int"),
     (dict(template_model="engine", generator="small"), TypeError, "generator"),
 ])
 def test_fit_refuses_bad_parameters_naming_them(pure_noise, params, error, name):
@@ -777,3 +781,10 @@ def test_moved_templates_interpolate_along_each_column_of_contacts():
     assert centre in (4, 5)
     assert by_channel[5] == pytest.approx((-10.0 + -6.0) / 2)
     assert by_channel[4] == pytest.approx((-10.0 + -4.0) / 2)
+
+
+@pytest.mark.parametrize("n_jobs", [None, -1])
+def test_n_jobs_follows_mne_and_scikit_learn(pure_noise, n_jobs):
+    fitted = RecordingSynthesizer(n_jobs=n_jobs, random_state=0).fit(pure_noise)
+    assert fitted.get_params()["n_jobs"] == n_jobs  # stored as given
+    assert fitted.units_ is None  # white noise: the background alone, as with n_jobs=1

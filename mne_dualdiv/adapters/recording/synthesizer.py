@@ -27,7 +27,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from ..._checks import (check_fname_for_reading, check_fname_for_writing, check_float,
-                        check_int, check_option, check_path, check_random_state)
+                        check_int, check_n_jobs, check_option, check_path,
+                        check_random_state)
 from ..._docs import fill_doc
 from ..._io import save_state
 from ..._logging import logger, use_verbose
@@ -46,6 +47,9 @@ RECORDING_GENERATOR_PARAMS = dict(n_bridges=8, max_steps=300)
 ENGINE_MAX_SNIPPETS = 2000
 #: Length of one chunk of the noise fit (s).
 NOISE_CHUNK_S = 1.0
+#: Longest ``ms_before`` or ``ms_after``: a spike lasts a few ms (SpikeInterface's windows are
+#: 1-3 ms); ``ms_before=1e6`` asked for a 1000 s recording before naming no argument.
+MAX_WINDOW_MS = 20.0
 
 
 class RecordingSynthesizer(BaseEstimator):
@@ -75,8 +79,9 @@ class RecordingSynthesizer(BaseEstimator):
         Engine settings for ``template_model="engine"``, as an unfitted template (cloned;
         its ``random_state`` is replaced). ``None`` uses
         ``DualDivergenceGenerator(**RECORDING_GENERATOR_PARAMS)``.
-    n_jobs : int
-        SpikeInterface jobs of the band filter and the peak detection.
+    n_jobs : None | int
+        SpikeInterface jobs of the band filter and the peak detection (``None``: 1; ``-1``:
+        every CPU core, as in MNE and scikit-learn).
     random_state : None | int | numpy.random.Generator
         Seed of the noise chunks and of the engine's fit.
     verbose : None | bool | str | int
@@ -128,11 +133,13 @@ class RecordingSynthesizer(BaseEstimator):
     def _check_params(self):
         check_option("template_model", self.template_model, ("gaussian", "engine"))
         check_int("n_neighbours", self.n_neighbours, minimum=1)
-        for name in ("ms_before", "ms_after", "detect_threshold", "fit_duration",
-                     "noise_duration"):
+        for name in ("ms_before", "ms_after"):  # a spike's window, not a recording's
+            check_float(name, getattr(self, name), low=0, high=MAX_WINDOW_MS,
+                        low_inclusive=False)
+        for name in ("detect_threshold", "fit_duration", "noise_duration"):
             check_float(name, getattr(self, name), low=0, low_inclusive=False)
         check_int("max_snippets", self.max_snippets, minimum=20)
-        check_int("n_jobs", self.n_jobs, minimum=1)
+        check_n_jobs(self.n_jobs)
         check_template(self.generator)  # whatever the template model, as NeoSynthesizer
 
     def fit(self, recording, y=None):
@@ -166,7 +173,7 @@ class RecordingSynthesizer(BaseEstimator):
         locations = spikes.channel_locations(recording)
         neighbours = spikes.neighbourhoods(locations, self.n_neighbours)
         masked = spikes.channels_within(locations)
-        job = dict(n_jobs=int(self.n_jobs))
+        job = dict(n_jobs=check_n_jobs(self.n_jobs))
         with use_verbose(self.verbose):
             units, peaks, positions = None, spikes.no_peaks(), np.zeros((0, 3), np.int64)
             threshold = 0.0
@@ -380,7 +387,7 @@ class RecordingSynthesizer(BaseEstimator):
     def _peaks(self, recording, rng):
         band = spikes.spike_band(recording)
         levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
-        return spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=self.n_jobs))
+        return spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=check_n_jobs(self.n_jobs)))
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):
