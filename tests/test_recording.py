@@ -12,6 +12,7 @@ import copy
 import gc
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -649,6 +650,7 @@ def test_fit_refuses_what_is_not_a_recording():
     (("1s",), {}, TypeError, "durations"),
     ((1.0,), dict(n_units=-1), ValueError, "n_units"),
     ((1.0,), dict(random_state=-3), ValueError, "random_state"),
+    ((1.0,), dict(file_path=Path(__file__).parent), IsADirectoryError, "file_path must be a file"),
 ])
 def test_sample_refuses_bad_arguments_naming_them(synthesizer, args, kwargs, error, name):
     with pytest.raises(error, match=name):

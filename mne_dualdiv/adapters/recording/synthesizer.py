@@ -298,6 +298,7 @@ class RecordingSynthesizer(BaseEstimator):
         if file_path is None:
             file_path = self._ensure_file()
         elif check_path("file_path", file_path).resolve() != self._file_path:
+            check_fname_for_writing(file_path, False, name="file_path")  # named as given
             self.save(file_path)  # refuses to replace another file
             file_path = self._file_path
         with use_verbose(self.verbose):
