@@ -361,7 +361,8 @@ class UnitModel:
         """New unit templates and their placement and firing statistics.
 
         A candidate is kept when (1) its trough is on its own channel (row 0), as every real
-        snippet's is, (2) its best similarity to every real unit is below :attr:`guard` and
+        snippet's is, (2) its best similarity to every real unit (its rows off the probe where
+        it is placed left out, as they are in the recording) is below :attr:`guard` and
         to every unit kept before below :attr:`distinct`, and (3) scaled to the amplitude drawn for it, a
         locally exclusive detector finds exactly one peak in it (band-passed) at half the
         threshold, as it does in a real spike: a template with a secondary lobe near the
@@ -411,19 +412,28 @@ class UnitModel:
             filtered = band_filter(candidates, self.sampling_frequency)
             to_real = best_similarity(filtered, real_band).max(axis=1)
             home = candidates.min(axis=2).argmin(axis=1) == 0
-            for i in np.flatnonzero((to_real < self.guard) & home):
+            for i in np.flatnonzero(home):
                 slot = len(kept)
-                scale = self.single_peak_scale(
-                    filtered[i], stats[slot, 1], threshold, stats[slot, 2],
-                    None if distances is None else distances[channels[slot]])
+                placed = None if distances is None else distances[channels[slot]]
+                on = np.ones(len(filtered[i]), bool) if placed is None else np.isfinite(
+                    np.diag(placed))
+                # As placed: rows off the probe are not in the recording (nor in a sorter's
+                # template of it); without them a unit can be closer to a real one.
+                seen = filtered[i] * on[:, None]
+                similarity = to_real[i] if on.all() else best_similarity(
+                    seen[None], real_band).max()
+                if similarity >= self.guard:
+                    continue
+                scale = self.single_peak_scale(filtered[i], stats[slot, 1], threshold,
+                                               stats[slot, 2], placed)
                 if scale is None:
                     continue
-                if kept_band and best_similarity(filtered[i:i + 1],
+                if kept_band and best_similarity(seen[None],
                                                  np.array(kept_band)).max() >= self.distinct:
                     continue
-                kept.append(scale * candidates[i])
-                kept_band.append(filtered[i])
-                best_real.append(float(to_real[i]))
+                kept.append(scale * candidates[i] * on[:, None])
+                kept_band.append(seen)
+                best_real.append(float(similarity))
                 if len(kept) == n_units:
                     break
         if len(kept) < n_units:
