@@ -140,3 +140,18 @@ def test_row_distances_are_those_where_a_unit_lands():
                                               [20, np.hypot(32, 20), 0]])
     assert np.isinf(distances[2, 2]).all() and np.isinf(distances[2, :, 2]).all()
     assert np.isfinite(distances[2, :2, :2]).all()
+
+
+def test_a_unit_beside_louder_units_keeps_the_share_a_detector_sees():
+    from mne_dualdiv.adapters.recording.spikes import EXCLUDE_S, collision_share
+
+    locations = np.column_stack([np.zeros(4), [0.0, 20.0, 200.0, 400.0]])
+    neighbours = np.array([[0, 1, -1], [1, 0, 2], [2, 1, 3], [3, 2, -1]])
+    templates = np.zeros((3, 3, 10))
+    templates[0, 0, 5], templates[0, 1, 5] = -200.0, -150.0  # loud, at channel 0 (and 1)
+    templates[1, 0, 5] = -40.0  # quiet, at channel 1: 20 µm from the loud one
+    templates[2, 0, 5] = -40.0  # quiet, at channel 3: far from both
+    rates = np.array([20.0, 10.0, 10.0])
+    share = collision_share(templates, [0, 1, 3], neighbours, locations, rates,
+                            np.array([200.0, 40.0, 40.0]))
+    np.testing.assert_allclose(share, [1.0, np.exp(-20.0 * 2 * EXCLUDE_S), 1.0])

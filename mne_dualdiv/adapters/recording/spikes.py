@@ -118,6 +118,49 @@ def row_distances(locations, neighbours):
     return np.where(np.isnan(distances), np.inf, distances)
 
 
+#: Half-width (s) of the detector's exclusion in time (``detect_peaks``' ``exclude_sweep_ms``).
+EXCLUDE_S = 0.001
+
+
+def collision_share(band_templates, homes, neighbours, locations, rates, amplitudes):
+    """Share of each unit's spikes a locally exclusive detector keeps beside louder units.
+
+    A spike is lost when a louder unit's trough falls within :data:`EXCLUDE_S` of it on a
+    channel within the detector's radius of its peak channel; with Poisson firing, a unit
+    keeps ``exp(-sum(rate_v * 2 EXCLUDE_S))`` over the units ``v`` that are louder there than
+    its own amplitude. A cluster's rate divided by it is the unit's, so that the synthetic
+    unit loses as many spikes to the detector as the real one did: on SpikeInterface's
+    ground truth (si32, 10 units at about 15 Hz), the detector missed 4-7 % of the spikes of
+    its smaller units, nearly all beside another spike, and the sorted synthetic units fired
+    0.8 Hz below the real ones.
+
+    Parameters
+    ----------
+    band_templates : ndarray, shape (n_units, k, n_times)
+        The units' templates in the detection band, rows on ``neighbours[homes[u]]``.
+    homes : list of int
+        Each unit's peak channel.
+    neighbours : ndarray of int, shape (n_channels, k)
+        The channel of each row (-1: off the probe).
+    locations : ndarray, shape (n_channels, 2)
+        Channel positions (µm).
+    rates, amplitudes : ndarray, shape (n_units,)
+        Each unit's rate (Hz) and amplitude on its peak channel (stored units).
+    """
+    n_units, n_channels = len(homes), len(locations)
+    depth = np.zeros((n_units, n_channels + 1))  # trough of each unit on each channel
+    for u, home in enumerate(homes):
+        rows = np.where(neighbours[home] >= 0, neighbours[home], n_channels)
+        np.maximum.at(depth[u], rows, -np.asarray(band_templates[u]).min(axis=1))
+    depth = depth[:, :n_channels]
+    near = np.linalg.norm(np.asarray(locations)[homes][:, None] - np.asarray(locations)[None],
+                          axis=2) <= DETECT_RADIUS_UM  # (u, channel)
+    louder = np.array([[v != u and bool(np.any(depth[v, near[u]] > amplitudes[u]))
+                        for v in range(n_units)] for u in range(n_units)], dtype=bool)
+    louder = louder.reshape(n_units, n_units)
+    return np.exp(-(louder * np.asarray(rates)[None]).sum(axis=1) * 2 * EXCLUDE_S)
+
+
 def count_peaks(image, threshold, row_distances, exclude, radius_um=DETECT_RADIUS_UM):
     """Peaks a locally exclusive detector finds in one band-passed image (k, t).
 

@@ -28,7 +28,8 @@ import numpy as np
 import scipy.sparse.csgraph
 
 from ..._logging import logger
-from .spikes import align_and_taper, band_filter, best_similarity, count_peaks
+from .spikes import (align_and_taper, band_filter, best_similarity, collision_share,
+                     count_peaks)
 from .trains import cluster_firing
 
 #: Smallest cluster: 2 % of the snippets, within these bounds (``benchmarks/recording_clusters.py``;
@@ -70,10 +71,8 @@ SPREADS = (1.0, 1.25, 1.5, 2.0)
 #: Deepest secondary lobe allowed, as a share of the detection threshold: below half of it,
 #: the background noise (a fifth of the threshold, in MAD) rarely lifts a lobe over it.
 SECONDARY_LOBE = 0.5
-#: Least amplitude of a unit, as a share of the detection threshold: a unit below the
-#: threshold is partly detected, as the real clusters near it were (their amplitudes and rates
-#: are the units', not the detected spikes': ``trains.below_threshold``); above the secondary
-#: lobes' level (:data:`SECONDARY_LOBE`), so that its own trough counts as its one peak.
+#: Least amplitude of a unit, a share of the threshold: partly detected, as the real units
+#: near it (``trains.below_threshold``), its trough above :data:`SECONDARY_LOBE`'s level.
 MIN_AMPLITUDE = 0.6
 #: Spread (µm) of the placement density around each real cluster's peak channel.
 PLACEMENT_SPREAD_UM = 40.0
@@ -93,13 +92,6 @@ def _pca(flat, weights, max_components=60):
     _, s, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (flat - mean), full_matrices=False)
     n = min(max_components, len(s))
     return mean, vt[:n], s[:n] ** 2
-
-
-def _cluster(features, min_cluster_size):
-    """HDBSCAN labels of ``features`` (-1: noise)."""
-    from sklearn.cluster import HDBSCAN
-
-    return HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(features)
 
 
 def _guards(templates):
@@ -144,7 +136,9 @@ def cluster_features(snippets, peaks, locations):
 def cluster_units(snippets, features, peaks, locations, neighbours, sampling_frequency):
     """Cluster labels of the snippets (-1: noise) and the clusters' labels, one per unit."""
     size = int(np.clip(len(features) // CLUSTER_SHARE, MIN_CLUSTER_SIZE, MAX_CLUSTER_SIZE))
-    labels = _cluster(features, size)
+    from sklearn.cluster import HDBSCAN
+
+    labels = HDBSCAN(min_cluster_size=size, copy=True).fit_predict(features)  # -1: noise
     clusters = [u for u in np.unique(labels) if u >= 0]
     if not clusters:  # one population
         labels, clusters = np.zeros(len(features), dtype=int), [0]
@@ -291,9 +285,8 @@ class UnitModel:
         labels, clusters = cluster_units(snippets, features, peaks, locations, neighbours,
                                          sampling_frequency)
         # Every detected spike belongs to some unit: HDBSCAN's noise points (15-18 % of the
-        # spikes of the benchmark recordings) go to the nearest cluster for the firing
-        # statistics, or the clusters' rates fall short of the units' (shapes and amplitudes
-        # stay on the core members).
+        # spikes of the benchmark recordings) go to the nearest cluster's firing (shapes and
+        # amplitudes stay on the core members), or the rates fall short of the units'.
         centres = np.array([features[labels == u].mean(axis=0) for u in clusters])
         firing, noise = labels.copy(), labels < 0
         firing[noise] = np.asarray(clusters)[np.linalg.norm(
@@ -304,10 +297,12 @@ class UnitModel:
             noise_levels[peaks["channel_index"]], detect_threshold, sampling_frequency,
             duration / scale)
         stats[:, 2] = np.clip(stats[:, 2], *AMPLITUDE_CV_BOUNDS)
-        templates = [snippets[labels == u].mean(axis=0) for u in clusters]
-        templates = np.array(templates, dtype=np.float32)
-        guard, distinct = _guards(band_filter(templates, sampling_frequency))
+        templates = np.array([snippets[labels == u].mean(axis=0) for u in clusters], np.float32)
+        band = band_filter(templates, sampling_frequency)
+        guard, distinct = _guards(band)
         homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
+        stats[:, 0] /= collision_share(band, homes, neighbours, locations, stats[:, 0],
+                                       stats[:, 1])
         spread = np.linalg.norm(locations[:, None] - locations[homes][None], axis=2)
         weights = np.exp(-0.5 * (spread / PLACEMENT_SPREAD_UM) ** 2).sum(axis=1)
         if engine is not None:
@@ -395,7 +390,8 @@ class UnitModel:
         n_rounds = -(-max(n_units, 1) // self.n_real_units)
         source = np.concatenate([rng.permutation(self.n_real_units) for _ in range(n_rounds)])
         stats = self.cluster_stats[source[:n_units]].copy()
-        jitter = min(RATE_JITTER, RATE_JITTER_SHARE * np.log(np.maximum(self.cluster_stats[:, 0], 1e-6)).std())
+        log_rates = np.log(np.maximum(self.cluster_stats[:, 0], 1e-6))
+        jitter = min(RATE_JITTER, RATE_JITTER_SHARE * log_rates.std())
         stats[:, 0] *= np.exp(jitter * rng.standard_normal(n_units))
         stats[:, 1] *= np.exp(AMPLITUDE_JITTER * rng.standard_normal(n_units))
         stats[:, 1] = np.maximum(stats[:, 1], MIN_AMPLITUDE * threshold)
