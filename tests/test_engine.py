@@ -271,8 +271,8 @@ def test_wrong_number_of_dimensions_is_refused(shape):
 
 
 def test_too_few_samples_names_the_minimum():
-    with pytest.raises(ValueError, match=r"X has 12 distinct samples.*at least 20"):
-        DualDivergenceGenerator(**SMALL).fit(draw_gaussian(12, seed=4))
+    with pytest.raises(ValueError, match=r"X has 4 distinct samples.*at least 5"):
+        DualDivergenceGenerator(**SMALL).fit(draw_gaussian(4, seed=4))
 
 
 def test_sample_before_fit_is_refused():
