@@ -112,6 +112,15 @@ def stratified_heldout(groups, n_heldout, rng):
     and when no group has any to spare fewer are held out (at least one: with 5 samples in
     classes of 3 and 2, one).
 
+    Parameters
+    ----------
+    groups : ndarray, shape (n_samples,)
+        Label of each sample.
+    n_heldout : int
+        Samples to hold out.
+    rng : numpy.random.Generator
+        Source of the permutations (one per group, in the order of the sorted labels).
+
     Returns
     -------
     heldout : ndarray of int, sorted

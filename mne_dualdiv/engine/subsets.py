@@ -19,7 +19,7 @@ from .gaussian import DataGaussian
 class WalkStatistics(NamedTuple):
     """What the walks of one set of training samples start from and aim at.
 
-    Attributes
+    Parameters
     ----------
     gaussian : DataGaussian
         The Gaussian the walks start from and diffuse with.
