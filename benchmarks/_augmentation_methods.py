@@ -16,7 +16,12 @@ offline, not on the fly):
 - ``realnvp``: the strongest deep baseline of ``docs/comparison/`` (lowest PSD, covariance
   and Fréchet distances of the six deep baselines, the only one that beats the engine on
   covariance), per class, with the comparison's training budget (preset ``'comparison'``);
-- ``augment``: ``mne_dualdiv.augment(epochs, random_state=seed)`` at its defaults.
+- ``augment``: ``mne_dualdiv.augment(epochs, random_state=seed)`` at its defaults
+  (``per_condition='auto'``: one engine per class from 20 epochs per class, one shared dual
+  space below);
+- ``augment_shared``, ``augment_per_condition``: the same with ``per_condition`` forced to
+  ``False`` (one shared dual space, each class walked with its own statistics) or ``True``
+  (one engine per class), to measure the choice ``'auto'`` makes.
 
 The baselines are fitted and sampled by ``benchmarks/_compare_cell.py``'s helpers, as in the
 comparison.
@@ -30,7 +35,9 @@ from _augmentation_data import labels_of
 
 TRANSFORM_METHODS = ("ft_surrogate", "smooth_time_mask", "channels_dropout", "gaussian_noise")
 GENERATOR_METHODS = ("mixup", "gaussian", "realnvp")
-METHODS = ("none", *TRANSFORM_METHODS, *GENERATOR_METHODS, "augment")
+#: ``augment``'s variants: the value of its ``per_condition`` argument.
+AUGMENT_METHODS = {"augment": "auto", "augment_shared": False, "augment_per_condition": True}
+METHODS = ("none", *TRANSFORM_METHODS, *GENERATOR_METHODS, *AUGMENT_METHODS)
 
 #: braindecode's transforms: class name and settings. ``mask_fraction`` is SmoothTimeMask's
 #: mask length as a fraction of the epoch (braindecode's default of 100 samples is 0.4 s at
@@ -78,10 +85,11 @@ def _sampled(method, X, y, seed):
     return synthetic, labels
 
 
-def _augmented(epochs, seed):
+def _augmented(epochs, seed, per_condition):
     import mne_dualdiv
 
-    augmented = mne_dualdiv.augment(epochs, random_state=seed, verbose=False)
+    augmented = mne_dualdiv.augment(epochs, per_condition=per_condition, random_state=seed,
+                                    verbose=False)
     synthetic = augmented[np.flatnonzero(augmented.metadata["synthetic"].to_numpy())]
     return synthetic.get_data(), labels_of(synthetic)
 
@@ -100,6 +108,9 @@ def method_settings(method):
         return dict(cls=type(estimator).__name__, params=params, per_class=True)
     if method == "augment":
         return dict(call="mne_dualdiv.augment(epochs, random_state=seed)")
+    if method in AUGMENT_METHODS:
+        return dict(call=f"mne_dualdiv.augment(epochs, per_condition="
+                         f"{AUGMENT_METHODS[method]!r}, random_state=seed)")
     return {}
 
 
@@ -121,8 +132,8 @@ def make_extra_epochs(method, epochs, seed):
         X_extra, y_extra = _transformed(method, X, seed), y.copy()
     elif method in GENERATOR_METHODS:
         X_extra, y_extra = _sampled(method, X, y, seed)
-    elif method == "augment":
-        X_extra, y_extra = _augmented(epochs, seed)
+    elif method in AUGMENT_METHODS:
+        X_extra, y_extra = _augmented(epochs, seed, AUGMENT_METHODS[method])
     else:
         raise ValueError(f"Invalid value for the 'method' parameter: {method!r}; allowed "
                          f"values are {', '.join(repr(m) for m in METHODS)}.")

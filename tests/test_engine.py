@@ -266,8 +266,8 @@ def test_wrong_number_of_dimensions_is_refused(shape, tiny_params):
 
 
 def test_too_few_samples_names_the_minimum(tiny_params):
-    with pytest.raises(ValueError, match=r"X has 12 distinct samples.*at least 20"):
-        DualDivergenceGenerator(**tiny_params, random_state=0).fit(draw_gaussian(12, seed=4))
+    with pytest.raises(ValueError, match=r"X has 4 distinct samples.*at least 5"):
+        DualDivergenceGenerator(**tiny_params, random_state=0).fit(draw_gaussian(4, seed=4))
 
 
 def test_sample_before_fit_is_refused():

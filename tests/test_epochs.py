@@ -462,25 +462,24 @@ def test_a_list_of_epochs_with_different_info_is_refused(fast_params):
 
 
 def test_a_condition_with_too_few_epochs_is_named_in_the_error(fast_params):
-    epochs = _toy_epochs((25, 8))
-    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params))
-    with pytest.raises(ValueError, match=r"condition 'b' \(8 samples\).*at least 20"):
+    # Per condition, 4 epochs are fewer than the engine's smallest split (3 + 2 held out).
+    epochs = _toy_epochs((25, 4))
+    synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
+                                    per_condition=True)
+    with pytest.raises(ValueError, match=r"condition 'b' \(4 samples\).*at least 5"):
         synthesizer.fit(epochs)
     assert not hasattr(synthesizer, "generators_")
 
 
-def test_pooled_generator_is_the_fallback_for_small_conditions(fast_params):
+def test_a_shared_space_is_the_choice_for_small_conditions(fast_params):
     epochs = _toy_epochs((25, 8))
     synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**fast_params),
-                                    per_condition=False, random_state=0).fit(epochs)
-    assert list(synthesizer.generators_) == ["__all__"]
-    synthetic = synthesizer.sample(12, random_state=0)
-    assert len(synthetic) == 12
-    assert set(synthetic.metadata["condition"]) <= {"a", "b"}
+                                    random_state=0).fit(epochs)
+    assert list(synthesizer.generators_) == ["__all__"] and not synthesizer.per_condition_
+    synthetic = synthesizer.sample({"a": 2, "b": 10}, random_state=0)
+    assert list(synthetic.metadata["condition"]) == ["a"] * 2 + ["b"] * 10
     codes = [synthetic.event_id[name] for name in synthetic.metadata["condition"]]
     np.testing.assert_array_equal(synthetic.events[:, 2], codes)
-    with pytest.raises(TypeError, match="per_condition=False.*n_epochs must be an int"):
-        synthesizer.sample({"a": 2})
 
 
 def test_arguments_are_checked_with_their_names(toy_synthesizer, fast_params):

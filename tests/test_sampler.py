@@ -159,6 +159,6 @@ def test_arguments_are_checked_with_their_names(arrays, fast_params):
         DualDivergenceSampler(n_jobs=0).fit_resample(X, y)
     with pytest.raises(TypeError, match="n_jobs must be None or an int, got float"):
         DualDivergenceSampler(n_jobs=2.0).fit_resample(X, y)
-    with pytest.raises(ValueError, match=r"class 'right' \(8 samples\).*at least 20"):
+    with pytest.raises(ValueError, match=r"class 'right' \(4 samples\).*at least 5"):
         DualDivergenceSampler(generator=DualDivergenceGenerator(**fast_params)).fit_resample(
-            *_two_class_arrays((30, 8)))
+            *_two_class_arrays((30, 4)))

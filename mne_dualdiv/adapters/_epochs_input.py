@@ -7,7 +7,6 @@ would misread, naming the argument.
 
 import numpy as np
 
-from ._conditions import resolve_counts
 from ._epochs_output import CONDITION_COLUMN, SYNTHETIC_COLUMN, nullable
 
 #: Channel types that carry triggers or system states, not signals: zero in synthetic epochs.
@@ -72,16 +71,6 @@ def event_names(epochs):
     """Condition (event_id name) of every epoch."""
     code_to_name = {code: name for name, code in epochs.event_id.items()}
     return np.array([code_to_name[code] for code in epochs.events[:, 2]], dtype=object)
-
-
-def check_counts(n_synthetic, n_real, per_condition, name):
-    """Synthetic count per condition; a pooled generator only takes a total or a ratio."""
-    if not per_condition and isinstance(n_synthetic, (dict, str)):
-        raise TypeError(
-            f"With per_condition=False the conditions of synthetic epochs follow the walks, so "
-            f"{name} must be an int or a float, got {n_synthetic!r} instead."
-        )
-    return resolve_counts(n_synthetic, n_real, name)
 
 
 def check_not_empty(n_per_condition, name):

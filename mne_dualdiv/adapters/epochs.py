@@ -46,10 +46,10 @@ from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
 from ..engine.params import check_params
-from ._conditions import (POOLED, check_template, fit_generators, sample_generators,
-                          sample_pooled)
-from ._epochs_input import (check_counts, check_epochs, check_not_empty, event_names,
-                            metadata_layout, synthesized_picks)
+from ._conditions import (POOLED, check_per_condition, check_template, fit_generators,
+                          resolve_counts, sample_generators, sample_shared)
+from ._epochs_input import (check_epochs, check_not_empty, event_names, metadata_layout,
+                            synthesized_picks)
 from ._epochs_output import (CONDITION_COLUMN, SYNTHETIC_COLUMN,  # noqa: F401 - public names
                              metadata_with_markers, synthetic_metadata, to_epochs_array)
 from ._epochs_state import (FORMAT, FORMAT_VERSION, check_format, check_layout, generator_states,
@@ -61,7 +61,7 @@ class EpochsSynthesizer(BaseEstimator):
     """Learn MNE epochs per condition and make synthetic epochs that look like them.
 
     One :class:`~mne_dualdiv.DualDivergenceGenerator` is fitted per condition of ``event_id``
-    (or one on all epochs), on the epochs' data in SI units; synthetic epochs come back as an
+    (or one shared by all conditions, for small cohorts), on the epochs' data in SI units; synthetic epochs come back as an
     :class:`mne.EpochsArray` built from a copy of the input's ``info``. The module docstring of
     ``mne_dualdiv.adapters.epochs`` lists what survives.
 
@@ -72,12 +72,15 @@ class EpochsSynthesizer(BaseEstimator):
         condition and never fitted itself; its ``random_state`` is replaced by seeds drawn from
         ``random_state``). ``None`` uses the engine's defaults. The settings are reachable as
         ``generator__<name>`` by ``get_params`` / ``set_params``.
-    per_condition : bool
-        Fit one generator per condition of ``event_id`` (default), so every synthetic epoch
-        belongs to the condition it was sampled for. ``False`` fits one generator on all epochs:
-        a way to use conditions with fewer epochs than the engine needs; each synthetic epoch
-        then takes the condition of the real epoch its walk started from, and ``sample`` only
-        takes a total count or a ratio.
+    per_condition : 'auto' | bool
+        ``True`` fits one generator per condition of ``event_id``. ``False`` fits one generator
+        on all epochs, a shared dual space, and draws each condition's epochs with that
+        condition's walk statistics (its own Gaussian, its members' dual values:
+        :meth:`~mne_dualdiv.DualDivergenceGenerator.sample` with ``subset``), so that every
+        synthetic epoch belongs to the condition it was sampled for either way; each condition
+        needs at least 2 epochs. ``'auto'`` (default) chooses per condition when every
+        condition has at least ``MIN_PER_CONDITION`` = 20 epochs and the shared space
+        otherwise (``per_condition_``; ``docs/method.md``, "Small cohorts").
     random_state : None | int | numpy.random.Generator
         Seed of ``fit`` (one seed per condition is drawn from it).
     n_jobs : None | int
@@ -92,8 +95,9 @@ class EpochsSynthesizer(BaseEstimator):
     Attributes
     ----------
     generators_ : dict
-        Fitted generator per condition name (one entry ``'__all__'`` with
-        ``per_condition=False``).
+        Fitted generator per condition name (one entry ``'__all__'`` in a shared space).
+    per_condition_ : bool
+        Whether ``fit`` fitted one generator per condition (``per_condition``'s choice).
     conditions_ : list of str
         Conditions that had epochs in ``fit``, in the order of ``event_id``.
     n_epochs_ : dict
@@ -121,12 +125,12 @@ class EpochsSynthesizer(BaseEstimator):
     -----
     The engine scales every channel by its own median and inter-quartile range, so channel
     types with very different units (EEG in V, magnetometers in T, gradiometers in T/m, EOG)
-    need no manual scaling, and the samples come back in the input's units. A condition needs
-    at least 20 epochs with the engine's defaults (15 for training and 5 held out); the error
-    for a smaller one names it.
+    need no manual scaling, and the samples come back in the input's units. A generator of
+    fewer than 20 epochs holds out 2 of them instead of 5 (the engine's small-sample split);
+    it needs at least 5, and the error for fewer names the condition.
     """
 
-    def __init__(self, generator=None, per_condition=True, random_state=None, n_jobs=None,
+    def __init__(self, generator=None, per_condition="auto", random_state=None, n_jobs=None,
                  verbose=None):
         self.generator = generator
         self.per_condition = per_condition
@@ -152,9 +156,6 @@ class EpochsSynthesizer(BaseEstimator):
             The fitted synthesizer.
         """
         template = check_template(self.generator)
-        if not isinstance(self.per_condition, bool):
-            raise TypeError(f"per_condition must be a bool, got "
-                            f"{type(self.per_condition).__name__} instead.")
         check_n_jobs(self.n_jobs)
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose):
@@ -164,15 +165,17 @@ class EpochsSynthesizer(BaseEstimator):
             self.conditions_ = [name for name in self.event_id_ if np.any(names == name)]
             self.n_epochs_ = {name: int(np.sum(names == name)) for name in self.conditions_}
             self._remember_epochs(epochs, names)
+            per_condition = check_per_condition(self.per_condition, self.n_epochs_)
             data = epochs.get_data()[:, self.picks_]
             logger.info("Fitting %s on %d epochs of %d channels x %d times (%s)",
-                        "one generator per condition" if self.per_condition
-                        else "one generator on all epochs", len(epochs), data.shape[1],
+                        "one generator per condition" if per_condition
+                        else "one shared dual space", len(epochs), data.shape[1],
                         data.shape[2], ", ".join(f"{k}: {v}" for k, v in self.n_epochs_.items()))
-            fitted_conditions = self.conditions_ if self.per_condition else [POOLED]
-            self.generators_ = fit_generators(data, names, fitted_conditions, template, rng,
-                                              self.verbose, n_jobs=self.n_jobs)
-            self._labels = names.astype(str) if not self.per_condition else None
+            fitted_conditions = self.conditions_ if per_condition else [POOLED]
+            self.generators_ = fit_generators(data, names.astype(str), fitted_conditions,
+                                              template, rng, self.verbose, n_jobs=self.n_jobs)
+            self.per_condition_ = per_condition
+            self._labels = None if per_condition else names.astype(str)
         return self
 
     def _remember_epochs(self, epochs, names):
@@ -200,8 +203,7 @@ class EpochsSynthesizer(BaseEstimator):
             An int is a total, split like the real epochs' condition proportions; a float a
             ratio of each condition's real count (``1.0``: as many as the real ones); a dict
             maps condition names to counts; ``'balance'`` tops every condition up to the
-            largest. With ``per_condition=False`` only an int or a float is allowed and the
-            conditions follow the walks' starting epochs. It must ask for at least one epoch
+            largest. It must ask for at least one epoch
             in total: ``0``, a ratio that rounds to 0 for every condition, a dict of zeros or
             ``'balance'`` on balanced conditions raise a ``ValueError`` naming ``n_epochs``
             (an ``EpochsArray`` cannot be empty).
@@ -219,7 +221,7 @@ class EpochsSynthesizer(BaseEstimator):
         """
         self._check_fitted("sample")
         rng = check_random_state(random_state)
-        check_not_empty(check_counts(n_epochs, self.n_epochs_, self.per_condition, "n_epochs"),
+        check_not_empty(resolve_counts(n_epochs, self.n_epochs_, "n_epochs"),
                          "n_epochs")
         with use_verbose(self.verbose if verbose is None else verbose):
             data, names = self._sample_arrays(n_epochs, rng)
@@ -228,20 +230,17 @@ class EpochsSynthesizer(BaseEstimator):
 
     def _sample_arrays(self, n_epochs, rng, name="n_epochs"):
         """Synthetic data of all channels, shape (n, n_channels, n_times), and conditions."""
-        counts = check_counts(n_epochs, self.n_epochs_, self.per_condition, name)
+        counts = resolve_counts(n_epochs, self.n_epochs_, name)
         total = sum(counts.values())
         # The walks' output, the epochs' array with every channel, and the Epochs' own copy.
         check_output_memory(name, n_epochs, 3 * total * self.info_["nchan"] * self.n_times_ * 8,
                             f"need three arrays of {total} epochs of {self.info_['nchan']} x "
                             f"{self.n_times_} float64 values")
-        if self.per_condition:
+        if self.per_condition_:
             signals, names = sample_generators(self.generators_, counts, rng,
                                                n_jobs=self.n_jobs)
-        elif sum(counts.values()) == 0:
-            signals, names = np.empty((0, len(self.picks_), self.n_times_)), []
         else:
-            signals, names = sample_pooled(self.generators_[POOLED], self._labels,
-                                           sum(counts.values()), rng)
+            signals, names = sample_shared(self.generators_[POOLED], self._labels, counts, rng)
         data = np.zeros((len(signals), self.info_["nchan"], self.n_times_))
         data[:, self.picks_] = signals
         logger.info("Made %d synthetic epochs (%s)", len(names), ", ".join(
@@ -288,8 +287,10 @@ class EpochsSynthesizer(BaseEstimator):
             name: DualDivergenceGenerator.from_state(generator_state)
             for name, generator_state in generators
         }
+        self.per_condition_ = (POOLED not in self.generators_ if self.per_condition == "auto"
+                               else bool(self.per_condition))
         check_layout(self.info_, self.picks_, self.n_times_, self.event_id_, self.conditions_,
-                     self.n_epochs_, self.per_condition, self.generators_)
+                     self.n_epochs_, self.per_condition_, self.generators_)
         return self
 
     @fill_doc
@@ -325,7 +326,7 @@ def read_epochs_synthesizer(fname):
 
 
 # ---------------------------------------------------------------------------------- augment
-def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
+def augment(epochs, n_synthetic=1.0, include_original=True, per_condition="auto",
             random_state=None, n_jobs=None, verbose=None, **params):
     """Add synthetic epochs to real ones.
 
@@ -348,8 +349,10 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
     include_original : bool
         Return the real epochs followed by the synthetic ones (True), or the synthetic ones
         only.
-    per_condition : bool
-        One generator per condition (True) or one on all epochs; see
+    per_condition : 'auto' | bool
+        One generator per condition (True), one shared dual space whose walks draw each
+        condition from its own statistics (False), or the first when every condition has at
+        least 20 epochs and the second otherwise ('auto', default); see
         :class:`EpochsSynthesizer`.
     random_state : None | int | numpy.random.Generator
         Seed of fitting and sampling; the same seed gives the same epochs.
@@ -386,7 +389,7 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition=True,
         # Check the count (and the engine settings) before the long fit.
         counts = {name: int(np.sum(real_names == name)) for name in real.event_id
                   if np.any(real_names == name)}
-        n_per_condition = check_counts(n_synthetic, counts, per_condition, "n_synthetic")
+        n_per_condition = resolve_counts(n_synthetic, counts, "n_synthetic")
         check_params(synthesizer.generator.get_params())
         if not include_original:
             check_not_empty(n_per_condition, "n_synthetic")

@@ -12,9 +12,16 @@ from .dualspace import (find_clusters, knn_indices, local_dual_values, nearest_r
 from .guard import near_copy_threshold, near_duplicate_groups
 from .network import DualNetwork
 
-#: Fewest training and held-out samples the method works with.
+#: Fewest training and held-out samples of the regular split.
 MIN_TRAIN_SAMPLES = 15
 MIN_HELDOUT_SAMPLES = 5
+#: Fewest training and held-out samples of the small-sample split, under 20 samples
+#: (``docs/method.md``, "Small cohorts"): 5 samples are the least the method works with.
+MIN_SMALL_TRAIN = 3
+MIN_SMALL_HELDOUT = 2
+#: Fewest training samples a ``subset`` of :meth:`DualDivergenceGenerator.sample` needs: its
+#: walks' Gaussian needs a covariance and its targets a range of dual values.
+MIN_SUBSET_SAMPLES = 2
 
 
 def distinct_rows(X):
@@ -36,19 +43,35 @@ def distinct_rows(X):
     return np.sort(first)
 
 
-def split_rows(n_samples, validation_fraction, n_neighbors, rng):
+def _small_heldout(n_samples, validation_fraction):
+    """Held-out count of the small-sample split: ``validation_fraction``, at least two."""
+    return max(MIN_SMALL_HELDOUT, int(round(validation_fraction * n_samples)))
+
+
+def split_rows(n_samples, validation_fraction, n_neighbors, rng, groups=None):
     """Random training and held-out positions among ``n_samples``, each sorted.
+
+    The regular split holds out ``validation_fraction`` of the samples, at least
+    ``MIN_HELDOUT_SAMPLES``, and keeps at least ``MIN_TRAIN_SAMPLES`` (and ``n_neighbors + 1``)
+    for training. When that is not possible (fewer than 20 samples with the defaults), the
+    small-sample split holds out ``validation_fraction`` of them but at least
+    ``MIN_SMALL_HELDOUT`` and keeps at least ``MIN_SMALL_TRAIN`` (``docs/method.md``, "Small
+    cohorts"): the kNN neighbourhoods then shrink to the training samples there are.
 
     Parameters
     ----------
     n_samples : int
         Number of distinct samples.
     validation_fraction : float
-        Fraction held out (at least ``MIN_HELDOUT_SAMPLES``).
+        Fraction held out.
     n_neighbors : int
-        kNN neighbourhood size: the training set needs one sample more.
+        kNN neighbourhood size: the regular split keeps one training sample more.
     rng : numpy.random.Generator
         Source of the permutation.
+    groups : None | ndarray, shape (n_samples,)
+        Labels to stratify by: each group gives its share of the held-out samples (largest
+        remainders) but keeps at least ``MIN_SUBSET_SAMPLES`` training samples where it has
+        them. None: one permutation of all samples (the split of every fit without labels).
 
     Returns
     -------
@@ -60,20 +83,61 @@ def split_rows(n_samples, validation_fraction, n_neighbors, rng):
         When too few samples are left for training, naming the minimum.
     """
     n_heldout = max(MIN_HELDOUT_SAMPLES, int(round(validation_fraction * n_samples)))
-    min_train = max(MIN_TRAIN_SAMPLES, n_neighbors + 1)
-    if n_samples - n_heldout < min_train:
-        minimum = min_train + MIN_HELDOUT_SAMPLES
-        minimum = max(minimum, int(math.ceil(min_train / (1 - validation_fraction))))
-        raise ValueError(
-            f"X has {n_samples} distinct samples, fewer than the method can use: it needs at "
-            f"least "
-            f"{minimum} ({min_train} training samples, so that every pixel marginal and every "
-            f"kNN neighbourhood of n_neighbors={n_neighbors} has enough values, and "
-            f"{MIN_HELDOUT_SAMPLES} held out with validation_fraction="
-            f"{validation_fraction})."
-        )
-    order = rng.permutation(n_samples)
-    return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
+    if n_samples - n_heldout < max(MIN_TRAIN_SAMPLES, n_neighbors + 1):
+        n_heldout = _small_heldout(n_samples, validation_fraction)
+        if n_samples - n_heldout < MIN_SMALL_TRAIN:
+            minimum = next(m for m in range(MIN_SMALL_TRAIN + MIN_SMALL_HELDOUT, 10**6)
+                           if m - _small_heldout(m, validation_fraction) >= MIN_SMALL_TRAIN)
+            raise ValueError(
+                f"X has {n_samples} distinct samples, fewer than the method can use: it needs "
+                f"at least {minimum} ({MIN_SMALL_TRAIN} training samples, so that every pixel "
+                f"marginal and the near-copy guard have values to work with, and at least "
+                f"{MIN_SMALL_HELDOUT} held out with validation_fraction={validation_fraction})."
+            )
+        logger.info("%d distinct samples: small-sample split, %d held out (the regular split "
+                    "needs %d)", n_samples, n_heldout, max(MIN_TRAIN_SAMPLES, n_neighbors + 1)
+                    + MIN_HELDOUT_SAMPLES)
+    if groups is None:
+        order = rng.permutation(n_samples)
+        return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
+    heldout = stratified_heldout(np.asarray(groups), n_heldout, rng)
+    return np.setdiff1d(np.arange(n_samples), heldout), heldout
+
+
+def stratified_heldout(groups, n_heldout, rng):
+    """``n_heldout`` positions drawn group by group in proportion to the groups' sizes.
+
+    Each group keeps at least ``MIN_SUBSET_SAMPLES`` training samples where it has them; the
+    held-out samples it cannot give go to the groups with samples to spare, largest first,
+    and when no group has any to spare fewer are held out (at least one: with 5 samples in
+    classes of 3 and 2, one).
+
+    Parameters
+    ----------
+    groups : ndarray, shape (n_samples,)
+        Label of each sample.
+    n_heldout : int
+        Samples to hold out.
+    rng : numpy.random.Generator
+        Source of the permutations (one per group, in the order of the sorted labels).
+
+    Returns
+    -------
+    heldout : ndarray of int, sorted
+    """
+    names, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    exact = n_heldout * sizes / sizes.sum()
+    share = np.floor(exact).astype(int)
+    share[np.argsort(-(exact - share), kind="stable")[:n_heldout - share.sum()]] += 1
+    room = np.maximum(sizes - MIN_SUBSET_SAMPLES, 0)
+    share = np.minimum(share, room)
+    for group in np.argsort(-(room - share), kind="stable"):
+        share[group] += min(room[group] - share[group], n_heldout - share.sum())
+    if share.sum() == 0:
+        share[np.argmax(sizes)] = 1
+    heldout = [rng.permutation(np.flatnonzero(codes == group))[:share[group]]
+               for group in range(len(names))]
+    return np.sort(np.concatenate(heldout))
 
 
 def new_network(masks, n_channels, n_times, seed, *, n_filters, temporal_kernel, hidden):

@@ -7,22 +7,23 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._checks import (check_array_3d, check_fitted, check_fname_for_writing, check_int,
+from .._checks import (check_array_3d, check_fitted, check_int, check_labels,
                        check_output_memory, check_random_state)
 from .._docs import fill_doc
-from .._io import load_state, save_state
+from .._io import load_state
 from .._logging import logger, use_verbose
 from .dualspace import knn_indices, local_dual_values
 # MIN_* stay importable from here, where they were defined before fitting.py and guard.py.
-from .fitting import (MIN_HELDOUT_SAMPLES, MIN_TRAIN_SAMPLES, distinct_rows,  # noqa: F401
-                      fit_dual_space, fit_path, new_network, split_rows)
+from .fitting import (MIN_HELDOUT_SAMPLES, MIN_SUBSET_SAMPLES, MIN_TRAIN_SAMPLES,  # noqa: F401
+                      distinct_rows, fit_dual_space, fit_path, new_network, split_rows)
 from .gaussian import DataGaussian
 from .guard import MIN_NEAR_COPY_RATIO, near_copies  # noqa: F401
 from .marginals import path_masks, pixel_order
 from .params import check_params
 from .sampling import WALK_BATCH, accepted_walks, walk_in_batches, walk_targets
 from .scaling import ChannelScaler
-from .state import FORMAT, FORMAT_VERSION, check_state, pack_state, unpack_state
+from .state import FORMAT, FORMAT_VERSION, SavedStateMixin
+from .subsets import WalkStatistics, subset_positions, subset_statistics
 from .walk import walk_bounds
 
 #: Scaled values (robust standard deviations) beyond this are clipped before the float32
@@ -32,7 +33,7 @@ MAX_SCALED_VALUE = 1e6
 
 
 @fill_doc
-class DualDivergenceGenerator(BaseEstimator):
+class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
     """Generative sampling in the dual divergence space (Garg et al., 2024).
 
     ``fit`` estimates ``KL(P || Q)`` between the data ``P`` and the product of its pixel marginals
@@ -144,11 +145,17 @@ class DualDivergenceGenerator(BaseEstimator):
         check_fitted(self, "network_", what)
 
     # ------------------------------------------------------------------ fit
-    @fill_doc
     def fit(self, X, y=None):
         """Learn the dual space of ``X``.
 
-        %(fit_parameters)s
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_channels, n_times)
+            Real samples in any units (they are robustly scaled per channel). Not modified.
+        y : None | array-like, shape (n_samples,)
+            Class labels, used only to stratify the held-out split so that every class keeps
+            training samples for ``sample(subset=...)``; the dual space is learned without
+            them. None: an unstratified split.
 
         Returns
         -------
@@ -157,12 +164,13 @@ class DualDivergenceGenerator(BaseEstimator):
         """
         self._check_params()
         X = check_array_3d(X, "X")
+        groups = None if y is None else check_labels("y", y, len(X))
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose):
-            self._fit(X, rng)
+            self._fit(X, rng, groups)
         return self
 
-    def _fit(self, X, rng):
+    def _fit(self, X, rng, groups=None):
         n_samples, n_channels, n_times = X.shape
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         unique_rows = distinct_rows(X)
@@ -170,8 +178,9 @@ class DualDivergenceGenerator(BaseEstimator):
         if self.n_duplicates_:
             logger.warning("X has %d sample(s) identical to an earlier one; fit uses the %d "
                            "distinct samples only.", self.n_duplicates_, len(unique_rows))
-        train_pos, heldout_pos = split_rows(len(unique_rows), self.validation_fraction,
-                                            self.n_neighbors, rng)
+        train_pos, heldout_pos = split_rows(
+            len(unique_rows), self.validation_fraction, self.n_neighbors, rng,
+            groups=None if groups is None else groups[unique_rows])
         self.train_indices_ = unique_rows[train_pos]
         self.heldout_indices_ = unique_rows[heldout_pos]
         self.n_channels_, self.n_times_ = n_channels, n_times
@@ -267,11 +276,13 @@ class DualDivergenceGenerator(BaseEstimator):
                                  self.n_local_draws, rng)
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, n_samples, random_state=None, return_delta=False, max_rounds=20):
+    def sample(self, n_samples, random_state=None, return_delta=False, max_rounds=20,
+               subset=None):
         """Generate new images by walks in the dual space.
 
         Walks run in batches of at most ``WALK_BATCH`` (256), so memory does not grow with
-        ``n_samples`` beyond the returned array.
+        ``n_samples`` beyond the returned array. With ``subset`` they sample that part of the
+        data (one class) in the dual space of all of it (``docs/method.md``, "Small cohorts").
 
         Parameters
         ----------
@@ -284,6 +295,12 @@ class DualDivergenceGenerator(BaseEstimator):
             (``x_start`` is a Gaussian draw, or a training sample with ``start='training'``).
         max_rounds : int
             Batches of walks to try before giving up when too many samples are rejected.
+        subset : None | array-like of int or bool
+            Rows of the ``X`` given to ``fit`` (indices or a mask) whose walk statistics to
+            use: walks start from and diffuse with the Gaussian of their training images
+            (rows held out are not used; at least ``MIN_SUBSET_SAMPLES`` = 2 must be training
+            rows) and aim at their dual values; end points, local check and near-copy guard
+            stay those of all training samples. None: every training sample.
 
         Returns
         -------
@@ -297,9 +314,13 @@ class DualDivergenceGenerator(BaseEstimator):
         check_output_memory("n_samples", n_samples, (2 + return_delta) * 8 * n_samples
                             * self.n_channels_ * self.n_times_, "need float64 samples and copies")
         max_rounds = check_int("max_rounds", max_rounds, minimum=1)
+        positions = None if subset is None else subset_positions(
+            subset, self.train_indices_, len(self.train_indices_) + len(self.heldout_indices_)
+            + self.n_duplicates_)
         rng = check_random_state(random_state)
         with use_verbose(self.verbose):
-            scaled, delta = self._sample_scaled(n_samples, rng, max_rounds)
+            scaled, delta = self._sample_scaled(n_samples, rng, max_rounds,
+                                                self._walk_statistics(positions))
         X_new = self.scaler_.inverse_transform(scaled.astype(np.float64))
         if return_delta:
             return X_new, self.scaler_.inverse_transform_difference(delta.astype(np.float64))
@@ -314,28 +335,41 @@ class DualDivergenceGenerator(BaseEstimator):
             self._gaussian_cache = cached
         return cached[1]
 
-    def _start_walks(self, n, rng, torch_gen):
+    def _walk_statistics(self, positions):
+        """Walk statistics of the training samples at ``positions`` (None: all), cached."""
+        if positions is None:
+            return WalkStatistics(self._data_gaussian(), self.dual_values_train_,
+                                  self.endpoints_, self.clusters_)
+        key = (self.walk_shrinkage, positions.tobytes())
+        cache = self.__dict__.setdefault("_subset_cache", {})
+        if key not in cache:
+            cache[key] = subset_statistics(self._train_scaled, self.dual_values_train_,
+                                           positions, self.walk_shrinkage)
+        return cache[key]
+
+    def _start_walks(self, n, rng, torch_gen, stats):
         """Start images (scaled, numpy) and target dual values of ``n`` new walks."""
-        targets, starts = walk_targets(self.dual_values_train_, self.endpoints_, self.clusters_,
-                                       n, rng, target=self.target, n_neighbors=self.n_neighbors)
+        targets, starts = walk_targets(stats.values, stats.endpoints, stats.clusters, n, rng,
+                                       target=self.target, n_neighbors=self.n_neighbors)
         if self.start == "training":
-            x_from = self._train_scaled[starts]
+            x_from = self._train_scaled[starts if stats.positions is None
+                                        else stats.positions[starts]]
         else:
-            x_from = self._data_gaussian().draw(len(starts), torch_gen).numpy()
+            x_from = stats.gaussian.draw(len(starts), torch_gen).numpy()
         if self.target == "nearest":
-            low, high = self.endpoints_
+            low, high = stats.endpoints
             margin = 1e-3 * (high - low)
             targets = np.clip(self._dual_values_scaled(x_from), low + margin, high - margin)
         return x_from, targets
 
-    def _sample_scaled(self, n_samples, rng, max_rounds):
+    def _sample_scaled(self, n_samples, rng, max_rounds, stats):
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         train = self._train_scaled
         scaled, delta, self.last_sample_report_ = accepted_walks(
             n_samples, rng,
-            start_walks=lambda n, rng: self._start_walks(n, rng, torch_gen),
+            start_walks=lambda n, rng: self._start_walks(n, rng, torch_gen, stats),
             walk=lambda x_from, targets: walk_in_batches(
-                self.network_, x_from, targets, torch_gen, gaussian=self._data_gaussian(),
+                self.network_, x_from, targets, torch_gen, gaussian=stats.gaussian,
                 lower=self.pixel_lower_, upper=self.pixel_upper_, n_steps=self.walk_steps,
                 step_size=self.walk_step_size, noise=self.walk_noise,
                 precondition=self.walk_metric == "data"),
@@ -376,54 +410,6 @@ class DualDivergenceGenerator(BaseEstimator):
         nearest = [knn_indices(self._train_scaled, scaled[start:start + WALK_BATCH], 1)[:, 0]
                    for start in range(0, len(scaled), WALK_BATCH)]
         return self.train_indices_[np.concatenate(nearest)]
-
-    # ------------------------------------------------------------------ I/O
-    def get_state(self):
-        """The fitted estimator as a dict of tensors and JSON strings (what :meth:`save` writes)."""
-        self._check_fitted("save")
-        learned = {name: value for name, value in vars(self).items() if name.endswith("_")}
-        return pack_state(self.get_params(), learned, self._train_scaled)
-
-    @classmethod
-    def from_state(cls, state):
-        """The fitted estimator a state describes (adapters keep states in their own files).
-
-        Parameters
-        ----------
-        state : dict
-            From :meth:`get_state`; checked as :meth:`check_state` does before anything is built.
-        """
-        params, learned, train_scaled = unpack_state(state, cls)
-        self = cls(**params)
-        self._train_scaled = train_scaled
-        for name, value in learned.items():
-            setattr(self, name, value)
-        self.walk_shrinkage_ = self._data_gaussian().shrinkage
-        return self
-
-    @classmethod
-    def check_state(cls, state):
-        """Refuse an invalid state before anything is built from it (``InvalidFileError``).
-
-        Parameters
-        ----------
-        state : dict
-            As :meth:`get_state` returns it.
-        """
-        check_state(state, cls)
-
-    @fill_doc
-    def save(self, fname, overwrite=False):
-        """Write the fitted generator to a file that reading never executes.
-
-        Read it back with :func:`mne_dualdiv.read_generator`.
-
-        %(save_notes)s
-
-        %(save_parameters)s
-        """
-        save_state(self.get_state(), check_fname_for_writing(fname, overwrite),
-                   overwrite=overwrite)
 
 
 @fill_doc

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import torch
 
-from .._io import state_json, state_tensors
+from .._docs import fill_doc
+from .._io import save_state, state_json, state_tensors
 from .._version import __version__
-from .._checks import check_float, check_int
+from .._checks import check_float, check_fname_for_writing, check_int
 from .dualspace import DualClusters
 from .guard import near_duplicate_groups
 from .network import DualNetwork
@@ -197,3 +198,55 @@ def unpack_state(state, estimator_class):
                    # A deterministic function of the training images, so not saved.
                    near_duplicate_groups_=near_duplicate_groups(arrays["train_scaled"])[0])
     return params, learned, arrays["train_scaled"]
+
+
+class SavedStateMixin:
+    """The state round-trip of :class:`~mne_dualdiv.DualDivergenceGenerator`: ``get_state``,
+    ``from_state``, ``check_state`` and ``save`` (:func:`~mne_dualdiv.read_generator` reads)."""
+
+    def get_state(self):
+        """The fitted estimator as a dict of tensors and JSON strings (what :meth:`save` writes)."""
+        self._check_fitted("save")
+        learned = {name: value for name, value in vars(self).items() if name.endswith("_")}
+        return pack_state(self.get_params(), learned, self._train_scaled)
+
+    @classmethod
+    def from_state(cls, state):
+        """The fitted estimator a state describes (adapters keep states in their own files).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`get_state`; checked as :meth:`check_state` does before anything is built.
+        """
+        params, learned, train_scaled = unpack_state(state, cls)
+        self = cls(**params)
+        self._train_scaled = train_scaled
+        for name, value in learned.items():
+            setattr(self, name, value)
+        self.walk_shrinkage_ = self._data_gaussian().shrinkage
+        return self
+
+    @classmethod
+    def check_state(cls, state):
+        """Refuse an invalid state before anything is built from it (``InvalidFileError``).
+
+        Parameters
+        ----------
+        state : dict
+            As :meth:`get_state` returns it.
+        """
+        check_state(state, cls)
+
+    @fill_doc
+    def save(self, fname, overwrite=False):
+        """Write the fitted generator to a file that reading never executes.
+
+        Read it back with :func:`mne_dualdiv.read_generator`.
+
+        %(save_notes)s
+
+        %(save_parameters)s
+        """
+        save_state(self.get_state(), check_fname_for_writing(fname, overwrite),
+                   overwrite=overwrite)

@@ -21,7 +21,8 @@ from .estimators import (gaussian_total_correlation, knn_entropy, knn_kl_diverge
 #: Budget of the fresh path estimators of :func:`sample_divergence` (a small one: three fits).
 DEFAULT_DIVERGENCE_PARAMS = dict(method="path", n_bridges=16, max_steps=1500, batch_size=128,
                                  eval_every=250, patience=3, n_local_draws=4, walk_steps=0)
-#: Fewest samples a fresh path estimator is fitted on (the engine's own minimum, 20).
+#: Fewest samples a fresh path estimator is fitted on: the engine's regular split (20); the
+#: small-sample split's 2 held-out samples make no divergence estimate worth a score.
 MIN_DIVERGENCE_SAMPLES = MIN_TRAIN_SAMPLES + MIN_HELDOUT_SAMPLES
 
 
