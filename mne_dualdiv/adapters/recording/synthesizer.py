@@ -283,7 +283,10 @@ class RecordingSynthesizer(BaseEstimator):
             ``spikeinterface.preprocessing.correct_motion(..., output_motion=True)`` estimated
             on the real recording (it is then in the synthetic one: it is a trace of the
             probe's movement, not of any unit). ``None``: the units stay in place. See
-            :mod:`mne_dualdiv.adapters.recording.drift`.
+            :mod:`mne_dualdiv.adapters.recording.drift`. The unit guard was measured without
+            drift: a sorted unit of a drifting synthetic recording came 0.03 above the real
+            units' median similarity (``docs/recording.md``, 5); audit it by sorting it
+            (:func:`~mne_dualdiv.adapters.recording.fidelity.fidelity_report`).
 
         Returns
         -------
