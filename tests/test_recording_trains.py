@@ -18,6 +18,7 @@ def poisson_frames(rng, rate, duration, refractory=0.003):
 def test_coincident_marks_frames_within_tolerance():
     frames = np.array([100, 200, 300])
     assert coincident(frames, np.array([95, 290]), 10).tolist() == [True, False, True]
+    assert coincident(frames, np.array([205]), 10).tolist() == [False, True, False]
     assert not coincident(frames, np.array([], dtype=np.int64), 10).any()
 
 

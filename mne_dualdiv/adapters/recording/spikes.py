@@ -155,9 +155,10 @@ def collision_share(band_templates, homes, neighbours, locations, rates, amplitu
     depth = depth[:, :n_channels]
     near = np.linalg.norm(np.asarray(locations)[homes][:, None] - np.asarray(locations)[None],
                           axis=2) <= DETECT_RADIUS_UM  # (u, channel)
-    louder = np.array([[v != u and bool(np.any(depth[v, near[u]] > amplitudes[u]))
-                        for v in range(n_units)] for u in range(n_units)], dtype=bool)
-    louder = louder.reshape(n_units, n_units)
+    # louder[u, v]: unit v's trough beats u's amplitude on some channel near u's peak channel.
+    louder = (depth[None] * near[:, None]).max(axis=2, initial=0.0) > np.asarray(
+        amplitudes)[:, None]
+    np.fill_diagonal(louder, False)
     return np.exp(-(louder * np.asarray(rates)[None]).sum(axis=1) * 2 * EXCLUDE_S)
 
 

@@ -48,7 +48,7 @@ ENGINE_MAX_SNIPPETS = 2000
 #: Length of one chunk of the noise fit (s).
 NOISE_CHUNK_S = 1.0
 #: Longest ``ms_before`` or ``ms_after``: a spike lasts a few ms (SpikeInterface's windows are
-#: 1-3 ms); ``ms_before=1e6`` asked for a 1000 s recording before naming no argument.
+#: 1-3 ms); ``ms_before=1e6`` asked for a 1000 s recording without naming the argument.
 MAX_WINDOW_MS = 20.0
 
 
@@ -391,7 +391,8 @@ class RecordingSynthesizer(BaseEstimator):
     def _peaks(self, recording, rng):
         band = spikes.spike_band(recording)
         levels = spikes.noise_levels(band, seed=int(rng.integers(2**31)))
-        return spikes.find_peaks(band, levels, self.detect_threshold, dict(n_jobs=check_n_jobs(self.n_jobs)))
+        return spikes.find_peaks(band, levels, self.detect_threshold,
+                                 dict(n_jobs=check_n_jobs(self.n_jobs)))
 
     # ------------------------------------------------------------------ I/O
     def _get_state(self):

@@ -2,9 +2,9 @@
 
 :func:`cluster_firing` measures every real cluster's firing (its spikes told apart from the
 same spikes detected twice), :func:`train_statistics` one cluster's rate, burst probability
-and burst interval; :func:`spike_trains` draws a renewal process per unit (dead time = the refractory
-period, then exponential intervals; with probability ``burst_probability`` the next interval
-is a short burst interval instead), from a generator seeded per segment.
+and burst interval; :func:`spike_trains` draws a renewal process per unit (dead time = the
+refractory period, then exponential intervals; with probability ``burst_probability`` the
+next interval is a short burst interval instead), from a generator seeded per segment.
 """
 
 import numpy as np
@@ -33,8 +33,8 @@ def coincident(frames, others, tolerance):
     """Whether each of ``frames`` lies within ``tolerance`` of one of ``others`` (sorted)."""
     if not len(others):
         return np.zeros(len(frames), dtype=bool)
-    right = np.clip(np.searchsorted(others, frames), 1, max(len(others) - 1, 1))
-    left = right - 1
+    after = np.searchsorted(others, frames)
+    right, left = np.minimum(after, len(others) - 1), np.maximum(after - 1, 0)
     return np.minimum(np.abs(others[right] - frames), np.abs(others[left] - frames)) <= tolerance
 
 
