@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._ranks import writes_files
+
 _NOTHING = object()
 
 
@@ -96,6 +98,63 @@ def check_n_jobs(n_jobs, name="n_jobs"):
         raise ValueError(f"{name} must be a positive int, or a negative one down to "
                          f"-{n_cpus} (-1: all {n_cpus} CPU cores), got {n_jobs}.")
     return value
+
+
+def check_device(device, name="device", available=True):
+    """The :class:`torch.device` that ``device`` names, checked by name.
+
+    Parameters
+    ----------
+    device : str | torch.device
+        ``'auto'`` (CUDA when available, else the CPU), ``'cpu'``, ``'cuda'``, ``'cuda:<index>'``
+        or a :class:`torch.device` of type ``cpu`` or ``cuda``.
+    name : str
+        The argument name used in error messages.
+    available : bool
+        Also check that the device exists on this machine; False checks the spelling only (a
+        file saved on a GPU machine is read on any machine, and the device is checked when it is
+        used).
+
+    Returns
+    -------
+    device : torch.device
+        ``cpu``, ``cuda`` (the current CUDA device) or ``cuda:<index>``.
+
+    Raises
+    ------
+    TypeError
+        When ``device`` is not a str or a torch.device.
+    ValueError
+        When it names no device of these kinds, or a CUDA index this machine does not have.
+    RuntimeError
+        When it names a CUDA device and CUDA is not available.
+    """
+    import torch
+
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if available and torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a str ('auto', 'cpu', 'cuda', 'cuda:<index>') or a "
+                        f"torch.device, got {type(device).__name__} instead.")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda") or (
+            parsed.type == "cpu" and parsed.index not in (None, 0)):
+        raise ValueError(f"Invalid value for the '{name}' parameter. Allowed values are 'auto', "
+                         f"'cpu', 'cuda', 'cuda:<index>' and a torch.device of type 'cpu' or "
+                         f"'cuda', but got {device!r} instead.")
+    if parsed.type == "cpu":
+        return torch.device("cpu")
+    if available and not torch.cuda.is_available():
+        raise RuntimeError(f"{name}={str(device)!r} asks for a CUDA GPU, but CUDA is not "
+                           f"available on this machine (torch {torch.__version__}); use "
+                           f"{name}='cpu' or {name}='auto'.")
+    if available and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise ValueError(f"{name}={str(device)!r} asks for CUDA device {parsed.index}, but this "
+                         f"machine has {torch.cuda.device_count()} (indices from 0).")
+    return parsed
 
 
 def check_float(name, value, low=None, high=None, low_inclusive=True, high_inclusive=True):
@@ -234,13 +293,15 @@ def check_path(name, fname):
 def check_fname_for_writing(fname, overwrite, name="fname"):
     """Return ``fname`` as a Path in an existing, writable folder; refuse to overwrite unless asked.
 
-    Call it before the work whose result is written, so that a bad path fails at once.
+    Call it before the work whose result is written, so that a bad path fails at once. In a
+    run of several processes, an existing file is refused on rank 0 only, which alone writes.
     """
     fname = check_path(name, fname)
     check_bool("overwrite", overwrite)
     if fname.is_dir():
         raise IsADirectoryError(f"{name} must be a file name, but {fname} is a folder.")
-    if fname.exists() and not overwrite:
+    # A rank other than 0 writes nothing (_ranks.writes_files), so rank 0's file is no clash.
+    if fname.exists() and not overwrite and writes_files():
         raise FileExistsError(f"Destination file exists: {fname}. Pass overwrite=True to replace "
                               "it.")
     if not fname.parent.is_dir():

@@ -54,6 +54,23 @@ docdict["random_state_common_size"] = """random_state : None | int | numpy.rando
     Seed of the subsampling to a common size."""
 
 # ---------------------------------------------------------------------- the engine
+docdict["device"] = """device : 'auto' | 'cpu' | 'cuda' | 'cuda:<index>' | torch.device
+    Where the networks train and sample: ``'auto'`` (default) takes CUDA when it is
+    available and the CPU otherwise. Random numbers are drawn on the CPU whatever the device
+    and the fitted networks are kept on the CPU, so that a model fitted on a GPU samples on a
+    CPU (and the other way round) to float tolerance. A CUDA device on a machine without
+    CUDA is a ``RuntimeError`` when ``fit`` or ``sample`` runs."""
+docdict["device_template"] = """device : None | 'auto' | 'cpu' | 'cuda' | 'cuda:<index>' | torch.device
+    Where the generators train and sample
+    (:class:`~mne_dualdiv.DualDivergenceGenerator`'s ``device``); ``None`` keeps the
+    template generator's."""
+docdict["n_jobs_conditions"] = """n_jobs : None | int
+    Conditions fitted and sampled in parallel through :class:`joblib.Parallel`: ``None`` one
+    after the other in this process, or, inside ``with joblib.parallel_backend(...)``, on
+    that backend's workers (all of a ``dask.distributed`` cluster's with ``'dask'``:
+    ``docs/scale.md``); ``-1`` every CPU core. Workers run at most ``cpu_count // n_jobs``
+    torch threads each. The seeds are drawn before dispatch, so the samples do not depend
+    on it (bit for bit when torch runs as many threads everywhere)."""
 docdict["generator_parameters"] = """method : 'path' | 'direct'
     ``'path'`` estimates the divergence as a sum of ``n_bridges`` small bridge divergences;
     ``'direct'`` uses a single bridge from ``P`` to ``Q`` (for comparison: it saturates).
@@ -122,6 +139,10 @@ guard : bool
 guard_percentile : float
     Percentile (0-100) of the held-out samples' distance ratios used as the near-copy
     threshold (never below ``MIN_NEAR_COPY_RATIO`` = 0.5).
+""" + docdict["device"] + """ A saved generator reads on any machine; one saved with
+    ``device='cuda'`` samples on a machine without a GPU after ``set_params(device='cpu')``.
+    Under ``torchrun`` (or in an initialised ``torch.distributed`` process group), ``fit``
+    trains on every process together: see ``docs/scale.md``.
 random_state : None | int | numpy.random.Generator
     Seed of everything random in ``fit``.
 verbose : None | bool | str
@@ -143,6 +164,7 @@ learning_rate : float
     AdamW learning rate.
 weight_decay : float
     AdamW weight decay.
+""" + docdict["device"] + """
 random_state : None | int | numpy.random.Generator
     Seed of everything random in ``fit`` (network initialisation, batches, noise); the same
     seed gives the same fitted model.

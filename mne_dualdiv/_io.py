@@ -41,6 +41,7 @@ import torch
 
 from ._atomic import atomic_path
 from ._checks import check_fname_for_reading, check_fname_for_writing
+from ._ranks import writes_files
 from ._tensors import TENSOR_DTYPES, own_storages, state_tensors, tensor_problem
 from ._version import __version__
 
@@ -87,7 +88,8 @@ def save_state(state, fname, *, overwrite):
     The file is written to a temporary name in the destination's folder, flushed to disk and
     moved onto ``fname`` by :func:`atomic_path`: on any error (full disk, interruption) the
     temporary file is removed and an existing ``fname`` is left as it was; without
-    ``overwrite``, a file created at ``fname`` meanwhile is never replaced.
+    ``overwrite``, a file created at ``fname`` meanwhile is never replaced. In a run of
+    several processes (``torchrun``), rank 0 alone writes (:func:`~mne_dualdiv._ranks.writes_files`).
 
     Parameters
     ----------
@@ -104,6 +106,8 @@ def save_state(state, fname, *, overwrite):
         The file written.
     """
     fname = check_fname_for_writing(fname, overwrite)
+    if not writes_files():
+        return fname
     buffer = io.BytesIO()
     torch.save(own_storages(state), buffer)
     payload = buffer.getbuffer()

@@ -148,21 +148,23 @@ def new_network(masks, n_channels, n_times, seed, *, n_filters, temporal_kernel,
                            temporal_kernel=temporal_kernel, hidden=hidden)
 
 
-def fit_path(network, train, heldout, params, rng, torch_gen):
+def fit_path(network, train, heldout, params, rng, torch_gen, ranks=None):
     """Train the path's bridges and estimate the divergence on held-out and training samples.
 
     Parameters
     ----------
     network : DualNetwork
-        The untrained network; trained in place.
+        The untrained network, on the device to train on; trained in place.
     train, heldout : ndarray of float32, shape (n, n_channels, n_times)
-        Scaled training and held-out images.
+        Scaled training and held-out images (moved to the network's device).
     params : dict
         The estimator's parameters (``get_params()``): the training settings.
     rng : numpy.random.Generator
         Source of the training subset of the training estimate.
     torch_gen : torch.Generator
-        Source of the training batches and marginal draws.
+        Source of the training batches and marginal draws (on the CPU).
+    ranks : None | Ranks
+        The processes that train together (:mod:`~mne_dualdiv.engine.distributed`); None: one.
 
     Returns
     -------
@@ -171,25 +173,29 @@ def fit_path(network, train, heldout, params, rng, torch_gen):
         ``divergence_certified_``, as the estimator's attributes of these names.
     """
     n_bridges = network.masks.shape[0] - 1
-    train_t, heldout_t = torch.from_numpy(train), torch.from_numpy(heldout)
+    device = network.masks.device
+    train_t = torch.from_numpy(train).to(device)
+    heldout_t = torch.from_numpy(heldout).to(device)
     masks_t = network.masks.view(n_bridges + 1, -1)
-    logger.info("Fitting %d bridge(s) on %d training / %d held-out samples of %d x %d",
-                n_bridges, len(train), len(heldout), *train.shape[1:])
+    logger.info("Fitting %d bridge(s) on %d training / %d held-out samples of %d x %d on %s",
+                n_bridges, len(train), len(heldout), *train.shape[1:], device)
     history = train_bridges(
         network, train_t, heldout_t, masks_t, n_steps=params["max_steps"],
         batch_size=params["batch_size"], learning_rate=params["learning_rate"],
         weight_decay=params["weight_decay"], eval_every=params["eval_every"],
-        patience=params["patience"], n_eval_draws=params["n_eval_draws"], generator=torch_gen)
+        patience=params["patience"], n_eval_draws=params["n_eval_draws"], generator=torch_gen,
+        ranks=ranks)
 
     # Final estimates with more marginal draws than during training.
     n_draws = max(params["n_eval_draws"], int(math.ceil(params["n_final_draws"] / len(heldout))))
-    divergences, _ = bridge_divergences(network, heldout_t, train_t, masks_t, n_draws, torch_gen)
+    divergences, _ = bridge_divergences(network, heldout_t, train_t, masks_t, n_draws, torch_gen,
+                                        ranks=ranks)
     divergence = float(divergences.sum())
     # The training estimate uses as many samples and draws as the held-out one (a random
     # subset of the training samples), so that the two differ by overfitting, not by bias.
     subset = torch.from_numpy(np.sort(rng.choice(len(train), len(heldout), replace=False)))
-    train_divergences, _ = bridge_divergences(network, train_t[subset], train_t, masks_t,
-                                              n_draws, torch_gen)
+    train_divergences, _ = bridge_divergences(network, train_t[subset.to(device)], train_t,
+                                              masks_t, n_draws, torch_gen, ranks=ranks)
     train_divergence = float(train_divergences.sum())
     # A DV estimate from n pairs cannot certify much more than log(n) nats (docs/method.md,
     # section 2): past half of it, divergence_ is the dual space's scale, not a calibrated KL.

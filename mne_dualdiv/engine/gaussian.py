@@ -1,5 +1,7 @@
 """The data-shaped Gaussian that the walks start from and diffuse with (walk v2)."""
 
+import copy
+
 import numpy as np
 import torch
 
@@ -184,15 +186,18 @@ class DataGaussian:
         n : int
             Number of draws.
         generator : torch.Generator
-            Source of randomness.
+            Source of randomness, on the CPU: the normal draws are made there and moved to the
+            model's device, so that the draws do not depend on the device.
 
         Returns
         -------
         noise : torch.Tensor, shape (n, n_channels, n_times)
+            On the model's device.
         """
-        weights = torch.randn((n, len(self._factor)), generator=generator)
+        device = self.mean.device
+        weights = torch.randn((n, len(self._factor)), generator=generator).to(device)
         sample_part = torch.einsum("bn,nct->bct", weights, self._factor)
-        white = torch.randn((n,) + tuple(self.mean.shape), generator=generator)
+        white = torch.randn((n,) + tuple(self.mean.shape), generator=generator).to(device)
         structured = self._spatial_factor @ white @ self._temporal_factor.T
         return ((1 - self.shrinkage) ** 0.5 * sample_part
                 + self.shrinkage ** 0.5 * structured)
@@ -212,6 +217,26 @@ class DataGaussian:
         sample_part = torch.einsum("bn,nct->bct", weights, self._factor)
         structured = self._spatial @ v @ self._temporal
         return (1 - self.shrinkage) * sample_part + self.shrinkage * structured
+
+    def to(self, device):
+        """This Gaussian with its tensors on ``device`` (itself when they are there already).
+
+        Parameters
+        ----------
+        device : torch.device
+            Where the walks run.
+
+        Returns
+        -------
+        gaussian : DataGaussian
+        """
+        if self.mean.device == device:
+            return self
+        moved = copy.copy(self)
+        for name in ("mean", "_factor", "_spatial", "_temporal", "_spatial_factor",
+                     "_temporal_factor"):
+            setattr(moved, name, getattr(self, name).to(device))
+        return moved
 
     def draw(self, n, generator):
         """``n`` draws of the Gaussian (scaled units), shape (n, n_channels, n_times)."""

@@ -7,11 +7,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._checks import (check_array_3d, check_fitted, check_int, check_labels,
+from .._checks import (check_array_3d, check_device, check_fitted, check_int, check_labels,
                        check_output_memory, check_random_state)
 from .._docs import fill_doc
 from .._io import load_state
 from .._logging import logger, use_verbose
+from .devices import DeviceMixin
+from .distributed import process_group
 from .dualspace import knn_indices, local_dual_values
 # MIN_* stay importable from here, where they were defined before fitting.py and guard.py.
 from .fitting import (MIN_HELDOUT_SAMPLES, MIN_SUBSET_SAMPLES, MIN_TRAIN_SAMPLES,  # noqa: F401
@@ -33,7 +35,7 @@ MAX_SCALED_VALUE = 1e6
 
 
 @fill_doc
-class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
+class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
     """Generative sampling in the dual divergence space (Garg et al., 2024).
 
     ``fit`` estimates ``KL(P || Q)`` between the data ``P`` and the product of its pixel marginals
@@ -105,8 +107,8 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
                  patience=6, n_eval_draws=5, n_final_draws=2000, n_neighbors=10,
                  n_local_draws=16, walk_steps=25, walk_step_size=1.0, walk_noise=0.5,
                  start="gaussian", walk_metric="data", walk_shrinkage=None, target="nearest",
-                 local_check=True, guard=True, guard_percentile=5.0, random_state=None,
-                 verbose=None):
+                 local_check=True, guard=True, guard_percentile=5.0, device="auto",
+                 random_state=None, verbose=None):
         self.method = method
         self.n_bridges = n_bridges
         self.pixel_order = pixel_order
@@ -134,6 +136,7 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
         self.local_check = local_check
         self.guard = guard
         self.guard_percentile = guard_percentile
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -163,14 +166,16 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        device = check_device(self.device)
         X = check_array_3d(X, "X")
         groups = None if y is None else check_labels("y", y, len(X))
         rng = check_random_state(self.random_state)
-        with use_verbose(self.verbose):
-            self._fit(X, rng, groups)
+        with use_verbose(self.verbose), process_group(device) as ranks:
+            ranks.check_same(X)
+            self._fit(X, ranks.same_rng(rng), groups, ranks)
         return self
 
-    def _fit(self, X, rng, groups=None):
+    def _fit(self, X, rng, groups, ranks):
         n_samples, n_channels, n_times = X.shape
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         unique_rows = distinct_rows(X)
@@ -193,12 +198,13 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
 
         n_bridges = 1 if self.method == "direct" else self.n_bridges
         masks = path_masks(pixel_order(n_channels, n_times, self.pixel_order, rng), n_bridges)
-        self.network_ = new_network(masks, n_channels, n_times, int(rng.integers(2**62)),
-                                    n_filters=self.n_filters,
-                                    temporal_kernel=self.temporal_kernel, hidden=self.hidden)
-        for name, value in fit_path(self.network_, train, heldout, self.get_params(), rng,
-                                    torch_gen).items():
+        network = new_network(masks, n_channels, n_times, int(rng.integers(2**62)),
+                              n_filters=self.n_filters, temporal_kernel=self.temporal_kernel,
+                              hidden=self.hidden)
+        for name, value in fit_path(network.to(ranks.device), train, heldout, self.get_params(),
+                                    rng, torch_gen, ranks).items():
             setattr(self, name, value)
+        self.network_ = network.cpu()  # the fitted state lives on the CPU (engine.devices)
         for name, value in fit_dual_space(
                 self._dual_values_scaled, train, heldout, n_neighbors=self.n_neighbors,
                 n_local_draws=self.n_local_draws, guard_percentile=self.guard_percentile,
@@ -208,9 +214,11 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
     # ------------------------------------------------------------------ dual space
     @torch.no_grad()
     def _dual_values_scaled(self, scaled, batch_size=1024):
-        out = [self.network_.dual_value(torch.from_numpy(np.clip(
-            scaled[i:i + batch_size], -MAX_SCALED_VALUE, MAX_SCALED_VALUE).astype(np.float32))
-        ).double().numpy() for i in range(0, len(scaled), batch_size)]
+        device = self._compute_device()
+        network = self._network_on(device)
+        out = [network.dual_value(torch.from_numpy(np.clip(
+            scaled[i:i + batch_size], -MAX_SCALED_VALUE, MAX_SCALED_VALUE).astype(np.float32)
+        ).to(device)).double().cpu().numpy() for i in range(0, len(scaled), batch_size)]
         return np.concatenate(out) if out else np.empty(0)
 
     def dual_values(self, X):
@@ -365,11 +373,13 @@ class DualDivergenceGenerator(SavedStateMixin, BaseEstimator):
     def _sample_scaled(self, n_samples, rng, max_rounds, stats):
         torch_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         train = self._train_scaled
+        device = self._compute_device()
+        network, gaussian = self._network_on(device), stats.gaussian.to(device)
         scaled, delta, self.last_sample_report_ = accepted_walks(
             n_samples, rng,
             start_walks=lambda n, rng: self._start_walks(n, rng, torch_gen, stats),
             walk=lambda x_from, targets: walk_in_batches(
-                self.network_, x_from, targets, torch_gen, gaussian=stats.gaussian,
+                network, x_from, targets, torch_gen, gaussian=gaussian,
                 lower=self.pixel_lower_, upper=self.pixel_upper_, n_steps=self.walk_steps,
                 step_size=self.walk_step_size, noise=self.walk_noise,
                 precondition=self.walk_metric == "data"),

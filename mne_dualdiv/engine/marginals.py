@@ -17,7 +17,7 @@ def marginal_samples(X, n_samples, generator, replace=True):
     n_samples : int
         How many marginal samples to return.
     generator : torch.Generator
-        Source of randomness.
+        Source of randomness (on the CPU; the samples are on the device of ``X``).
     replace : bool
         True (the engine's draws): every pixel of every sample picks a uniformly random row,
         independently, which samples the product of the empirical marginals exactly. False (a
@@ -40,7 +40,8 @@ def marginal_samples(X, n_samples, generator, replace=True):
         rows = torch.rand((n_blocks * n_rows, flat.shape[1]), generator=generator)
         rows = rows.view(n_blocks, n_rows, -1).argsort(dim=1).view(n_blocks * n_rows, -1)
         rows = rows[:n_samples]
-    return torch.gather(flat, 0, rows).view(n_samples, *X.shape[1:])
+    # Drawn on the CPU (the generator's device) and moved: the same draws on every device.
+    return torch.gather(flat, 0, rows.to(X.device)).view(n_samples, *X.shape[1:])
 
 
 def pixel_order(n_channels, n_times, order, rng):

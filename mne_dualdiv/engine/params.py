@@ -1,6 +1,6 @@
 """The generator's parameter checks (their descriptions: ``mne_dualdiv._docs.docdict``)."""
 
-from .._checks import check_bool, check_float, check_int, check_option
+from .._checks import check_bool, check_device, check_float, check_int, check_option
 
 
 def check_params(params):
@@ -37,3 +37,6 @@ def check_params(params):
     check_float("guard_percentile", params["guard_percentile"], low=0, high=100)
     for name in ("local_check", "guard"):
         check_bool(name, params[name])
+    # The spelling only: a model saved on a GPU machine reads anywhere, and fit and sample
+    # check that the device exists where they run.
+    check_device(params["device"], available=False)

@@ -74,32 +74,34 @@ def walk_in_batches(network, x_from, targets, torch_gen, *, gaussian, lower, upp
     Parameters
     ----------
     network : DualNetwork
-        The trained dual network.
+        The trained dual network, on the device the walks run on.
     x_from : torch.Tensor, shape (n, n_channels, n_times)
-        Scaled start images.
+        Scaled start images (on any device: each batch is moved to the network's).
     targets : ndarray, shape (n,)
         Target dual values.
     torch_gen : torch.Generator
-        Source of the walks' noise.
+        Source of the walks' noise, on the CPU whatever the device.
     gaussian, lower, upper, n_steps, step_size, noise, precondition
-        As in :func:`~mne_dualdiv.engine.walk.gradient_walk` (``lower`` and ``upper`` as
-        arrays).
+        As in :func:`~mne_dualdiv.engine.walk.gradient_walk` (``gaussian`` on the network's
+        device, ``lower`` and ``upper`` as arrays).
 
     Returns
     -------
     x : ndarray of float32, shape (n, n_channels, n_times)
         End points of the walks.
     """
-    lower, upper = torch.from_numpy(lower), torch.from_numpy(upper)
+    device = network.masks.device
+    lower, upper = torch.from_numpy(lower).to(device), torch.from_numpy(upper).to(device)
     out = []
     for begin in range(0, len(x_from), WALK_BATCH):
         x, _ = gradient_walk(
-            network, x_from[begin:begin + WALK_BATCH],
-            torch.as_tensor(targets[begin:begin + WALK_BATCH], dtype=torch.float32),
+            network, x_from[begin:begin + WALK_BATCH].to(device),
+            torch.as_tensor(targets[begin:begin + WALK_BATCH], dtype=torch.float32,
+                            device=device),
             n_steps=n_steps, step_size=step_size, noise=noise, n_final_steps=N_FINAL_STEPS,
             lower=lower, upper=upper, generator=torch_gen, gaussian=gaussian,
             precondition=precondition)
-        out.append(x.numpy())
+        out.append(x.cpu().numpy())
     return np.concatenate(out) if out else np.empty((0,) + tuple(lower.shape), np.float32)
 
 

@@ -43,6 +43,27 @@ SCALAR_ATTRIBUTES = dict(
     divergence_certified="divergence_certified_", n_channels="n_channels_", n_times="n_times_")
 
 
+def json_params(params):
+    """A generator's parameters as JSON values, as files save them.
+
+    Parameters
+    ----------
+    params : dict
+        ``get_params()`` of a :class:`~mne_dualdiv.DualDivergenceGenerator`.
+
+    Returns
+    -------
+    params : dict
+        A copy in which a ``random_state`` other than an int or None (a Generator, which is
+        not serialisable) is None and a ``device`` given as a :class:`torch.device` is its name.
+    """
+    params = dict(params)
+    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+        params["random_state"] = None
+    params["device"] = str(params["device"])
+    return params
+
+
 def pack_state(params, learned, train_scaled):
     """The state dictionary of a fitted generator, which :func:`mne_dualdiv._io.save_state`
     writes.
@@ -50,8 +71,7 @@ def pack_state(params, learned, train_scaled):
     Parameters
     ----------
     params : dict
-        The estimator's parameters; a ``random_state`` Generator (not serialisable) is saved as
-        None.
+        The estimator's parameters, saved as :func:`json_params` gives them.
     learned : dict
         The estimator's learned attributes by name (those of :data:`ARRAY_ATTRIBUTES` and
         :data:`SCALAR_ATTRIBUTES`, ``scaler_``, ``clusters_``, ``history_`` and ``network_``;
@@ -64,8 +84,7 @@ def pack_state(params, learned, train_scaled):
     state : dict
         Tensors, numbers and JSON strings only.
     """
-    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-        params = dict(params, random_state=None)
+    params = json_params(params)
     arrays = {key: learned[name] for key, name in ARRAY_ATTRIBUTES.items()}
     arrays.update(center=learned["scaler_"].center_, scale=learned["scaler_"].scale_,
                   train_scaled=train_scaled, cut_points=learned["clusters_"].cut_points,
@@ -76,7 +95,7 @@ def pack_state(params, learned, train_scaled):
         "params": json.dumps(params), "scalars": json.dumps(scalars),
         "history": json.dumps(learned["history_"]),
         "arrays": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
-        "network": learned["network_"].state_dict(),
+        "network": {key: value.cpu() for key, value in learned["network_"].state_dict().items()},
     }
 
 

@@ -107,9 +107,12 @@ def gradient_walk(net, starts, targets, *, n_steps, step_size, noise, n_final_st
     lower, upper : torch.Tensor, shape (n_channels, n_times)
         Per-pixel bounds (:func:`walk_bounds`).
     generator : torch.Generator
-        Source of randomness.
+        Source of randomness, on the CPU whatever the device of ``starts``
+        (:meth:`DataGaussian.draw_centred` moves its draws), so that the walks do not depend on
+        the device's random numbers.
     gaussian : DataGaussian
-        The data-shaped Gaussian that gives the noise and the drift's centre.
+        The data-shaped Gaussian that gives the noise and the drift's centre, on the device of
+        ``starts`` (:meth:`DataGaussian.to`).
 
     Returns
     -------
