@@ -1,5 +1,6 @@
 """Scaffolding shared by the baselines: the fit/sample interface, scaling and the training loop."""
 
+import contextlib
 import math
 import time
 
@@ -7,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._checks import (check_array_3d, check_fitted, check_float, check_int,
+from .._checks import (check_array_3d, check_device, check_fitted, check_float, check_int,
                        check_random_state)
 from .._docs import fill_doc
 from .._logging import logger, use_verbose
@@ -110,9 +111,14 @@ class TorchGenerator(BaseGenerator):
     ``self._optimizers`` and return a dict of float losses) and ``_generate(n_samples,
     generator)`` (a tensor of squeezed scaled images). Initialisation uses a forked global torch
     RNG, so fitting never changes the caller's torch random state.
+
+    The networks train and sample on ``device`` and are kept on the CPU in between
+    (:meth:`_on_device`). Random numbers come from a CPU generator whatever the device, through
+    :meth:`_randn`, :meth:`_rand` and :meth:`_randint`, so that a model samples the same on a
+    CPU and a GPU to float tolerance.
     """
 
-    def __init__(self, n_filters, max_steps, batch_size, learning_rate, weight_decay,
+    def __init__(self, n_filters, max_steps, batch_size, learning_rate, weight_decay, device,
                  random_state, verbose):
         # The settings every deep baseline shares; each subclass lists its own defaults.
         self.n_filters = n_filters
@@ -120,6 +126,7 @@ class TorchGenerator(BaseGenerator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -133,6 +140,7 @@ class TorchGenerator(BaseGenerator):
             check_int(name, getattr(self, name), minimum=1)
         check_float("learning_rate", self.learning_rate, low=0, low_inclusive=False)
         check_float("weight_decay", self.weight_decay, low=0)
+        check_device(self.device)
 
     def _before_training(self, data):
         """Learn what the model needs from the (squeezed, scaled) training tensor besides SGD."""
@@ -142,6 +150,7 @@ class TorchGenerator(BaseGenerator):
         return self.learning_rate
 
     def _fit_scaled(self, scaled, rng):
+        device = check_device(self.device)
         self.squeeze_factor_ = squeeze_factor(scaled.shape[2])
         data = squeeze(torch.from_numpy(scaled.astype(np.float32)), self.squeeze_factor_)
         self.network_shape_ = tuple(data.shape[1:])
@@ -149,23 +158,31 @@ class TorchGenerator(BaseGenerator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             groups = self._build(*self.network_shape_)
+        self._trained_modules = list({id(m): m for group in groups.values()
+                                      for m in group}.values())
+        with self._on_device(device):
+            self._train(groups, data.to(device), loop_seed)
+
+    def _train(self, groups, data, loop_seed):
+        """The training loop: ``max_steps`` steps on random batches of ``data``."""
         self._optimizers = {
             name: torch.optim.AdamW([p for m in modules for p in m.parameters()],
                                     lr=self._learning_rate(name), betas=self._betas,
                                     weight_decay=self.weight_decay)
             for name, modules in groups.items()}
-        modules = {id(m): m for group in groups.values() for m in group}.values()
+        modules = self._trained_modules
         generator = torch.Generator().manual_seed(loop_seed)
         self._before_training(data)
         logger.info("Training %s (%d parameters) for %d steps on %d samples of %d x %d "
                     "(networks see %d x %d)", type(self).__name__, count_parameters(*modules),
-                    self.max_steps, len(data), *scaled.shape[1:], *self.network_shape_)
+                    self.max_steps, len(data), self.n_channels_, self.n_times_,
+                    *self.network_shape_)
         for module in modules:
             module.train()
         self.history_, running = [], {}
         start = time.perf_counter()
         for step in range(1, self.max_steps + 1):
-            rows = torch.randint(0, len(data), (self.batch_size,), generator=generator)
+            rows = self._randint(len(data), (self.batch_size,), generator)
             losses = self._training_step(data[rows], step, generator)
             for key, value in losses.items():
                 running.setdefault(key, []).append(value)
@@ -187,7 +204,35 @@ class TorchGenerator(BaseGenerator):
     @torch.no_grad()
     def _sample_scaled(self, n_samples, rng):
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        return unsqueeze(self._generate(n_samples, generator), self.squeeze_factor_).numpy()
+        with self._on_device(check_device(self.device)):
+            images = self._generate(n_samples, generator)
+        return unsqueeze(images, self.squeeze_factor_).cpu().numpy()
+
+    @contextlib.contextmanager
+    def _on_device(self, device):
+        """The trained networks on ``device`` for a while, back on the CPU afterwards (the
+        fitted state stays on the CPU, so that a fitted model pickles and samples anywhere)."""
+        self._device = device
+        for module in self._trained_modules:
+            module.to(device)
+        try:
+            yield
+        finally:
+            for module in self._trained_modules:
+                module.cpu()
+            self._device = torch.device("cpu")
+
+    def _randn(self, shape, generator):
+        """Standard normal draws from the CPU ``generator``, on the networks' device."""
+        return torch.randn(shape, generator=generator).to(self._device)
+
+    def _rand(self, shape, generator):
+        """Uniform draws in [0, 1) from the CPU ``generator``, on the networks' device."""
+        return torch.rand(shape, generator=generator).to(self._device)
+
+    def _randint(self, high, shape, generator):
+        """Integers in [0, ``high``) from the CPU ``generator``, on the networks' device."""
+        return torch.randint(0, high, shape, generator=generator).to(self._device)
 
     @staticmethod
     def _step(optimizer, loss):

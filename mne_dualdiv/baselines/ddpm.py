@@ -27,7 +27,8 @@ def cosine_alpha_bars(n_steps, offset=0.008):
 def sinusoidal_embedding(steps, dim):
     """Transformer-style sinusoidal embedding of integer diffusion steps, shape (batch, dim)."""
     half = dim // 2
-    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half) / max(half - 1, 1))
+    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, device=steps.device)
+                            / max(half - 1, 1))
     angles = steps.float()[:, None] * frequencies[None, :]
     embedding = torch.cat([angles.sin(), angles.cos()], dim=1)
     return nn.functional.pad(embedding, (0, dim - 2 * half))
@@ -81,10 +82,11 @@ class DDPMGenerator(TorchGenerator):
     """
 
     def __init__(self, n_diffusion_steps=100, n_filters=42, max_steps=6000, batch_size=256,
-                 learning_rate=1e-3, weight_decay=1e-2, random_state=None, verbose=None):
+                 learning_rate=1e-3, weight_decay=1e-2, device="auto", random_state=None,
+                 verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.n_diffusion_steps = n_diffusion_steps
 
     def _check_params(self):
@@ -97,26 +99,28 @@ class DDPMGenerator(TorchGenerator):
         return {"denoiser": [self.denoiser_]}
 
     def _before_training(self, data):
-        self._channel_range = (data.amin((0, 2))[:, None], data.amax((0, 2))[:, None])
+        # On the CPU with the rest of the fitted state; moved to the device where used.
+        self._channel_range = (data.amin((0, 2))[:, None].cpu(), data.amax((0, 2))[:, None].cpu())
 
     def _training_step(self, batch, step, generator):
-        steps = torch.randint(0, self.n_diffusion_steps, (len(batch),), generator=generator)
-        noise = torch.randn(batch.shape, generator=generator)
-        alpha_bar = self._alpha_bars[steps][:, None, None]
+        steps = self._randint(self.n_diffusion_steps, (len(batch),), generator)
+        noise = self._randn(batch.shape, generator)
+        alpha_bar = self._alpha_bars.to(batch.device)[steps][:, None, None]
         noisy = alpha_bar.sqrt() * batch + (1 - alpha_bar).sqrt() * noise
         loss = (self.denoiser_(noisy, steps) - noise).square().mean()
         self._step(self._optimizers["denoiser"], loss)
         return dict(mse=loss.item())
 
     def _generate(self, n_samples, generator):
-        alpha_bars = self._alpha_bars
-        low, high = self._channel_range
-        x = torch.randn((n_samples, *self.network_shape_), generator=generator)
+        x = self._randn((n_samples, *self.network_shape_), generator)
+        alpha_bars = self._alpha_bars.to(x.device)
+        low, high = (bound.to(x.device) for bound in self._channel_range)
         for t in range(self.n_diffusion_steps - 1, -1, -1):
             alpha_bar = alpha_bars[t]
-            alpha_bar_before = alpha_bars[t - 1] if t > 0 else torch.tensor(1.0)
+            alpha_bar_before = alpha_bars[t - 1] if t > 0 else torch.tensor(1.0, device=x.device)
             beta = 1 - alpha_bar / alpha_bar_before
-            eps = self.denoiser_(x, torch.full((n_samples,), t, dtype=torch.long))
+            eps = self.denoiser_(x, torch.full((n_samples,), t, dtype=torch.long,
+                                               device=x.device))
             # Predicted clean image, clipped to each channel's training range (Ho et al. clip
             # to the pixel range [-1, 1]); without it the last, nearly noise-free steps
             # (beta near 1 in the cosine schedule) amplify the prediction error.
@@ -126,5 +130,5 @@ class DDPMGenerator(TorchGenerator):
                   * (1 - alpha_bar_before) * x) / (1 - alpha_bar))
             if t > 0:
                 variance = beta * (1 - alpha_bar_before) / (1 - alpha_bar)
-                x = x + variance.sqrt() * torch.randn(x.shape, generator=generator)
+                x = x + variance.sqrt() * self._randn(x.shape, generator)
         return x

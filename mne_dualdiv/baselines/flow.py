@@ -85,11 +85,11 @@ class RealNVPGenerator(TorchGenerator):
     """
 
     def __init__(self, n_couplings=6, n_filters=16, temperature=1.0, max_steps=6000,
-                 batch_size=256, learning_rate=1e-3, weight_decay=1e-2, random_state=None,
-                 verbose=None):
+                 batch_size=256, learning_rate=1e-3, weight_decay=1e-2, device="auto",
+                 random_state=None, verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.n_couplings = n_couplings
         self.temperature = temperature
 
@@ -105,7 +105,7 @@ class RealNVPGenerator(TorchGenerator):
         return {"flow": [self.couplings_]}
 
     def _log_likelihood(self, x):
-        log_det = torch.zeros(len(x))
+        log_det = x.new_zeros(len(x))
         for coupling in self.couplings_:
             x, layer_log_det = coupling(x)
             log_det = log_det + layer_log_det
@@ -120,8 +120,7 @@ class RealNVPGenerator(TorchGenerator):
         return dict(nll_per_pixel=loss.item())
 
     def _generate(self, n_samples, generator):
-        x = self.temperature * torch.randn((n_samples, *self.network_shape_),
-                                           generator=generator)
+        x = self.temperature * self._randn((n_samples, *self.network_shape_), generator)
         for coupling in reversed(self.couplings_):
             x = coupling.inverse(x)
         return x

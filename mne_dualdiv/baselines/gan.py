@@ -48,7 +48,7 @@ class _AdversarialGenerator(TorchGenerator):
         return self.discriminator_(x).squeeze(1)
 
     def _training_step(self, batch, step, generator):
-        z = torch.randn((len(batch), self.n_latent), generator=generator)
+        z = self._randn((len(batch), self.n_latent), generator)
         fake = self.generator_(z)
         d_loss = self._discriminator_loss(batch, fake.detach(), generator)
         self._step(self._optimizers["discriminator"], d_loss)
@@ -60,7 +60,7 @@ class _AdversarialGenerator(TorchGenerator):
         return losses
 
     def _generate(self, n_samples, generator):
-        z = torch.randn((n_samples, self.n_latent), generator=generator)
+        z = self._randn((n_samples, self.n_latent), generator)
         return self.generator_(z)
 
 
@@ -91,10 +91,11 @@ class GANGenerator(_AdversarialGenerator):
     """
 
     def __init__(self, n_latent=32, n_filters=38, max_steps=6000, batch_size=256,
-                 learning_rate=2e-4, weight_decay=0.0, random_state=None, verbose=None):
+                 learning_rate=2e-4, weight_decay=0.0, device="auto",
+                 random_state=None, verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.n_latent = n_latent
 
     def _discriminator_loss(self, real, fake, generator):
@@ -139,10 +140,10 @@ class WGANGPGenerator(_AdversarialGenerator):
 
     def __init__(self, n_latent=32, n_filters=38, n_critic=5, gradient_penalty=10.0,
                  max_steps=6000, batch_size=256, learning_rate=1e-4, weight_decay=0.0,
-                 random_state=None, verbose=None):
+                 device="auto", random_state=None, verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.n_latent = n_latent
         self.n_critic = n_critic
         self.gradient_penalty = gradient_penalty
@@ -156,7 +157,7 @@ class WGANGPGenerator(_AdversarialGenerator):
         return self.n_critic
 
     def _discriminator_loss(self, real, fake, generator):
-        mix = torch.rand((len(real), 1, 1), generator=generator)
+        mix = self._rand((len(real), 1, 1), generator)
         interpolates = (mix * real + (1 - mix) * fake).requires_grad_(True)
         gradient, = torch.autograd.grad(self._critic(interpolates).sum(), interpolates,
                                         create_graph=True)
@@ -214,10 +215,10 @@ class FGANGenerator(_AdversarialGenerator):
 
     def __init__(self, divergence="kl", critic_bound=10.0, n_latent=32, n_filters=38,
                  max_steps=6000, batch_size=256, learning_rate=2e-4, weight_decay=0.0,
-                 random_state=None, verbose=None):
+                 device="auto", random_state=None, verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.divergence = divergence
         self.critic_bound = critic_bound
         self.n_latent = n_latent

@@ -44,10 +44,11 @@ class VAEGenerator(TorchGenerator):
     """
 
     def __init__(self, n_latent=32, n_filters=26, max_steps=6000, batch_size=256,
-                 learning_rate=1e-3, weight_decay=1e-2, random_state=None, verbose=None):
+                 learning_rate=1e-3, weight_decay=1e-2, device="auto",
+                 random_state=None, verbose=None):
         super().__init__(n_filters=n_filters, max_steps=max_steps, batch_size=batch_size,
                          learning_rate=learning_rate, weight_decay=weight_decay,
-                         random_state=random_state, verbose=verbose)
+                         device=device, random_state=random_state, verbose=verbose)
         self.n_latent = n_latent
 
     def _check_params(self):
@@ -64,7 +65,7 @@ class VAEGenerator(TorchGenerator):
     def _training_step(self, batch, step, generator):
         mean, log_var = self.encoder_(batch).chunk(2, dim=1)
         log_var = log_var.clamp(-10, 10)
-        eps = torch.randn(mean.shape, generator=generator)
+        eps = self._randn(mean.shape, generator)
         reconstruction = self.decoder_(mean + (0.5 * log_var).exp() * eps)
         log_sigma = self.log_sigma_.clamp(min=-6)[:, None]
         # Negative log-likelihood per image, Gaussian with a learned per-channel sigma.
@@ -77,5 +78,5 @@ class VAEGenerator(TorchGenerator):
         return dict(loss=loss.item(), kl=kl.mean().item())
 
     def _generate(self, n_samples, generator):
-        z = torch.randn((n_samples, self.n_latent), generator=generator)
+        z = self._randn((n_samples, self.n_latent), generator)
         return self.decoder_(z)
