@@ -4,6 +4,8 @@ import numbers
 import os
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
 from .._checks import check_float, check_int, check_n_jobs, check_random_state
@@ -132,27 +134,36 @@ def child_seeds(keys, random_state):
 
 
 def run_in_workers(function, tasks, n_jobs):
-    """``[function(*task) for task in tasks]``, in up to ``n_jobs`` worker processes.
+    """``[function(*task) for task in tasks]`` through :class:`joblib.Parallel`.
 
-    With more than one worker, every worker runs ``cpu_count // n_jobs`` torch threads (at
-    least one), so that the workers do not oversubscribe the cores; torch's small convolutions
-    slow down many times over when they do. The results come back in the order of ``tasks``.
+    joblib picks the workers: ``n_jobs`` local processes by default (loky; ``None`` runs the
+    tasks one after the other in this process), or those of the backend the caller has
+    activated, e.g. the workers of a ``dask.distributed`` cluster inside
+    ``with joblib.parallel_backend("dask"):``, where ``None`` takes all of them. Each task's
+    seed is drawn before dispatch, so the results do not depend on where they run (to the
+    last bit when torch runs as many threads there). While a task runs, torch keeps at most
+    ``cpu_count // n_workers`` threads (at least 1, as many as before afterwards), so that
+    workers on one machine do not oversubscribe its cores; torch's small convolutions slow
+    down many times over when they do. The results come back in the order of ``tasks``.
     """
-    n_jobs = min(check_n_jobs(n_jobs), len(tasks))
-    if n_jobs <= 1:
-        return [function(*task) for task in tasks]
-    from joblib import Parallel, delayed
-
-    threads = max(1, (os.cpu_count() or 1) // n_jobs)
-    return Parallel(n_jobs=n_jobs, backend="loky")(
+    check_n_jobs(n_jobs)
+    if not tasks:
+        return []
+    n_workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    return Parallel(n_jobs=n_jobs)(
         delayed(_with_torch_threads)(threads, function, *task) for task in tasks)
 
 
 def _with_torch_threads(threads, function, *args):
-    import torch
-
-    torch.set_num_threads(threads)
-    return function(*args)
+    previous = torch.get_num_threads()
+    if previous > threads:
+        torch.set_num_threads(threads)
+    try:
+        return function(*args)
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def _fit_one(generator, X, where, y=None):
@@ -165,7 +176,7 @@ def _fit_one(generator, X, where, y=None):
 
 
 def fit_generators(X, labels, conditions, template, random_state, verbose, what="condition",
-                   n_jobs=None):
+                   n_jobs=None, device=None):
     """Fit one clone of ``template`` per condition (or one on all samples).
 
     Parameters
@@ -187,8 +198,11 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
     what : str
         How a condition is called in messages (``'condition'``, ``'class'``).
     n_jobs : None | int
-        Conditions fitted in parallel worker processes (see :func:`run_in_workers`). The seeds
-        do not depend on it; the thread count of torch can change the last bits of a fit.
+        Conditions fitted in parallel by joblib's workers (see :func:`run_in_workers`). The
+        seeds do not depend on it; the thread count of torch can change the last bits of a
+        fit.
+    device : None | str | torch.device
+        The generators' ``device``; ``None`` keeps the template's.
 
     Returns
     -------
@@ -204,6 +218,8 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
         params = dict(random_state=seeds[condition])
         if verbose is not None:
             params["verbose"] = verbose
+        if device is not None:
+            params["device"] = device
         generator = clone(template).set_params(**params)
         rows = slice(None) if condition == POOLED else labels == condition
         where = "all samples" if condition == POOLED else f"{what} {condition!r}"
@@ -212,15 +228,16 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
     return {condition: fitted[condition] for condition in conditions}
 
 
-def _sample_one(generator, n, seed):
-    samples = generator.sample(n, random_state=seed)
+def _sample_one(generator, n, seed, subset=None):
+    samples = generator.sample(n, random_state=seed, subset=subset)
     return samples, generator.last_sample_report_
 
 
 def sample_generators(generators, n_per_condition, random_state, n_jobs=None):
     """Draw ``n_per_condition[c]`` samples from each condition's generator.
 
-    ``n_jobs`` samples conditions in parallel worker processes (see :func:`run_in_workers`).
+    ``n_jobs`` samples the conditions in parallel by joblib's workers (see
+    :func:`run_in_workers`); the samples do not depend on it.
 
     Returns
     -------
@@ -245,7 +262,7 @@ def sample_generators(generators, n_per_condition, random_state, n_jobs=None):
     return np.concatenate([samples for samples, _ in results]), labels
 
 
-def sample_shared(generator, train_labels, n_per_condition, random_state):
+def sample_shared(generator, train_labels, n_per_condition, random_state, n_jobs=None):
     """Sample each condition from one generator fitted on all of them (a shared dual space).
 
     The walks of a condition start from and diffuse with the Gaussian of that condition's
@@ -263,6 +280,9 @@ def sample_shared(generator, train_labels, n_per_condition, random_state):
         Samples to draw per condition, in the order to return them.
     random_state : None | int | numpy.random.Generator
         Seeds of the walks (one per condition, drawn in the order of ``n_per_condition``).
+    n_jobs : None | int
+        Conditions sampled in parallel by joblib's workers (see :func:`run_in_workers`); the
+        samples do not depend on it.
 
     Returns
     -------
@@ -273,10 +293,14 @@ def sample_shared(generator, train_labels, n_per_condition, random_state):
     """
     seeds = child_seeds(n_per_condition, random_state)
     train_labels = np.asarray(train_labels)
-    samples, labels = [np.empty((0, generator.n_channels_, generator.n_times_))], []
+    tasks, labels = [], []
     for condition, n in n_per_condition.items():
         if n > 0:
-            samples.append(generator.sample(n, random_state=seeds[condition],
-                                            subset=np.flatnonzero(train_labels == condition)))
+            tasks.append((generator, n, seeds[condition],
+                          np.flatnonzero(train_labels == condition)))
             labels.extend([condition] * n)
-    return np.concatenate(samples), labels
+    results = run_in_workers(_sample_one, tasks, n_jobs)
+    if results:
+        generator.last_sample_report_ = results[-1][1]  # the last condition's, as in a loop
+    return np.concatenate([np.empty((0, generator.n_channels_, generator.n_times_))]
+                          + [samples for samples, _ in results]), labels

@@ -39,13 +39,14 @@ in ``_epochs_input``, ``_epochs_output`` and ``_epochs_state``.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import (check_fitted, check_fname_for_writing, check_n_jobs, check_output_memory,
-                       check_random_state)
+from .._checks import (check_device, check_fitted, check_fname_for_writing, check_n_jobs,
+                       check_output_memory, check_random_state)
 from .._docs import fill_doc
 from .._io import load_state, save_state, state_json
 from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
 from ..engine.params import check_params
+from ..engine.state import json_params
 from ._conditions import (POOLED, check_per_condition, check_template, fit_generators,
                           resolve_counts, sample_generators, sample_shared)
 from ._epochs_input import (check_epochs, check_not_empty, event_names, metadata_layout,
@@ -83,13 +84,11 @@ class EpochsSynthesizer(BaseEstimator):
         otherwise (``per_condition_``; ``docs/method.md``, "Small cohorts").
     random_state : None | int | numpy.random.Generator
         Seed of ``fit`` (one seed per condition is drawn from it).
-    n_jobs : None | int
-        Worker processes that fit and sample the conditions in parallel (``None``: 1; ``-1``:
-        every CPU core), each with ``cpu_count // n_jobs`` torch threads. The seeds do not
-        depend on it; a different torch thread count can change the last bits of a fit. Every
+    %(n_jobs_conditions)s Every
         worker holds its own copy of torch and of its condition's data: on 2 cores,
         ``augment`` on FingerMovements took 195 s and 2.4 GB with ``n_jobs=2`` against 217 s
         and 1.3 GB with one process of two threads (``docs/epochs.md``).
+    %(device_template)s
     %(verbose_template)s
 
     Attributes
@@ -131,11 +130,12 @@ class EpochsSynthesizer(BaseEstimator):
     """
 
     def __init__(self, generator=None, per_condition="auto", random_state=None, n_jobs=None,
-                 verbose=None):
+                 device=None, verbose=None):
         self.generator = generator
         self.per_condition = per_condition
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
@@ -157,6 +157,8 @@ class EpochsSynthesizer(BaseEstimator):
         """
         template = check_template(self.generator)
         check_n_jobs(self.n_jobs)
+        if self.device is not None:
+            check_device(self.device)
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose):
             epochs = check_epochs(epochs)
@@ -173,7 +175,8 @@ class EpochsSynthesizer(BaseEstimator):
                         data.shape[2], ", ".join(f"{k}: {v}" for k, v in self.n_epochs_.items()))
             fitted_conditions = self.conditions_ if per_condition else [POOLED]
             self.generators_ = fit_generators(data, names.astype(str), fitted_conditions,
-                                              template, rng, self.verbose, n_jobs=self.n_jobs)
+                                              template, rng, self.verbose, n_jobs=self.n_jobs,
+                                              device=self.device)
             self.per_condition_ = per_condition
             self._labels = None if per_condition else names.astype(str)
         return self
@@ -240,7 +243,8 @@ class EpochsSynthesizer(BaseEstimator):
             signals, names = sample_generators(self.generators_, counts, rng,
                                                n_jobs=self.n_jobs)
         else:
-            signals, names = sample_shared(self.generators_[POOLED], self._labels, counts, rng)
+            signals, names = sample_shared(self.generators_[POOLED], self._labels, counts, rng,
+                                           n_jobs=self.n_jobs)
         data = np.zeros((len(signals), self.info_["nchan"], self.n_times_))
         data[:, self.picks_] = signals
         logger.info("Made %d synthetic epochs (%s)", len(names), ", ".join(
@@ -265,10 +269,8 @@ class EpochsSynthesizer(BaseEstimator):
         self._check_fitted("save")
         params = dict(per_condition=self.per_condition, verbose=self.verbose, n_jobs=self.n_jobs,
                       random_state=self.random_state if isinstance(self.random_state, int)
-                      else None)
-        template = check_template(self.generator).get_params()
-        if not isinstance(template["random_state"], int):
-            template["random_state"] = None  # a Generator object is not serialisable
+                      else None, device=None if self.device is None else str(self.device))
+        template = json_params(check_template(self.generator).get_params())
         return pack_state(params, template, layout_fields(vars(self)), self.info_,
                           {name: g.get_state() for name, g in self.generators_.items()})
 
@@ -278,6 +280,8 @@ class EpochsSynthesizer(BaseEstimator):
         params = state_json(state, "params", dict)
         template = DualDivergenceGenerator(**state_json(state, "template", dict))
         self = cls(generator=template, **params)
+        if self.device is not None:  # the spelling: the device is checked where it is used
+            check_device(self.device, available=False)
         fields = state_json(state, "epochs", dict)
         generators = generator_states(state)
         self.info_ = info_from_state(state)
@@ -326,6 +330,7 @@ def read_epochs_synthesizer(fname):
 
 
 # ---------------------------------------------------------------------------------- augment
+@fill_doc
 def augment(epochs, n_synthetic=1.0, include_original=True, per_condition="auto",
             random_state=None, n_jobs=None, verbose=None, **params):
     """Add synthetic epochs to real ones.
@@ -356,14 +361,12 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition="auto"
         :class:`EpochsSynthesizer`.
     random_state : None | int | numpy.random.Generator
         Seed of fitting and sampling; the same seed gives the same epochs.
-    n_jobs : None | int
-        Worker processes for the conditions (``None``: 1; ``-1``: every CPU core); see
-        :class:`EpochsSynthesizer`.
+    %(n_jobs_conditions)s
     verbose : None | bool | str | int
         Logging level.
     **params
         Engine settings passed to :class:`~mne_dualdiv.DualDivergenceGenerator`
-        (``max_steps``, ``n_bridges``, ``walk_steps``, ...).
+        (``max_steps``, ``n_bridges``, ``walk_steps``, ``device``, ...).
 
     Returns
     -------
@@ -376,13 +379,14 @@ def augment(epochs, n_synthetic=1.0, include_original=True, per_condition="auto"
     --------
     EpochsSynthesizer : To fit once and sample several times, or to save the model.
     """
+    check_n_jobs(n_jobs)
     if not isinstance(include_original, bool):
         raise TypeError(f"include_original must be a bool, got "
                         f"{type(include_original).__name__} instead.")
     rng = check_random_state(random_state)
     synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**params),
                                     per_condition=per_condition, random_state=rng,
-                                    n_jobs=check_n_jobs(n_jobs), verbose=verbose)
+                                    n_jobs=n_jobs, verbose=verbose)
     with use_verbose(verbose):
         real = check_epochs(epochs)
         real_names = event_names(real)

@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_array_3d, check_labels, check_n_jobs, check_random_state
+from .._checks import (check_array_3d, check_device, check_labels, check_n_jobs,
+                       check_random_state)
 from .._docs import fill_doc
 from .._logging import use_verbose
 from ._conditions import check_template, fit_generators, resolve_counts, sample_generators
@@ -32,10 +33,9 @@ class DualDivergenceSampler(BaseEstimator):
         class label, ``'balance'`` tops every class up to the largest.
     random_state : None | int | numpy.random.Generator
         Seed of fitting and sampling; the same seed and data give the same output.
-    n_jobs : None | int
-        Worker processes that fit and sample the classes in parallel (``None``: 1; ``-1``:
-        every CPU core), each with ``cpu_count // n_jobs`` torch threads. Leave it at 1 when
-        the cross-validation itself runs in parallel.
+    %(n_jobs_conditions)s Leave it
+        at None when the cross-validation itself runs in parallel.
+    %(device_template)s
     %(verbose_template)s
 
     Attributes
@@ -70,11 +70,12 @@ class DualDivergenceSampler(BaseEstimator):
     """
 
     def __init__(self, generator=None, n_synthetic=1.0, random_state=None, n_jobs=None,
-                 verbose=None):
+                 device=None, verbose=None):
         self.generator = generator
         self.n_synthetic = n_synthetic
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit_resample(self, X, y):
@@ -96,6 +97,8 @@ class DualDivergenceSampler(BaseEstimator):
         """
         template = check_template(self.generator)
         check_n_jobs(self.n_jobs)
+        if self.device is not None:
+            check_device(self.device)
         X = check_array_3d(X, "X")
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
@@ -114,7 +117,8 @@ class DualDivergenceSampler(BaseEstimator):
         with use_verbose(self.verbose):
             labels = np.array(y.tolist(), dtype=object)
             self.generators_ = fit_generators(X, labels, wanted, template, rng,
-                                              self.verbose, what="class", n_jobs=self.n_jobs)
+                                              self.verbose, what="class", n_jobs=self.n_jobs,
+                                              device=self.device)
             X_new, y_new = sample_generators(self.generators_, self.n_synthetic_, rng,
                                              n_jobs=self.n_jobs)
         y_new = np.array(y_new, dtype=y.dtype) if len(y_new) else y[:0]

@@ -17,6 +17,7 @@ from ..._io import load_state, state_json
 from ..._version import __version__
 from ...engine import DualDivergenceGenerator
 from ...engine.params import check_params
+from ...engine.state import json_params
 from ._metadata import decode_array
 from .noise import NoiseModel
 from .units import STAT_NAMES, UnitModel
@@ -31,9 +32,8 @@ def get_state(synthesizer):
     params = {k: v for k, v in synthesizer.get_params(deep=False).items() if k != "generator"}
     if not isinstance(params["random_state"], int):
         params["random_state"] = None  # a Generator object is not serialisable
-    template = None if synthesizer.generator is None else synthesizer.generator.get_params()
-    if template is not None and not isinstance(template["random_state"], int):
-        template["random_state"] = None
+    template = (None if synthesizer.generator is None
+                else json_params(synthesizer.generator.get_params()))
     fitted = dict(nbefore=synthesizer.nbefore_, nafter=synthesizer.nafter_,
                   n_real_units=synthesizer.n_real_units_, peak_rate=synthesizer.peak_rate_,
                   threshold=synthesizer.threshold_)
