@@ -13,6 +13,7 @@ group runs exactly, bit for bit, as it did before multi-process training existed
 import contextlib
 import hashlib
 import inspect
+import itertools
 import os
 
 import numpy as np
@@ -25,6 +26,8 @@ from .._logging import logger
 #: The environment variables of ``torchrun`` from which a fit initialises a process group
 #: (``env://``); ``WORLD_SIZE`` must be above 1.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+#: Process groups the fits of this process have initialised (their stores' prefixes).
+_GROUPS_CREATED = itertools.count()
 
 
 class Ranks:
@@ -115,14 +118,33 @@ class Ranks:
         return float(self.gather(torch.tensor([value], dtype=torch.float64)).mean())
 
     def broadcast_parameters(self, network):
-        """Give every rank rank 0's parameters and buffers, bit for bit."""
+        """Give every rank rank 0's parameters and buffers, bit for bit, and check how far
+        they were apart.
+
+        ``DistributedDataParallel`` keeps the ranks' parameters equal: a difference (logged as
+        a warning) means that the ranks did not train in step.
+
+        Returns
+        -------
+        difference : float
+            The largest absolute difference from rank 0's values on any rank (0 in one
+            process).
+        """
         if not self.distributed:
-            return
+            return 0.0
+        difference = 0.0
         with torch.no_grad():
             for tensor in network.state_dict().values():
-                buffer = tensor.to(self.comm_device)
+                buffer = tensor.to(self.comm_device, copy=True)
                 dist.broadcast(buffer, 0)
+                buffer = buffer.to(tensor.device)
+                difference = max(difference, float((buffer.double() - tensor.double()).abs().max()))
                 tensor.copy_(buffer)
+        difference = float(self.gather(torch.tensor([difference], dtype=torch.float64)).max())
+        if difference > 0 and self.rank == 0:
+            logger.warning("The ranks' parameters differed by up to %.3g before rank 0's were "
+                           "given to every rank: the ranks did not train in step.", difference)
+        return difference
 
     def check_same(self, X, name="X"):
         """Refuse, on every rank at once, data that differs between the ranks.
@@ -152,6 +174,21 @@ def launched_by_torchrun():
         return False
 
 
+def _own_store(rank, world_size):
+    """The store of a process group a fit initialises, under a prefix of its own.
+
+    ``env://`` would give every group from the same ``torchrun`` environment the same keys in
+    the same store: the next group (a second fit, or the script's own
+    ``init_process_group`` after a fit) would then read the keys the previous one left and
+    hang. The fits of a script are counted alike on every rank, so their prefixes agree.
+    """
+    # torchrun's agent hosts the store; without it, rank 0 does (as env:// does).
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
+                          is_master=rank == 0 and not agent_store, multi_tenant=True)
+    return dist.PrefixStore(f"mne_dualdiv/fit{next(_GROUPS_CREATED)}", store)
+
+
 @contextlib.contextmanager
 def process_group(device):
     """The processes a fit on ``device`` trains with, as :class:`Ranks`.
@@ -177,7 +214,10 @@ def process_group(device):
     if not joined and dist.is_available() and launched_by_torchrun():
         if device.type == "cuda" and device.index is None:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                store=_own_store(rank, world_size), rank=rank,
+                                world_size=world_size)
         joined = created = True
     try:
         if not joined or dist.get_world_size() == 1:
