@@ -60,8 +60,9 @@ docdict["device"] = """device : 'auto' | 'cpu' | 'cuda' | 'cuda:<index>' | torch
     and the fitted networks are kept on the CPU, so that a model fitted on a GPU samples on a
     CPU (and the other way round) to float tolerance. A CUDA device on a machine without
     CUDA is a ``RuntimeError`` when ``fit`` or ``sample`` runs."""
-docdict["device_template"] = """device : None | 'auto' | 'cpu' | 'cuda' | 'cuda:<index>' | torch.device
-    Where the generators train and sample
+docdict["device_template"] = """device : None | str | torch.device
+    Where the generators train and sample: ``'auto'``, ``'cpu'``, ``'cuda'``,
+    ``'cuda:<index>'`` or a :class:`torch.device`
     (:class:`~mne_dualdiv.DualDivergenceGenerator`'s ``device``); ``None`` keeps the
     template generator's."""
 docdict["n_jobs_conditions"] = """n_jobs : None | int

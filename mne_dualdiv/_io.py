@@ -89,7 +89,8 @@ def save_state(state, fname, *, overwrite):
     moved onto ``fname`` by :func:`atomic_path`: on any error (full disk, interruption) the
     temporary file is removed and an existing ``fname`` is left as it was; without
     ``overwrite``, a file created at ``fname`` meanwhile is never replaced. In a run of
-    several processes (``torchrun``), rank 0 alone writes (:func:`~mne_dualdiv._ranks.writes_files`).
+    several processes (``torchrun``), rank 0 alone writes
+    (:func:`~mne_dualdiv._ranks.writes_files`).
 
     Parameters
     ----------

@@ -35,3 +35,22 @@ def tiny_params():
 def fast_params():
     """The engine's ``"fast"`` preset (the command line's ``--quick``), read-only as above."""
     return MappingProxyType(get_preset("fast"))
+
+
+@pytest.fixture(scope="session")
+def random_walk_epochs():
+    """A maker of small EEG epochs: ``random_walk_epochs(n_per_condition, seed)`` gives two
+    conditions (``a`` and ``b``) of 3 channels x 16 random-walk samples, in volts."""
+    import mne
+    import numpy as np
+
+    def make(n_per_condition=22, seed=0):
+        rng = np.random.default_rng(seed)
+        codes = np.repeat([1, 2], n_per_condition)
+        data = 1e-5 * rng.standard_normal((len(codes), 3, 16)).cumsum(-1)
+        info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
+        events = np.column_stack([20 * np.arange(len(codes)), np.zeros(len(codes), int), codes])
+        return mne.EpochsArray(data, info, events=events, event_id=dict(a=1, b=2),
+                               verbose=False)
+
+    return make

@@ -2,7 +2,6 @@
 ``joblib.parallel_backend("dask")`` spreads them over a ``dask.distributed`` cluster."""
 
 import joblib
-import mne
 import numpy as np
 import pytest
 
@@ -18,16 +17,6 @@ def labelled_images(n_per_class=20, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((3 * n_per_class, 3, 16)).cumsum(-1)
     return X, np.repeat(["a", "b", "c"], n_per_class)
-
-
-def toy_epochs(n_per_condition=8, seed=0):
-    """Two small conditions (a shared dual space: per_condition='auto' under 20 epochs)."""
-    rng = np.random.default_rng(seed)
-    codes = np.repeat([1, 2], n_per_condition)
-    data = 1e-5 * rng.standard_normal((len(codes), 3, 16)).cumsum(-1)
-    info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
-    events = np.column_stack([20 * np.arange(len(codes)), np.zeros(len(codes), int), codes])
-    return mne.EpochsArray(data, info, events=events, event_id=dict(a=1, b=2), verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +53,9 @@ def test_a_dask_cluster_fits_and_samples_every_class_as_one_process_does(client,
 
 
 def test_a_shared_dual_space_samples_its_conditions_on_the_cluster_as_one_process_does(
-        client, tiny_params):
+        client, tiny_params, random_walk_epochs):
     synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params),
-                                    random_state=0).fit(toy_epochs())
+                                    random_state=0).fit(random_walk_epochs(8))
     assert not synthesizer.per_condition_
     one_process = synthesizer.sample(6, random_state=1)
     on_cluster, workers = run_on_cluster(client, lambda: synthesizer.sample(6, random_state=1))

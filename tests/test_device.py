@@ -6,7 +6,6 @@ a machine without CUDA are skipped on one with it.
 
 import pickle
 
-import mne
 import numpy as np
 import pytest
 import torch
@@ -28,16 +27,6 @@ BASELINE_BUDGET = dict(max_steps=6, batch_size=16, n_filters=4)
 def images(n_images=40, seed=0):
     """Random-walk images (n, 3, 16): every pixel depends on its neighbours in time."""
     return np.random.default_rng(seed).standard_normal((n_images, 3, 16)).cumsum(-1)
-
-
-def toy_epochs(n_per_condition=22, seed=0):
-    """Two conditions of 3-channel EEG epochs."""
-    rng = np.random.default_rng(seed)
-    codes = np.repeat([1, 2], n_per_condition)
-    data = 1e-5 * rng.standard_normal((len(codes), 3, 16)).cumsum(-1)
-    info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
-    events = np.column_stack([20 * np.arange(len(codes)), np.zeros(len(codes), int), codes])
-    return mne.EpochsArray(data, info, events=events, event_id=dict(a=1, b=2), verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -172,21 +161,23 @@ def test_baselines_refuse_a_missing_gpu():
 
 
 # ---------------------------------------------------------------------- the adapters
-def test_epochs_synthesizer_gives_its_device_to_every_generator(tiny_params):
+def test_epochs_synthesizer_gives_its_device_to_every_generator(tiny_params,
+                                                               random_walk_epochs):
     template = DualDivergenceGenerator(**tiny_params)
     synthesizer = EpochsSynthesizer(generator=template, per_condition=True, device="cpu",
-                                    random_state=0).fit(toy_epochs())
+                                    random_state=0).fit(random_walk_epochs())
     assert [g.device for g in synthesizer.generators_.values()] == ["cpu", "cpu"]
     assert template.device == "auto"  # the template is cloned, never changed
     kept = EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params, device="cpu"),
-                             per_condition=True, random_state=0).fit(toy_epochs())
+                             per_condition=True, random_state=0).fit(random_walk_epochs())
     assert [g.device for g in kept.generators_.values()] == ["cpu", "cpu"]
 
 
-def test_epochs_synthesizer_and_sampler_refuse_a_bad_device_before_fitting(tiny_params):
+def test_epochs_synthesizer_and_sampler_refuse_a_bad_device_before_fitting(
+        tiny_params, random_walk_epochs):
     template = DualDivergenceGenerator(**tiny_params)
     with pytest.raises(ValueError, match="'device' parameter"):
-        EpochsSynthesizer(generator=template, device="gpu").fit(toy_epochs())
+        EpochsSynthesizer(generator=template, device="gpu").fit(random_walk_epochs())
     with pytest.raises(TypeError, match="device must be a str"):
         DualDivergenceSampler(generator=template, device=2).fit_resample(
             images(), np.repeat([0, 1], 20))
@@ -199,11 +190,13 @@ def test_the_sampler_gives_its_device_to_every_generator(tiny_params):
     assert {str(g.device) for g in sampler.generators_.values()} == {"cpu"}
 
 
-def test_a_synthesizer_saved_with_a_device_reads_back(tiny_params, tmp_path):
+def test_a_synthesizer_saved_with_a_device_reads_back(tiny_params, tmp_path,
+                                                      random_walk_epochs):
     from mne_dualdiv import read_epochs_synthesizer
 
     synthesizer = EpochsSynthesizer(generator=DualDivergenceGenerator(**tiny_params),
-                                    device=torch.device("cpu"), random_state=0).fit(toy_epochs())
+                                    device=torch.device("cpu"),
+                                    random_state=0).fit(random_walk_epochs())
     synthesizer.save(tmp_path / "synthesizer.pt")
     loaded = read_epochs_synthesizer(tmp_path / "synthesizer.pt")
     assert loaded.device == "cpu"
@@ -211,10 +204,11 @@ def test_a_synthesizer_saved_with_a_device_reads_back(tiny_params, tmp_path):
                           synthesizer.sample(4, random_state=1).get_data())
 
 
-def test_augment_takes_the_device_as_an_engine_setting(tiny_params):
+def test_augment_takes_the_device_as_an_engine_setting(tiny_params, random_walk_epochs):
     with pytest.raises(ValueError, match="'device' parameter"):
-        augment(toy_epochs(), device="gpu", **tiny_params)
-    augmented = augment(toy_epochs(), n_synthetic=4, device="cpu", random_state=0, **tiny_params)
+        augment(random_walk_epochs(), device="gpu", **tiny_params)
+    augmented = augment(random_walk_epochs(), n_synthetic=4, device="cpu", random_state=0,
+                        **tiny_params)
     assert augmented.metadata["synthetic"].sum() == 4
 
 
