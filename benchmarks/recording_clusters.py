@@ -104,12 +104,12 @@ def score(labels, clusters, features, truth):
 
 def shape_features(d):
     """The features before 2026-12-07: 6 principal scores of the trough-normalised shapes, depth."""
-    from mne_dualdiv.adapters.recording import units
+    from mne_dualdiv.adapters.recording import clustering
 
     snippets, nbefore = d["snippets"], d["snippets"].shape[2] // 3  # troughs near a third in
     troughs = np.maximum(-snippets[:, 0].min(axis=1).astype(np.float64), 1e-12)
     flat = snippets.reshape(len(snippets), -1).astype(np.float64) / troughs[:, None]
-    mean, components, _ = units._pca(flat, troughs ** 2)
+    mean, components, _ = clustering.weighted_pca(flat, troughs ** 2)
     scores = (flat - mean) @ components[:6].T
     return np.column_stack([scores / (scores[:, :1].std() + 1e-12),
                             d["locations"][d["peaks"]["channel_index"], 1] / 40.0])
@@ -119,25 +119,25 @@ def variants():
     """Clusterings compared: name -> function of the captured input giving (labels, clusters, raw)."""
     from sklearn.cluster import HDBSCAN
 
-    from mne_dualdiv.adapters.recording import units
+    from mne_dualdiv.adapters.recording import clustering, units
 
     def joined(d, raw):
         clusters = [u for u in np.unique(raw) if u >= 0] or [0]
         raw = raw if (raw >= 0).any() else np.zeros_like(raw)
-        labels, clusters = units._merge_duplicates(
+        labels, clusters = clustering._merge_duplicates(
             d["snippets"], raw, clusters, float(d["fs"]),
             d["neighbours"][d["peaks"]["channel_index"]], len(d["locations"]))
         return labels, clusters, len(set(raw[raw >= 0]))
 
     def features(d):
-        return units.cluster_features(d["snippets"], d["peaks"], d["locations"])
+        return clustering.cluster_features(d["snippets"], d["peaks"], d["locations"])
 
     def hdbscan(features, size):
         return HDBSCAN(min_cluster_size=int(size), copy=True).fit_predict(features)
 
     def capped(cap):  # the package's features, 2 % of the snippets, at most ``cap``
         return lambda d: joined(d, hdbscan(features(d), np.clip(
-            len(d["snippets"]) // units.CLUSTER_SHARE, units.MIN_CLUSTER_SIZE, cap)))
+            len(d["snippets"]) // clustering.CLUSTER_SHARE, clustering.MIN_CLUSTER_SIZE, cap)))
 
     def before(d):  # shape features, 2 % of the snippets per 32 channels, at least 15
         share = 50 * max(1.0, len(d["locations"]) / 32)
@@ -159,7 +159,7 @@ def main():
     parser.add_argument("--cache", default="/tmp", help="folder for the captured inputs")
     parser.add_argument("--variants", nargs="+", default=None)
     args = parser.parse_args()
-    from mne_dualdiv.adapters.recording import units
+    from mne_dualdiv.adapters.recording import clustering
 
     found = variants()
     names = args.variants or list(found)
@@ -168,7 +168,7 @@ def main():
         for seed in args.seeds:
             d = capture(case, seed, args.cache)
             n_true = len(set(d["truth"][d["truth"] >= 0]))
-            features = units.cluster_features(d["snippets"], d["peaks"], d["locations"])
+            features = clustering.cluster_features(d["snippets"], d["peaks"], d["locations"])
             for name in names:
                 labels, clusters, raw = found[name](d)
                 ami, recovered = score(labels, clusters, features, d["truth"])

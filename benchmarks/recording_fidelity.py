@@ -129,7 +129,7 @@ def run_case(case, seed, args, workdir):
                fit_fraction=args.fit_fraction, commit=measured_commit(),
                seed=seed, channels=real.get_num_channels(),
                real_units=len(truth.unit_ids), clusters=synthesizer.n_real_units_,
-               synthetic_units=len(synthetic.units.templates), guard=synthesizer.units_.guard,
+               synthetic_units=synthetic.units.n_units, guard=synthesizer.units_.guard,
                fit_s=fit.seconds, fit_peak_mb=fit.peak, fit_start_mb=fit.start,
                generate_s=generate.seconds, realtime_factor=args.duration / generate.seconds,
                n_jobs=args.n_jobs, passes=report.passes(), privacy_passes=privacy.passes(),

@@ -464,11 +464,12 @@ def test_one_over_f_noise_keeps_its_slope(real, synthetic):
 def test_ground_truth_has_one_unit_per_synthetic_unit(synthesizer, synthetic):
     truth = synthetic.get_ground_truth()
     # One synthetic unit per real cluster asked for; the guard may refuse some of them.
-    assert 1 <= len(truth.unit_ids) == len(synthetic.units.templates)
+    assert 1 <= len(truth.unit_ids) == synthetic.units.n_units
     assert len(truth.unit_ids) <= synthesizer.n_real_units_
     assert truth.sampling_frequency == SFREQ
     assert truth.get_num_segments() == 1
-    np.testing.assert_array_equal(truth.get_property("peak_channel"), synthetic.units.channels)
+    np.testing.assert_array_equal(truth.get_property("peak_channel"),
+                                  synthetic.units.channels[:synthetic.units.n_units])
     assert sum(len(truth.get_unit_spike_train(u)) for u in truth.unit_ids) > 100
 
 
@@ -533,7 +534,7 @@ def test_every_generated_unit_is_below_the_guard(synthesizer, synthetic, privacy
 
 def test_privacy_report_passes_on_the_fixture(synthesizer, synthetic, privacy):
     assert isinstance(privacy, PrivacyReport)
-    assert privacy.units.n_synthetic == len(synthetic.units.templates)
+    assert privacy.units.n_synthetic == synthetic.units.n_units
     assert privacy.units.n_real == synthesizer.n_real_units_
     assert privacy.snippets is not None and privacy.snippets.n_heldout > 0
     assert privacy.passes() == {"units": True, "snippets": True}
@@ -591,12 +592,12 @@ def test_engine_template_model_works_end_to_end():
     assert isinstance(fitted.units_.engine, DualDivergenceGenerator)
     assert fitted.units_.engine.max_steps == TINY_ENGINE["max_steps"]
     engine_made = fitted.sample(2.0, random_state=0)
-    assert len(engine_made.units.templates) >= 1
+    assert engine_made.units.n_units >= 1
     assert np.all(engine_made.units.similarity < fitted.units_.guard)
     traces = engine_made.get_traces()
     assert traces.shape == (60000, 16) and np.isfinite(traces).all()
     truth = engine_made.get_ground_truth()
-    assert len(truth.unit_ids) == len(engine_made.units.templates)
+    assert len(truth.unit_ids) == engine_made.units.n_units
 
 
 class FailingEngine:

@@ -31,13 +31,12 @@ def test_a_unit_detected_twice_is_one_unit_with_its_own_rate():
     frames = np.concatenate([main, other, echo])
     firing = np.repeat([0, 1, 2], [len(main), len(other), len(echo)])
     amplitudes = np.repeat([120.0, 80.0, 40.0], [len(main), len(other), len(echo)])
-    joined, kept = join_locked(frames, firing, [0, 1, 2], amplitudes, FS)
+    joined, kept, _ = join_locked(frames, firing, [0, 1, 2], amplitudes, FS)
     assert kept == [0, 1]
     assert (joined[firing == 2] == -2).all()  # every echo is a repeat of a counted spike
     assert (joined[firing < 2] == firing[firing < 2]).all()
-    stats, units, _ = cluster_firing(frames, firing, firing, [0, 1, 2], amplitudes,
-                                     np.full(len(frames), 1.0), 5.0, FS, 60.0)
-    assert units == [0, 1]
+    stats, _ = cluster_firing(frames, firing, joined, kept, amplitudes,
+                              np.full(len(frames), 1.0), 5.0, FS, 60.0)
     np.testing.assert_allclose(stats[:, 0], [len(main) / 60.0, len(other) / 60.0])
 
 
@@ -50,7 +49,7 @@ def test_a_joined_cluster_keeps_the_spikes_its_louder_part_missed():
     frames = np.concatenate([loud, quiet])
     firing = np.repeat([5, 7], [len(loud), len(quiet)])
     amplitudes = np.repeat([90.0, 50.0], [len(loud), len(quiet)])
-    joined, kept = join_locked(frames, firing, [5, 7], amplitudes, FS)
+    joined, kept, _ = join_locked(frames, firing, [5, 7], amplitudes, FS)
     assert kept == [5]
     assert (joined == 5).sum() == len(spikes)  # every spike once
     assert (joined == -2).sum() == ((seen < 0.7) & (seen > 0.3)).sum()
@@ -63,7 +62,7 @@ def test_independent_units_are_not_joined():
     firing = np.repeat([0, 1], [len(a), len(b)])
     chance = coincident(a, np.sort(b), int(round(COINCIDENCE_S * FS))).mean()
     assert chance < 0.05
-    joined, kept = join_locked(frames, firing, [0, 1], np.ones(len(frames)), FS)
+    joined, kept, _ = join_locked(frames, firing, [0, 1], np.ones(len(frames)), FS)
     assert kept == [0, 1] and (joined == firing).all()
 
 
@@ -75,8 +74,8 @@ def test_amplitude_spread_is_the_units_own_not_the_background(own_cv):
     amplitudes = np.abs(100.0 * (1 + own_cv * rng.standard_normal(n))
                         + sigma * rng.standard_normal(n))
     labels = np.zeros(n, dtype=int)
-    stats, _, _ = cluster_firing(frames, labels, labels, [0], amplitudes, np.full(n, sigma),
-                                 5.0, FS, 60.0)
+    stats, _ = cluster_firing(frames, labels, labels, [0], amplitudes, np.full(n, sigma),
+                              5.0, FS, 60.0)
     assert stats[0, 1] == pytest.approx(100.0, rel=0.02)
     assert stats[0, 2] == pytest.approx(own_cv, abs=0.02)
     measured = 1.4826 * np.median(np.abs(amplitudes - np.median(amplitudes))) / 100.0
@@ -92,8 +91,8 @@ def test_a_unit_near_the_threshold_keeps_its_amplitude_and_rate(mean):
     amplitudes = mean + sd * rng.standard_normal(len(frames))
     seen = amplitudes > threshold
     labels = np.zeros(seen.sum(), dtype=int)
-    stats, _, _ = cluster_firing(frames[seen], labels, labels, [0], amplitudes[seen],
-                                 np.full(seen.sum(), sd), threshold / sd, FS, 60.0)
+    stats, _ = cluster_firing(frames[seen], labels, labels, [0], amplitudes[seen],
+                              np.full(seen.sum(), sd), threshold / sd, FS, 60.0)
     true_rate = len(frames) / 60.0
     assert stats[0, 0] == pytest.approx(true_rate, rel=0.08)
     assert stats[0, 1] == pytest.approx(mean, abs=0.8)

@@ -20,6 +20,7 @@ from ...engine.params import check_params
 from ...engine.state import json_params
 from ._metadata import decode_array
 from .noise import NoiseModel
+from .satellites import SATELLITE_COLUMNS
 from .units import STAT_NAMES, UnitModel
 
 FORMAT = "mne_dualdiv.RecordingSynthesizer"
@@ -58,6 +59,7 @@ def get_state(synthesizer):
             "placement_weights": tensor(units.placement_weights),
             "row_distances": tensor(units.row_distances),
             "unit_scalars": tensor(np.array([units.refractory, units.guard, units.distinct])),
+            "satellites": tensor(units.satellites),
         })
         if units.engine is not None:
             state["generator"] = units.engine.get_state()
@@ -101,7 +103,8 @@ def _from_state(state):
         out["units_"] = UnitModel(
             arrays["unit_mean"], arrays["unit_components"], arrays["unit_variances"],
             arrays["real_templates"], arrays["cluster_stats"], arrays["placement_weights"],
-            arrays["row_distances"], refractory, guard, distinct, nbefore, fs, engine)
+            arrays["row_distances"], refractory, guard, distinct, nbefore, fs, engine,
+            arrays.get("satellites"))  # files before 2026-12-07 (fifth session): none
     return out
 
 
@@ -175,6 +178,11 @@ def check_state(state):
             raise ValueError(f"entry {key!r} holds negative values.")
     if not np.isclose(state["placement_weights"].numpy().sum(), 1):
         raise ValueError("entry 'placement_weights' does not sum to 1.")
+    if "satellites" in state:
+        satellites = _array(state, "satellites", (n_real_units, len(SATELLITE_COLUMNS)),
+                            np.float64)
+        if satellites[:, 0].min() < 0:
+            raise ValueError("entry 'satellites' holds a negative amplitude.")
     refractory, guard, distinct = _array(state, "unit_scalars", (3,), np.float64)
     check_float("refractory period (unit_scalars[0])", refractory, low=0)
     check_float("guard (unit_scalars[1])", guard, low=-1, high=1)

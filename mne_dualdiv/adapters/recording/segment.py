@@ -40,22 +40,34 @@ SPIKE_BYTES = 64
 class SyntheticUnits:
     """The units of one synthetic recording and their spikes in each segment.
 
+    A unit has one footprint (a template on the channels around its peak channel) or two,
+    when its source cluster had a second place (:mod:`.satellites`): the second is added
+    with every spike of the unit, at its lag. Footprints ``0 .. n_units - 1`` are the units'.
+
     Attributes
     ----------
-    templates : ndarray, shape (n_units, nbefore + nafter, n_neighbours)
-        Each unit's template (stored units) on its channels (:attr:`unit_channels`);
+    n_units : int
+        Number of units.
+    templates : ndarray, shape (n_footprints, nbefore + nafter, n_neighbours)
+        Each footprint's template (stored units) on its channels (:attr:`unit_channels`);
         :meth:`dense_templates` gives them on every channel.
-    unit_channels : ndarray of int, shape (n_units, n_neighbours)
-        The channels of each unit's template (``n_channels`` for rows off the probe).
+    unit_channels : ndarray of int, shape (n_footprints, n_neighbours)
+        The channels of each footprint's template (``n_channels`` for rows off the probe).
+    channels : ndarray of int, shape (n_footprints,)
+        Peak channel of each footprint.
+    parents : ndarray of int, shape (n_footprints,)
+        The unit of each footprint.
     images : ndarray, shape (n_units, n_neighbours, nbefore + nafter)
-        The templates in relative geometry (row 0: the peak channel), as the privacy audit
-        compares them with the real units'.
-    channels : ndarray of int
-        Peak channel of each unit.
+        The units' templates in relative geometry (row 0: the peak channel), as the privacy
+        audit compares them with the real units'.
+    stats : ndarray, shape (n_units, 5)
+        The units' firing and amplitude statistics.
     frames, labels, amplitudes : list of ndarray
-        Per segment: spike frames (trough), unit index, amplitude factor (sorted by frame).
-    similarity : ndarray
-        Best lag-tolerant similarity of each unit's template to any real unit's.
+        Per segment: spike frames (trough), footprint index, amplitude factor (sorted by
+        frame); a unit's second footprint has the unit's spikes, lagged, with their factors.
+    similarity : ndarray, shape (n_units,)
+        Best lag-tolerant similarity of each unit's template to any real unit's (second
+        footprints passed the same guard).
     """
 
     def __init__(self, synthesizer, seed, n_units, num_samples):
@@ -67,19 +79,26 @@ class SyntheticUnits:
                          channels=np.zeros(0, np.int64), stats=np.zeros((0, 5)),
                          similarity=np.zeros(0))
         else:
+            locations = metadata_locations(synthesizer.metadata_)
             drawn = model.draw_units(n_units, rng, synthesizer.threshold_, row_distances(
-                metadata_locations(synthesizer.metadata_), synthesizer.neighbours_))
+                locations, synthesizer.neighbours_), (locations, synthesizer.neighbours_))
+        second = drawn.get("satellites") or dict(
+            templates=drawn["templates"][:0], channels=np.zeros(0, np.int64),
+            parents=np.zeros(0, np.int64), lags=np.zeros(0, np.int64), similarity=np.zeros(0))
         self.nbefore, self.nafter = synthesizer.nbefore_, synthesizer.nafter_
-        # Sparse templates: each unit's rows on the channels of its peak channel's
+        self.n_units = len(drawn["channels"])
+        # Sparse templates: each footprint's rows on the channels of its peak channel's
         # neighbourhood (rows off the probe write into a spare last column, dropped).
         self.n_channels = n_channels
-        self.templates = np.ascontiguousarray(np.swapaxes(drawn["templates"], 1, 2))
+        self.templates = np.ascontiguousarray(np.swapaxes(np.concatenate(
+            [drawn["templates"], second["templates"]]), 1, 2))
+        self.channels = np.concatenate([drawn["channels"], second["channels"]]).astype(np.int64)
         self.unit_channels = np.array([np.where(synthesizer.neighbours_[c] >= 0,
                                                 synthesizer.neighbours_[c], n_channels)
-                                       for c in drawn["channels"]], dtype=np.int64).reshape(
-                                           len(drawn["channels"]), synthesizer.neighbours_.shape[1])
-        self.images = drawn["templates"]
-        self.channels, self.stats = drawn["channels"], drawn["stats"]
+                                       for c in self.channels], dtype=np.int64).reshape(
+                                           len(self.channels), synthesizer.neighbours_.shape[1])
+        self.parents = np.concatenate([np.arange(self.n_units), second["parents"]])
+        self.images, self.stats = drawn["templates"], drawn["stats"]
         self.similarity = drawn["similarity"]
         self.frames, self.labels, self.amplitudes = [], [], []
         for segment, n_frames in enumerate(num_samples):
@@ -88,10 +107,14 @@ class SyntheticUnits:
                                           n_frames, synthesizer.sampling_frequency_,
                                           self.nbefore, self.nafter, rng)
             cv = self.stats[labels, 2] if len(labels) else np.zeros(0)
+            factors = np.clip(1 + cv * rng.standard_normal(len(frames)), 0.3, 2.0
+                              ).astype(np.float32)
+            frames, labels, factors = _with_second_places(
+                frames, labels, factors, second, self.n_units, n_frames - self.nafter,
+                self.nbefore)
             self.frames.append(frames)
             self.labels.append(labels)
-            self.amplitudes.append(np.clip(1 + cv * rng.standard_normal(len(frames)), 0.3, 2.0
-                                           ).astype(np.float32))
+            self.amplitudes.append(factors)
 
     def dense_templates(self):
         """Templates as (n_units, nbefore + nafter, n_channels), zero off each unit's channels."""
@@ -128,6 +151,19 @@ class SyntheticUnits:
                 factor * templates[label, step, a - first:z - first])
         traces[:] = padded[:, :self.n_channels]
         return traces
+
+
+def _with_second_places(frames, labels, factors, second, n_units, end, start):
+    """A segment's spikes with those of the units' second footprints (within ``[start, end)``)."""
+    parts = [(frames, labels, factors)]
+    for j, (unit, lag) in enumerate(zip(second["parents"], second["lags"])):
+        own = labels == unit
+        lagged = frames[own] + lag
+        keep = (lagged >= start) & (lagged < end)
+        parts.append((lagged[keep], np.full(keep.sum(), n_units + j), factors[own][keep]))
+    frames, labels, factors = (np.concatenate(column) for column in zip(*parts))
+    order = np.argsort(frames, kind="stable")
+    return frames[order], labels[order], factors[order]
 
 
 class _Fitted:
@@ -257,10 +293,13 @@ class SyntheticRecording(BaseRecording):
         """
         from spikeinterface.core import NumpySorting
 
+        units = self.units
+        own = [labels < units.n_units for labels in units.labels]  # second footprints: no unit
         sorting = NumpySorting.from_samples_and_labels(
-            self.units.frames, self.units.labels, self.sampling_frequency,
-            unit_ids=np.arange(len(self.units.templates)))
-        sorting.set_property("peak_channel", np.asarray(self.units.channels, dtype=np.int64))
+            [frames[k] for frames, k in zip(units.frames, own)],
+            [labels[k] for labels, k in zip(units.labels, own)], self.sampling_frequency,
+            unit_ids=np.arange(units.n_units))
+        sorting.set_property("peak_channel", units.channels[:units.n_units])
         return sorting
 
 

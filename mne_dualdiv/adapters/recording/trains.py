@@ -1,7 +1,7 @@
 """Spike trains of synthetic units, and the firing statistics they are drawn from.
 
-:func:`cluster_firing` measures every real cluster's firing (its spikes told apart from the
-same spikes detected twice), :func:`train_statistics` one cluster's rate, burst probability
+:func:`join_locked` tells a unit's spikes apart from the same spikes detected twice,
+:func:`cluster_firing` measures every unit's firing, :func:`train_statistics` one cluster's rate, burst probability
 and burst interval; :func:`spike_trains` draws a renewal process per unit (dead time = the
 refractory period, then exponential intervals; with probability ``burst_probability`` the
 next interval is a short burst interval instead), from a generator seeded per segment.
@@ -68,6 +68,9 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         Each peak's unit (a joined cluster's label becomes its unit's); -2 for a repeat.
     kept : list of int
         The units' labels (a subset of ``clusters``, in their order).
+    repeat_of : ndarray of int
+        For each repeat, the unit whose spike it repeats; -1 for the other peaks (what
+        :mod:`.satellites` learns a unit's second place from).
     """
     tolerance = int(round(COINCIDENCE_S * sampling_frequency))
     trains = [np.sort(frames[firing == u]) for u in clusters]
@@ -77,7 +80,7 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
             if i != j and len(a):
                 locked[i, j] = coincident(a, b, tolerance).mean() > LOCKED_SHARE
     _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
-    firing = firing.copy()
+    firing, repeat_of = firing.copy(), np.full(len(firing), -1)
     loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
                 for u, t in zip(clusters, trains)]
     kept = []
@@ -90,9 +93,10 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
             peaks = np.flatnonzero(firing == clusters[i])
             repeat = coincident(frames[peaks], counted, tolerance)
             firing[peaks[repeat]] = -2
+            repeat_of[peaks[repeat]] = main
             firing[peaks[~repeat]] = main
             counted = np.sort(np.concatenate([counted, frames[peaks[~repeat]]]))
-    return firing, [u for u in clusters if u in kept]
+    return firing, [u for u in clusters if u in kept], repeat_of
 
 
 def refractory_period(frames, labels, clusters, sampling_frequency):
@@ -144,7 +148,7 @@ def below_threshold(amplitudes, threshold, noise_level):
     return mean, max(detected, MIN_DETECTED), True
 
 
-def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
+def cluster_firing(frames, labels, firing, units, amplitudes, noise_levels,
                    detect_threshold, sampling_frequency, duration):
     """Each unit's firing and amplitude statistics, and the refractory period.
 
@@ -156,9 +160,10 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
         Each peak's cluster among its core members (-1: none); amplitudes are measured on
         these.
     firing : ndarray of int
-        Each peak's cluster, every peak counted (for the rates).
-    clusters : list of int
-        The clusters' labels.
+        Each peak's unit, every peak counted (for the rates), clusters that are one unit
+        joined (-2: a repeat; :func:`join_locked`).
+    units : list of int
+        The units' labels.
     amplitudes, noise_levels : ndarray
         Each peak's absolute amplitude, and the noise level (standard deviation) at its
         channel, in the same units.
@@ -171,14 +176,11 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
     -------
     stats : ndarray, shape (n_units, 5)
         Rate (Hz), amplitude, amplitude CV, burst probability, burst interval (s), one row per
-        unit (joined clusters are one unit: :func:`join_locked`); the rate counts the spikes
-        the threshold cut and the amplitude is the unit's (:func:`below_threshold`).
-    units : list of int
-        The units' cluster labels.
+        unit; the rate counts the spikes the threshold cut and the amplitude is the unit's
+        (:func:`below_threshold`).
     refractory : float
         In s.
     """
-    firing, units = join_locked(frames, firing, clusters, amplitudes, sampling_frequency)
     refractory = refractory_period(frames, labels, units, sampling_frequency)
     stats = []
     for u in units:
@@ -192,7 +194,7 @@ def cluster_firing(frames, labels, firing, clusters, amplitudes, noise_levels,
         rate, burst, interval = train_statistics(frames[firing == u], sampling_frequency,
                                                  duration, refractory)
         stats.append([rate / detected, mean, cv, burst, interval])
-    return np.array(stats, dtype=np.float64).reshape(-1, 5), units, refractory
+    return np.array(stats, dtype=np.float64).reshape(-1, 5), refractory
 
 
 def train_statistics(frames, sampling_frequency, duration, refractory):

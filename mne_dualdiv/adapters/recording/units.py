@@ -24,30 +24,21 @@ cluster (with jitter): amplitude and rate alone name no unit.
 Spike trains: :mod:`.trains`.
 """
 
+import functools
+
 import numpy as np
-import scipy.sparse.csgraph
 
 from ..._logging import logger
+from .clustering import cluster_features, cluster_units, weighted_pca
 from .spikes import (align_and_taper, band_filter, best_similarity, collision_share,
                      count_peaks)
-from .trains import cluster_firing
+from . import satellites as second_places
+from .satellites import SATELLITE_COLUMNS
+from .trains import cluster_firing, join_locked
 
-#: Smallest cluster: 2 % of the snippets, within these bounds (``benchmarks/recording_clusters.py``;
-#: docs/recording.md, 5). Clusters found over 3 seeds of the two 32-channel cases (10 units,
-#: about 4400 snippets) / the 384-channel case (50 units, 5000 snippets): 10, 10, 9, 11, 12,
-#: 14 / 48, 51, 49 with at most 30; 10, 10, 9, 11, 12, 12 / 41, 41, 44 with at most 40;
-#: 16-21 on 384 channels with 2 % alone (100). Before (shapes divided by their trough, 2 % per
-#: 32 channels): 9, 10, 10, 9, 5, 10 / 64, 62, 57.
-CLUSTER_SHARE, MIN_CLUSTER_SIZE, MAX_CLUSTER_SIZE = 50, 15, 30
-#: Principal components of the snippets (in stored units) used as clustering features, beside
-#: the peak channel's position in units of :data:`POSITION_SCALE_UM`.
-CLUSTER_COMPONENTS, POSITION_SCALE_UM = 6, 40.0
 #: Clusters at least this similar (spike band) are pieces of one unit, not distinct units
 #: (distinct simulated units reached 0.99 at most, over-split halves 0.99-1.0).
 DUPLICATE = 0.99
-#: Clusters whose mean spikes on the probe are at least this similar are one unit
-#: (``_merge_duplicates``).
-SAME_UNIT = 0.95
 #: Quantile of the real units' nearest-distinct similarities used as the guard (see
 #: ``_guards``): the audit tests the median.
 GUARD_QUANTILE = 0.25
@@ -74,6 +65,10 @@ SECONDARY_LOBE = 0.5
 #: Least amplitude of a unit, a share of the threshold: partly detected, as the real units
 #: near it (``trains.below_threshold``), its trough above :data:`SECONDARY_LOBE`'s level.
 MIN_AMPLITUDE = 0.6
+#: Candidates refused for hiding their second place before a unit is kept without it: each
+#: one passed the guard, which a strict guard makes rare (``hard32`` seed 1, guard 0.69: with
+#: 20, 6 of 10 units were found in the 10,000 candidates, all 10 before second places).
+MAX_SECOND_MISSES = 3
 #: Spread (µm) of the placement density around each real cluster's peak channel.
 PLACEMENT_SPREAD_UM = 40.0
 #: Log-normal jitter of a unit's firing rate and amplitude around its source cluster's, at
@@ -83,15 +78,6 @@ PLACEMENT_SPREAD_UM = 40.0
 RATE_JITTER, AMPLITUDE_JITTER, RATE_JITTER_SHARE = 0.1, 0.1, 0.5
 #: Column order of ``UnitModel.cluster_stats``.
 STAT_NAMES = ("rate_hz", "amplitude", "amplitude_cv", "burst_probability", "burst_interval_s")
-
-
-def _pca(flat, weights, max_components=60):
-    """Weighted mean, components (rows) and variances of ``flat`` (n, d), by SVD."""
-    weights = weights / weights.sum()
-    mean = weights @ flat
-    _, s, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (flat - mean), full_matrices=False)
-    n = min(max_components, len(s))
-    return mean, vt[:n], s[:n] ** 2
 
 
 def _guards(templates):
@@ -116,65 +102,6 @@ def _guards(templates):
         return DEFAULT_GUARD, DEFAULT_GUARD
     guard = min(np.quantile(nearest, GUARD_QUANTILE), np.median(nearest) - GUARD_MARGIN)
     return float(guard), float(nearest.max())
-
-
-def cluster_features(snippets, peaks, locations):
-    """Clustering features: principal scores of the snippets and the peak channel's position.
-
-    The snippets keep their amplitude (sorters cluster them so): with the shapes divided by
-    their trough, as the template model sees them, HDBSCAN found 5 clusters for 10 units on a
-    32-channel case where neighbouring units differ mostly in amplitude (10 with these).
-    """
-    flat = snippets.reshape(len(snippets), -1).astype(np.float64)
-    step = max(1, len(flat) // 3000)  # the subspace from at most about 3000 snippets
-    mean, components, _ = _pca(flat[::step], np.ones(len(flat[::step])), CLUSTER_COMPONENTS)
-    scores = (flat - mean) @ components.T
-    return np.column_stack([scores / (scores[:, 0].std() + 1e-12),
-                            locations[peaks["channel_index"]] / POSITION_SCALE_UM])
-
-
-def cluster_units(snippets, features, peaks, locations, neighbours, sampling_frequency):
-    """Cluster labels of the snippets (-1: noise) and the clusters' labels, one per unit."""
-    size = int(np.clip(len(features) // CLUSTER_SHARE, MIN_CLUSTER_SIZE, MAX_CLUSTER_SIZE))
-    from sklearn.cluster import HDBSCAN
-
-    labels = HDBSCAN(min_cluster_size=size, copy=True).fit_predict(features)  # -1: noise
-    clusters = [u for u in np.unique(labels) if u >= 0]
-    if not clusters:  # one population
-        labels, clusters = np.zeros(len(features), dtype=int), [0]
-    return _merge_duplicates(snippets, labels, clusters, sampling_frequency,
-                             neighbours[peaks["channel_index"]], len(locations))
-
-
-def _merge_duplicates(snippets, labels, clusters, sampling_frequency, rows, n_channels):
-    """Labels with the clusters of one unit joined (transitively).
-
-    HDBSCAN splits a unit whose spikes peak on two neighbouring channels (its snippets, centred
-    on the peak channel, then differ) or by amplitude; counted apart, the pieces give the
-    synthetic recording two units at part of the real one's rate (the sorter then finds more
-    units in it than in the real one). Clusters are compared by their mean spike on the
-    probe's channels (``rows``: the channel of each snippet row, -1 off the probe), where
-    pieces of one unit coincide and distinct units do not: on SpikeInterface's ground truth the
-    pieces of one unit reached 0.98-1.0 (spike band, lag-tolerant), distinct units 0.85.
-    """
-    dense = np.zeros((len(clusters), n_channels + 1, snippets.shape[2]), np.float64)
-    for i, u in enumerate(clusters):
-        members = labels == u
-        np.add.at(dense[i], np.where(rows[members] >= 0, rows[members], n_channels),
-                  snippets[members])
-        dense[i] /= members.sum()
-    means = band_filter(dense[:, :n_channels].astype(np.float32), sampling_frequency)
-    same = best_similarity(means, means) >= SAME_UNIT
-    _, component = scipy.sparse.csgraph.connected_components(same | same.T, directed=False)
-    first = {c: clusters[i] for i, c in reversed(list(enumerate(component)))}  # lowest index
-    merged = labels.copy()
-    for u, c in zip(clusters, component):
-        merged[labels == u] = first[c]
-    kept = [u for u, c in zip(clusters, component) if first[c] == u]
-    if len(kept) < len(clusters):
-        logger.info("%d clusters of snippets joined into %d units (similarity on the probe "
-                    ">= %.2f)", len(clusters), len(kept), SAME_UNIT)
-    return merged, kept
 
 
 class UnitModel:
@@ -209,11 +136,13 @@ class UnitModel:
         In Hz.
     engine : None | DualDivergenceGenerator
         The fitted engine, for ``template_model="engine"``.
+    satellites : ndarray, shape (n_clusters, 4)
+        Each cluster's second place (:data:`.satellites.SATELLITE_COLUMNS`; zeros: none).
     """
 
     def __init__(self, mean, components, variances, real_templates, cluster_stats,
                  placement_weights, row_distances, refractory, guard, distinct, nbefore,
-                 sampling_frequency, engine=None):
+                 sampling_frequency, engine=None, satellites=None):
         self.mean = np.asarray(mean, dtype=np.float64)
         self.components = np.asarray(components, dtype=np.float64)
         self.variances = np.asarray(variances, dtype=np.float64)
@@ -227,6 +156,8 @@ class UnitModel:
         self.nbefore = int(nbefore)
         self.sampling_frequency = float(sampling_frequency)
         self.engine = engine
+        self.satellites = (np.zeros((len(self.cluster_stats), len(SATELLITE_COLUMNS)))
+                           if satellites is None else np.asarray(satellites, dtype=np.float64))
 
     @property
     def n_real_units(self):
@@ -278,7 +209,7 @@ class UnitModel:
         flat = snippets.reshape(len(snippets), -1).astype(np.float64) / troughs[:, None]
         # Weighted by squared trough (signal-to-noise ratio): a small spike's shape is mostly
         # noise once divided by its trough.
-        mean, components, variances = _pca(flat, troughs ** 2)
+        mean, components, variances = weighted_pca(flat, troughs ** 2)
         n_keep = int(np.clip((variances > 3 * np.median(variances)).sum(), *N_COMPONENTS_BOUNDS))
         n_keep = min(n_keep, len(variances))
         features = cluster_features(snippets, peaks, locations)
@@ -292,10 +223,15 @@ class UnitModel:
         firing[noise] = np.asarray(clusters)[np.linalg.norm(
             features[noise][:, None] - centres[None], axis=2).argmin(axis=1)]
         frames = peaks["sample_index"] + 10**12 * peaks["segment_index"].astype(np.int64)
-        stats, clusters, refractory = cluster_firing(
-            frames, labels, firing, clusters, np.abs(peaks["amplitude"].astype(np.float64)),
-            noise_levels[peaks["channel_index"]], detect_threshold, sampling_frequency,
-            duration / scale)
+        amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
+        levels = noise_levels[peaks["channel_index"]]
+        firing, clusters, repeat_of = join_locked(frames, firing, clusters, amplitudes,
+                                                  sampling_frequency)
+        stats, refractory = cluster_firing(frames, labels, firing, clusters, amplitudes, levels,
+                                           detect_threshold, sampling_frequency, duration / scale)
+        satellites = second_places.measure(frames, peaks["channel_index"], amplitudes, levels,
+                                           firing, repeat_of, clusters, locations,
+                                           detect_threshold, sampling_frequency)
         stats[:, 2] = np.clip(stats[:, 2], *AMPLITUDE_CV_BOUNDS)
         templates = np.array([snippets[labels == u].mean(axis=0) for u in clusters], np.float32)
         band = band_filter(templates, sampling_frequency)
@@ -310,7 +246,7 @@ class UnitModel:
             engine = engine.fit(flat.reshape(snippets.shape))
         return cls(mean, components[:n_keep], variances[:n_keep], templates, np.array(stats),
                    weights / weights.sum(), row_distances, refractory, guard, distinct,
-                   nbefore, sampling_frequency, engine)
+                   nbefore, sampling_frequency, engine, satellites)
 
     # ------------------------------------------------------------------ draw
     def candidates(self, n, rng, spread=1.0):
@@ -352,16 +288,46 @@ class UnitModel:
                               distances[on][:, on], exclude)
         return scale if n_peaks == 1 else None
 
-    def draw_units(self, n_units, rng, threshold, distances=None):
+    @functools.cached_property
+    def real_band(self):
+        """The real templates in the spike band, as the guard compares them."""
+        return band_filter(self.real_templates, self.sampling_frequency)
+
+    def accept(self, filtered, to_real, amplitude, threshold, cv=0.0, placed=None):
+        """Whether a band-passed candidate passes the guard and the single-peak check as placed.
+
+        ``to_real``: its best similarity to a real unit on every row; ``placed``: row
+        distances where it lands (:meth:`single_peak_scale`). Rows off the probe there are
+        not in the recording (nor in a sorter's template of it), and without them a candidate
+        can be closer to a real unit: the guard sees it without them.
+
+        Returns
+        -------
+        None | tuple
+            ``(scale, on, seen, similarity)``: the factor to its amplitude, the rows on the
+            probe, the candidate as seen there, its best similarity to a real unit.
+        """
+        on = np.ones(len(filtered), bool) if placed is None else np.isfinite(np.diag(placed))
+        seen = filtered * on[:, None]
+        similarity = float(to_real if on.all() else best_similarity(
+            seen[None], self.real_band).max())
+        if similarity >= self.guard:
+            return None
+        scale = self.single_peak_scale(filtered, amplitude, threshold, cv, placed)
+        return None if scale is None else (scale, on, seen, similarity)
+
+    def draw_units(self, n_units, rng, threshold, distances=None, layout=None):
         """New unit templates and their placement and firing statistics.
 
         A candidate is kept when (1) its trough is on its own channel (row 0), as every real
         snippet's is, (2) its best similarity to every real unit (its rows off the probe where
         it is placed left out, as they are in the recording) is below :attr:`guard` and
-        to every unit kept before below :attr:`distinct`, and (3) scaled to the amplitude drawn for it, a
-        locally exclusive detector finds exactly one peak in it (band-passed) at half the
-        threshold, as it does in a real spike: a template with a secondary lobe near the
-        threshold would make many of its spikes count twice.
+        to every unit kept before below :attr:`distinct`, (3) scaled to the amplitude drawn
+        for it, a locally exclusive detector finds exactly one peak in it (band-passed) at
+        half the threshold, as it does in a real spike: a template with a secondary lobe near
+        the threshold would make many of its spikes count twice, and (4) where its source
+        cluster has a second place, a second footprint is found that a detector sees beside
+        it (:mod:`.satellites`).
 
         Parameters
         ----------
@@ -377,13 +343,21 @@ class UnitModel:
             the single-peak check where the unit lands: the layout of the snippets (``None``)
             differs at a probe's edges and between its columns, and a lobe 60 µm from the
             trough, within the detector's radius there, was a peak of its own on the probe.
+        layout : None | tuple
+            ``(locations, neighbours)``: channel positions (µm) and the channel of each
+            template row at each peak channel, with ``distances``, for the second footprints
+            of units drawn from clusters with a second place (:mod:`.satellites`); a
+            candidate whose second place no detector would find is refused (at most
+            :data:`MAX_SECOND_MISSES` times per unit, then the unit has one footprint).
+            None: no second footprints.
 
         Returns
         -------
         units : dict
             ``templates`` (n, k, n_times) scaled to their amplitude, ``channels`` (peak
             channel of each), ``stats`` (n, 5) as :attr:`cluster_stats`, ``similarity`` (best
-            similarity of each to a real unit).
+            similarity of each to a real unit), ``satellites`` (their second footprints, as
+            :func:`.satellites.draw` gives them).
         """
         # Firing and amplitude statistics: the real clusters' in turn (all of them before any
         # repeats, so that n_units = n_clusters keeps the real total rate), jittered.
@@ -396,8 +370,8 @@ class UnitModel:
         stats[:, 1] *= np.exp(AMPLITUDE_JITTER * rng.standard_normal(n_units))
         stats[:, 1] = np.maximum(stats[:, 1], MIN_AMPLITUDE * threshold)
         channels = rng.choice(len(self.placement_weights), size=n_units, p=self.placement_weights)
-        real_band = band_filter(self.real_templates, self.sampling_frequency)
-        kept, kept_band, best_real = [], [], []
+        kept, kept_band, best_real, seconds = [], [], [], []
+        misses = np.zeros(n_units, dtype=int)
         tried, batch, budget = 0, max(8, 4 * n_units), CANDIDATES_PER_UNIT * max(n_units, 1)
         while len(kept) < n_units and tried < budget:
             spread = SPREADS[min(len(SPREADS) - 1, tried * len(SPREADS) // budget)]
@@ -406,30 +380,32 @@ class UnitModel:
                 break
             tried += batch
             filtered = band_filter(candidates, self.sampling_frequency)
-            to_real = best_similarity(filtered, real_band).max(axis=1)
+            to_real = best_similarity(filtered, self.real_band).max(axis=1)
             home = candidates.min(axis=2).argmin(axis=1) == 0
             for i in np.flatnonzero(home):
                 slot = len(kept)
-                placed = None if distances is None else distances[channels[slot]]
-                on = np.ones(len(filtered[i]), bool) if placed is None else np.isfinite(
-                    np.diag(placed))
-                # As placed: rows off the probe are not in the recording (nor in a sorter's
-                # template of it); without them a unit can be closer to a real one.
-                seen = filtered[i] * on[:, None]
-                similarity = to_real[i] if on.all() else best_similarity(
-                    seen[None], real_band).max()
-                if similarity >= self.guard:
+                passed = self.accept(filtered[i], to_real[i], stats[slot, 1], threshold,
+                                     stats[slot, 2], None if distances is None
+                                     else distances[channels[slot]])
+                if passed is None:
                     continue
-                scale = self.single_peak_scale(filtered[i], stats[slot, 1], threshold,
-                                               stats[slot, 2], placed)
-                if scale is None:
-                    continue
+                scale, on, seen, similarity = passed
                 if kept_band and best_similarity(seen[None],
                                                  np.array(kept_band)).max() >= self.distinct:
                     continue
+                second = None
+                if layout is not None and self.satellites[source[slot], 0] > 0 and (
+                        misses[slot] < MAX_SECOND_MISSES):
+                    second = second_places.draw(
+                        self, scale * candidates[i] * on[:, None], channels[slot],
+                        source[slot], stats[slot], rng, threshold, *layout, distances)
+                    if second is None:  # another candidate may leave its second place seen
+                        misses[slot] += 1
+                        continue
                 kept.append(scale * candidates[i] * on[:, None])
                 kept_band.append(seen)
                 best_real.append(float(similarity))
+                seconds.append(second)
                 if len(kept) == n_units:
                     break
         if len(kept) < n_units:
@@ -443,4 +419,5 @@ class UnitModel:
                 stats[:, 0].sum())
         templates = np.array(kept, dtype=np.float32).reshape(len(kept), *self.shape)
         return dict(templates=templates, channels=channels[:len(kept)], stats=stats,
-                    similarity=np.array(best_real))
+                    similarity=np.array(best_real),
+                    satellites=second_places.collect(seconds, self.shape))
