@@ -145,8 +145,8 @@ def check_groups(real, synthetic, groups, synthetic_groups, n_real, n_synthetic,
         raise ValueError(f"groups must hold at least 2 subjects, got {len(subjects)} "
                          f"({subjects.tolist()}).")
     if counts.min() < n_splits:
-        raise ValueError(f"groups: subject {subjects[np.argmin(counts)]!r} has {counts.min()} "
-                         f"epoch(s); the cross-validated real rate needs at least "
+        raise ValueError(f"groups: subject {subjects[np.argmin(counts)].item()!r} has "
+                         f"{counts.min()} epoch(s); the cross-validated real rate needs at least "
                          f"n_splits={n_splits} epochs per subject.")
     if synthetic_groups is not None:
         synthetic_groups = check_labels("synthetic_groups", synthetic_groups, n_synthetic)
