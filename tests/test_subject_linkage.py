@@ -161,3 +161,18 @@ def test_evaluate_reports_the_linkage_against_the_real_held_out_rate(cohort, tmp
 def test_evaluate_checks_groups_before_any_metric(cohort):
     with pytest.raises(ValueError, match="groups must hold at least 2 subjects"):
         evaluate(cohort, cohort, cohort, groups=["sub-01"] * len(cohort), random_state=0)
+
+
+def test_the_command_line_audits_subjects_of_a_metadata_column(cohort, capsys, tmp_path):
+    from cli_runner import main_exit
+
+    real, synthetic = tmp_path / "cohort-epo.fif", tmp_path / "synthetic-epo.fif"
+    cohort.save(real, verbose=False)
+    cohort.copy().save(synthetic, verbose=False)
+    status, out, err = main_exit(capsys, "evaluate", real, synthetic, "--heldout", real,
+                                 "--groups", "subject", "--metrics", "subject_linkage_rate")
+    assert status == 0, err
+    assert "subject_linkage_rate" in out
+    status, out, err = main_exit(capsys, "evaluate", real, synthetic, "--heldout", real,
+                                 "--groups", "participant", "--metrics", "subject_linkage_rate")
+    assert status == 1 and "groups='participant' names a metadata column" in err
