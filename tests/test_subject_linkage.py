@@ -78,6 +78,7 @@ def test_copies_of_the_real_epochs_are_linked_to_their_subjects(copies_linkage):
     assert copies_linkage.measure == "accuracy"
     assert copies_linkage.linkage_rate == copies_linkage.synthetic_accuracy == 1.0
     assert copies_linkage.linkage_rate >= copies_linkage.real_heldout_rate
+    assert copies_linkage.linked_subjects == N_SUBJECTS
 
 
 def test_source_labels_that_say_nothing_link_at_chance(cohort):

@@ -54,7 +54,8 @@ def _linkage_html(linkage):
         f"<b>{linkage['linkage_rate']:.3f}</b>; real held-out epochs of the same subjects "
         f"(cross-validated): {linkage['real_heldout_rate']:.3f}; chance "
         f"{linkage['chance']:.3f}{unseen}.</p>"
-        f"<p>Synthetic epochs linked to each subject: {linked}.</p>")
+        f"<p>Synthetic epochs linked to each subject ({linkage['linked_subjects']} of "
+        f"{linkage['n_subjects']} subjects): {linked}.</p>")
 
 
 def privacy_html(scores):

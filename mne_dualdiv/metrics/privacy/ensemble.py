@@ -31,8 +31,9 @@ from .distances import check_disjoint
 #: Fewest non-members of an audit: half are released for the reference, and the other half
 #: is split in two folds, each the reference of the other, of at least 2 records.
 MIN_ENSEMBLE_NONMEMBERS = 8
-#: Bootstrap resamples of the AUCs' intervals: the percentiles of 1000 resamples moved by
-#: less than 0.005 between seeds on 237 members against 79 non-members.
+#: Bootstrap resamples of the AUCs' intervals: with 1000, the end points of the 95 % intervals
+#: varied with the bootstrap's seed alone by an SD of at most 0.0032 (160 members against 128
+#: non-members, ``benchmarks/privacy_choices.py``), a tenth of the AUCs' spread between splits.
 N_BOOTSTRAP = 1000
 #: Coverage of the bootstrap intervals.
 CONFIDENCE = 0.95
@@ -63,8 +64,26 @@ def _aucs(member_scores, nonmember_scores):
     return (rank_sum - n_members * (n_members + 1) / 2) / (n_members * n_nonmembers)
 
 
-def _cross_fitted_scores(members, nonmembers, released, attacks, n_components, rng):
-    """Per fold: its member rows and every attack's scores of its members and non-members."""
+def cross_fitted_scores(members, nonmembers, released, attacks, n_components, rng):
+    """Every attack's scores of every member and non-member, cross-fitted in two folds.
+
+    Parameters
+    ----------
+    members, nonmembers, released : ndarray, shape (n, n_values)
+        Scaled, flattened records.
+    attacks : dict
+        Name -> attack function ``f(data, rng)`` of
+        :mod:`~mne_dualdiv.metrics.privacy.attacks` (or any with that signature).
+    n_components : int
+        Principal components of the :class:`~.attacks.AttackData`.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    folds : list of dict
+        Per fold: ``member_rows`` (its members' rows), ``members`` and ``nonmembers`` (the
+        scores, shape (n_attacks, n)) and ``n_components`` used.
+    """
     nonmember_folds = np.array_split(rng.permutation(len(nonmembers)), 2)
     member_folds = np.array_split(rng.permutation(len(members)), 2)
     folds = []
@@ -72,7 +91,7 @@ def _cross_fitted_scores(members, nonmembers, released, attacks, n_components, r
         member_rows, nonmember_rows = member_folds[fold], nonmember_folds[fold]
         data = AttackData(np.concatenate([members[member_rows], nonmembers[nonmember_rows]]),
                           released, nonmembers[nonmember_folds[1 - fold]], n_components)
-        scores = np.array([ATTACKS[name](data, rng) for name in attacks])
+        scores = np.array([attack(data, rng) for attack in attacks.values()])
         folds.append(dict(member_rows=member_rows, members=scores[:, :len(member_rows)],
                           nonmembers=scores[:, len(member_rows):],
                           n_components=data.n_components_))
@@ -84,12 +103,26 @@ def _fold_weights(folds):
     return [len(fold["member_rows"]) / n_members for fold in folds]
 
 
-def _run_aucs(folds, n_bootstrap, rng):
+def fold_aucs(folds, n_bootstrap, rng):
     """Every attack's AUC (members weighted equally) and its bootstrap resamples.
 
     Members and non-members are resampled with replacement within each fold, the attacks'
     scores held fixed: the intervals hold the sampling of the records, not that of the
     released set or of the attacks' fits.
+
+    Parameters
+    ----------
+    folds : list of dict
+        :func:`cross_fitted_scores`' folds.
+    n_bootstrap : int
+        Resamples.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    auc : ndarray, shape (n_attacks,)
+        Each fold's AUC weighted by its members: the members' mean exposure.
+    resampled : ndarray, shape (n_bootstrap, n_attacks)
     """
     weights = _fold_weights(folds)
     point = sum(w * _aucs(fold["members"], fold["nonmembers"]) for w, fold in zip(weights, folds))
@@ -309,13 +342,14 @@ def membership_audit(members, nonmembers, synthetic, attacks=None, n_bootstrap=N
                               min_samples=(2, MIN_ENSEMBLE_NONMEMBERS, 2))
     members, nonmembers, synthetic = scaled_flat(*sets)
 
-    folds = _cross_fitted_scores(members, nonmembers, synthetic, attacks, n_components, rng)
+    functions = {name: ATTACKS[name] for name in attacks}
+    folds = cross_fitted_scores(members, nonmembers, synthetic, functions, n_components, rng)
     order = rng.permutation(len(nonmembers))
     released, rest = nonmembers[order[:len(order) // 2]], nonmembers[order[len(order) // 2:]]
-    reference_folds = _cross_fitted_scores(members, rest, released, attacks, n_components, rng)
+    reference_folds = cross_fitted_scores(members, rest, released, functions, n_components, rng)
 
-    auc, ci, max_auc, max_ci = _summary(*_run_aucs(folds, n_bootstrap, rng), confidence)
-    ref_auc, ref_ci, ref_max, ref_max_ci = _summary(*_run_aucs(reference_folds, n_bootstrap, rng),
+    auc, ci, max_auc, max_ci = _summary(*fold_aucs(folds, n_bootstrap, rng), confidence)
+    ref_auc, ref_ci, ref_max, ref_max_ci = _summary(*fold_aucs(reference_folds, n_bootstrap, rng),
                                                     confidence)
     strongest = int(np.argmax(auc))
     exposure, scores = _exposure(folds, strongest, len(members))
