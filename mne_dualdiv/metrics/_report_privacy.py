@@ -33,7 +33,8 @@ def _membership_html(audit):
         f"non-members the strongest attack scores below it): {exposed or 'none listed'}. "
         f"{audit['n_beyond_nonmembers']} of {sizes['n_members']} training epochs score above "
         f"every non-member (a release that leaks nothing: {audit['n_beyond_by_chance']:.1f} on "
-        f"average; the real release: {audit['reference_n_beyond_nonmembers']}).</p>")
+        f"average; the real release: {audit['reference_n_beyond_nonmembers']}, "
+        f"{audit['reference_n_beyond_by_chance']:.1f} by chance).</p>")
 
 
 def _linkage_html(linkage):

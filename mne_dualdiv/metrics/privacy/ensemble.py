@@ -33,7 +33,8 @@ from .distances import check_disjoint
 MIN_ENSEMBLE_NONMEMBERS = 8
 #: Bootstrap resamples of the AUCs' intervals: with 1000, the end points of the 95 % intervals
 #: varied with the bootstrap's seed alone by an SD of at most 0.0032 (160 members against 128
-#: non-members, ``benchmarks/privacy_choices.py``), a tenth of the AUCs' spread between splits.
+#: non-members, ``benchmarks/privacy_choices.py``), about a tenth of the AUCs' spread between
+#: splits.
 N_BOOTSTRAP = 1000
 #: Coverage of the bootstrap intervals.
 CONFIDENCE = 0.95
@@ -186,8 +187,9 @@ class MembershipAudit:
     n_beyond_nonmembers, reference_n_beyond_nonmembers : int
         Members scored above every non-member (exposure 1) by the strongest attack of each
         release.
-    n_beyond_by_chance : float
-        How many members a release that leaks nothing puts there on average.
+    n_beyond_by_chance, reference_n_beyond_by_chance : float
+        How many members a release that leaks nothing puts there on average, with the folds of
+        each release (the real release's non-member folds are half as large).
     sizes : dict
         ``n_members``, ``n_nonmembers``, ``n_synthetic`` and, for the reference, ``n_released``
         and ``n_reference_nonmembers``; ``n_components`` used by the density attacks.
@@ -212,6 +214,7 @@ class MembershipAudit:
     n_beyond_nonmembers: int
     reference_n_beyond_nonmembers: int
     n_beyond_by_chance: float
+    reference_n_beyond_by_chance: float
     sizes: dict
     confidence: float
     n_bootstrap: int
@@ -326,8 +329,8 @@ def membership_audit(members, nonmembers, synthetic, attacks=None, n_bootstrap=N
     ----------
     .. [1] van Breugel B, Sun H, Qian Z, van der Schaar M (2023). Membership inference attacks
            against synthetic data through overfitting detection. AISTATS.
-    .. [2] Ward J, Wang CH, Cheng G (2025). Synth-MIA: a testbed for auditing privacy leakage in
-           tabular data synthesis. arXiv:2509.18014.
+    .. [2] Ward J, Lin X, Wang CH, Cheng G (2025). Synth-MIA: a testbed for auditing privacy
+           leakage in tabular data synthesis. arXiv:2509.18014.
     .. [3] Houssiau F, Jordon J, Cohen SN, et al. (2022). TAPAS: a toolbox for adversarial
            privacy auditing of synthetic data. arXiv:2211.06550.
     """
@@ -356,7 +359,7 @@ def membership_audit(members, nonmembers, synthetic, attacks=None, n_bootstrap=N
     # most exposed first; among equally exposed members, the higher score (a copy's) first
     exposed = np.lexsort((np.arange(len(members)), -scores, -exposure))[:n_exposed]
     n_beyond, by_chance = _beyond_all(folds, exposure)
-    ref_beyond, _ = _beyond_all(reference_folds, _exposure(
+    ref_beyond, ref_by_chance = _beyond_all(reference_folds, _exposure(
         reference_folds, int(np.argmax(ref_auc)), len(members))[0])
     return MembershipAudit(
         attacks=attacks, auc=dict(zip(attacks, auc.tolist())), ci=dict(zip(attacks, ci)),
@@ -365,7 +368,7 @@ def membership_audit(members, nonmembers, synthetic, attacks=None, n_bootstrap=N
         strongest_attack=attacks[strongest], reference_max_auc=ref_max,
         reference_max_auc_ci=ref_max_ci, exposure=exposure, exposed=exposed,
         n_beyond_nonmembers=n_beyond, reference_n_beyond_nonmembers=ref_beyond,
-        n_beyond_by_chance=by_chance,
+        n_beyond_by_chance=by_chance, reference_n_beyond_by_chance=ref_by_chance,
         sizes=dict(n_members=len(members), n_nonmembers=len(nonmembers),
                    n_synthetic=len(synthetic), n_released=len(released),
                    n_reference_nonmembers=len(rest),
