@@ -163,7 +163,7 @@ def _beyond_all(folds, exposure):
 class MembershipAudit:
     """The result of :func:`membership_audit`.
 
-    Attributes
+    Parameters
     ----------
     attacks : tuple of str
         The attacks run, in report order.

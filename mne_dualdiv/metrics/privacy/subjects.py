@@ -65,7 +65,7 @@ def default_subject_classifier(sfreq=None):
 class SubjectLinkage:
     """The result of :func:`subject_linkage`.
 
-    Attributes
+    Parameters
     ----------
     measure : 'accuracy' | 'linked_share'
         ``'accuracy'`` when the synthetic epochs carry their source subject: the share
