@@ -218,3 +218,19 @@ def test_evaluate_skips_the_ensemble_below_its_nonmembers(pool):
     with pytest.raises(ValueError, match="'membership_ensemble_auc' was asked for.*got 6"):
         evaluate(members, fresh, fresh, nonmembers=nonmembers[:6],
                  metrics="membership_ensemble_auc")
+
+
+def test_epochs_and_read_only_arrays_are_read_and_left_unchanged(pool):
+    import mne
+
+    members, nonmembers, fresh = (np.array(X) for X in pool)
+    copies = [X.copy() for X in (members, nonmembers, fresh)]
+    for X in (members, nonmembers, fresh):
+        X.setflags(write=False)
+    info = mne.create_info(members.shape[1], 100.0, "eeg")
+    epochs = mne.EpochsArray(members, info, verbose=False)
+    from_arrays = membership_audit(members, nonmembers, fresh, n_bootstrap=100, random_state=0)
+    from_epochs = membership_audit(epochs, nonmembers, fresh, n_bootstrap=100, random_state=0)
+    assert from_epochs.to_dict() == from_arrays.to_dict()
+    for X, copy in zip((members, nonmembers, fresh), copies):
+        np.testing.assert_array_equal(X, copy)
