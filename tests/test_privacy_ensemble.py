@@ -234,3 +234,11 @@ def test_epochs_and_read_only_arrays_are_read_and_left_unchanged(pool):
     assert from_epochs.to_dict() == from_arrays.to_dict()
     for X, copy in zip((members, nonmembers, fresh), copies):
         np.testing.assert_array_equal(X, copy)
+
+
+def test_a_release_of_one_member_copied_many_times_names_that_member(pool):
+    members, nonmembers, _ = pool
+    audit = membership_audit(members, nonmembers, np.repeat(members[7:8], 20, axis=0),
+                             n_bootstrap=100, random_state=0)
+    assert all(np.isfinite(value) for value in audit.auc.values())
+    assert audit.exposed[0] == 7 and audit.exposure[7] == 1.0

@@ -83,7 +83,8 @@ def gaussian_kde_logpdf(data, points):
 
     The kernel's covariance is the data's covariance times Scott's factor
     ``n ** (-2 / (d + 4))`` (as :class:`scipy.stats.gaussian_kde`), plus a ridge of 1e-9 of
-    its mean variance, so that a degenerate set (copies of one record) still has a density.
+    its mean variance (of the points' when ``data`` has none: copies of one record), so that a
+    degenerate set still has a finite density.
 
     Parameters
     ----------
@@ -96,7 +97,10 @@ def gaussian_kde_logpdf(data, points):
     """
     n, d = data.shape
     covariance = np.atleast_2d(np.cov(data, rowvar=False)) * n ** (-2.0 / (d + 4))
-    ridge = 1e-9 * max(np.trace(covariance) / d, np.finfo(float).tiny)
+    scale = np.trace(covariance) / d
+    if not scale > 0:
+        scale = np.var(points, axis=0).mean() if len(points) > 1 else 0.0
+    ridge = 1e-9 * (scale if scale > 0 else 1.0)
     lower = cholesky(covariance + ridge * np.eye(d), lower=True)
     white_data = solve_triangular(lower, data.T, lower=True).T
     white_points = solve_triangular(lower, points.T, lower=True).T

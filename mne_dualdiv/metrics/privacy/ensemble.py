@@ -93,6 +93,9 @@ def cross_fitted_scores(members, nonmembers, released, attacks, n_components, rn
         data = AttackData(np.concatenate([members[member_rows], nonmembers[nonmember_rows]]),
                           released, nonmembers[nonmember_folds[1 - fold]], n_components)
         scores = np.array([attack(data, rng) for attack in attacks.values()])
+        for name, row in zip(attacks, scores):
+            if not np.isfinite(row).all():  # an AUC of NaN would read as a number
+                raise RuntimeError(f"The attack {name!r} gave non-finite scores.")
         folds.append(dict(member_rows=member_rows, members=scores[:, :len(member_rows)],
                           nonmembers=scores[:, len(member_rows):],
                           n_components=data.n_components_))
