@@ -193,7 +193,9 @@ sphinx_gallery_conf = {
 #: The API section of the metrics defined in modules other than the sections' own: the report's
 #: shared record, then the modules the fidelity and information scores are split into by concern.
 _METRICS_SECTION = {"_base": "report", "_report_html": "report", "": "report", "spectra": "fidelity",
-                    "covariance": "fidelity", "estimators": "information"}
+                    "covariance": "fidelity", "estimators": "information",
+                    "distances": "privacy", "attacks": "privacy", "ensemble": "privacy",
+                    "subjects": "privacy"}
 
 
 def _public_names():

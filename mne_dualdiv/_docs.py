@@ -53,6 +53,19 @@ docdict["random_state_train_synthetic"] = """random_state : None | int | numpy.r
 docdict["random_state_common_size"] = """random_state : None | int | numpy.random.Generator
     Seed of the subsampling to a common size."""
 
+# ---------------------------------------------------------------------- privacy
+docdict["privacy_sets"] = """members : array-like, shape (n_members, n_channels, n_times) | mne.Epochs
+    The real samples the generator was fitted on.
+nonmembers : array-like, shape (n_nonmembers, n_channels, n_times) | mne.Epochs
+    Real samples from the same pool that the generator never saw, none equal to a member
+    (the same-pool protocol: ``docs/privacy.md``).
+synthetic : array-like, shape (n_synthetic, n_channels, n_times) | mne.Epochs
+    Generated samples, in the same units."""
+docdict["subject_groups"] = """groups : array-like, shape (n_real,) | str
+    The subject of every real epoch, or the name of the column of ``real.metadata`` that
+    holds it (``real`` must then be an :class:`mne.Epochs`; a ``synthetic`` Epochs whose
+    metadata has that column without missing values gives ``synthetic_groups``)."""
+
 # ---------------------------------------------------------------------- the engine
 docdict["device"] = """device : 'auto' | 'cpu' | 'cuda' | 'cuda:<index>' | torch.device
     Where the networks train and sample: ``'auto'`` (default) takes CUDA when it is

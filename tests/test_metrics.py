@@ -390,9 +390,12 @@ def report(finger, finger_shuffled):
 
 def test_evaluate_runs_every_metric_its_inputs_allow(report):
     assert isinstance(report, EvaluationReport)
-    assert set(report.scores) == set(METRICS) - {"sample_divergence", "ood_rate"}
+    assert set(report.scores) == set(METRICS) - {"sample_divergence", "ood_rate",
+                                                 "subject_linkage_rate"}
     assert report.skipped == {"sample_divergence": "fit_estimators=False",
-                              "ood_rate": "no generator given"}
+                              "ood_rate": "no generator given",
+                              "subject_linkage_rate": "groups needed: the subject of every "
+                                                      "train epoch"}
     assert "psd_distance" in repr(report) and "skipped" in repr(report)
 
 
@@ -459,8 +462,11 @@ def test_evaluate_skips_privacy_without_nonmembers(finger, finger_shuffled):
     report = evaluate(train, heldout, finger_shuffled, metrics="privacy", random_state=0)
     assert len(report) == 0
     assert set(report.skipped) == {"median_dcr", "membership_inference_auc", "nndr",
-                                   "share_closer_to_members"}
-    assert all("nonmembers needed" in reason for reason in report.skipped.values())
+                                   "share_closer_to_members", "membership_ensemble_auc",
+                                   "subject_linkage_rate"}
+    assert all("nonmembers needed" in reason for name, reason in report.skipped.items()
+               if name != "subject_linkage_rate")
+    assert "groups needed" in report.skipped["subject_linkage_rate"]
 
 
 def test_evaluate_refuses_an_explicit_metric_without_its_inputs(finger):

@@ -149,6 +149,8 @@ def run_evaluate(parser, args):
                      y_synthetic=synthetic.events[:, 2])
     if "--nonmembers" in sets:
         extra.update(nonmembers=sets["--nonmembers"])
+    if args.groups:
+        extra.update(groups=args.groups)
     metrics = args.metrics[0] if len(args.metrics) == 1 else list(args.metrics)
     report = evaluate(real, heldout, synthetic, metrics=metrics, random_state=args.seed,
                       verbose=True if args.verbose else None, **extra)

@@ -202,6 +202,8 @@ def _evaluate_parser(subparsers):
             "  mne-dualdiv evaluate train-epo.fif synthetic-epo.fif --heldout test-epo.fif\n"
             "  mne-dualdiv evaluate train-epo.fif synthetic-epo.fif --heldout test-epo.fif \\\n"
             "      --nonmembers unseen-epo.fif --metrics fidelity privacy --csv scores.csv\n"
+            "  mne-dualdiv evaluate cohort-epo.fif synthetic-epo.fif --heldout test-epo.fif \\\n"
+            "      --nonmembers unseen-epo.fif --groups subject --metrics privacy\n"
             "  mne-dualdiv evaluate train-epo.fif synthetic-epo.fif --heldout test-epo.fif \\\n"
             "      --labels --html report.html"
         ),
@@ -213,6 +215,10 @@ def _evaluate_parser(subparsers):
     parser.add_argument("--nonmembers", metavar="FILE", default=None,
                         help="real epochs from the same pool as REAL that the generator never "
                              "saw, for the privacy metrics (skipped without them)")
+    parser.add_argument("--groups", metavar="COLUMN", default=None,
+                        help="metadata column of REAL holding each epoch's subject, for the "
+                             "subject re-identification audit (skipped without it); SYNTHETIC's "
+                             "column of that name, when complete, gives the source subjects")
     parser.add_argument("--metrics", nargs="+", default=["all"], metavar="NAME",
                         help="'all' (default), categories (fidelity, information, utility, "
                              "privacy) or metric names")

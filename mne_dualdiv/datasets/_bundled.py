@@ -211,8 +211,11 @@ def _recover_channels(X):
     return sequence[:, : n_recovered * n_times].reshape(n_cases, n_recovered, n_times)
 
 
-def _to_epochs(X, labels, splits, trials, spec, description):
-    """Wrap volts, labels and trial bookkeeping into an :class:`mne.EpochsArray`."""
+def _to_epochs(X, labels, splits, trials, spec, description, metadata=None):
+    """Wrap volts, labels and trial bookkeeping into an :class:`mne.EpochsArray`.
+
+    ``metadata`` (a dict of columns) replaces the default columns ``split`` and ``trial``.
+    """
     import mne
     import pandas as pd
 
@@ -229,7 +232,7 @@ def _to_epochs(X, labels, splits, trials, spec, description):
             np.array([event_id[label] for label in labels], dtype=np.int64),
         ]
     )
-    metadata = pd.DataFrame({"split": splits, "trial": trials})
+    metadata = pd.DataFrame({"split": splits, "trial": trials} if metadata is None else metadata)
     epochs = mne.EpochsArray(
         X,
         info,

@@ -7,8 +7,9 @@ from .fidelity import (BandPowerCorrelationFeatures, covariance_distance, defaul
 from .information import (DEFAULT_DIVERGENCE_PARAMS, cluster_divergence, entropy_score,
                           gaussian_total_correlation, knn_entropy, knn_kl_divergence,
                           max_cluster_divergence, ood_rate, sample_divergence, total_correlation)
-from .privacy import (attack_scores, closest_record_distances, membership_inference_auc,
-                      privacy_scores)
+from .privacy import (MembershipAudit, SubjectLinkage, attack_scores,
+                      closest_record_distances, default_subject_classifier, membership_audit,
+                      membership_inference_auc, privacy_scores, subject_linkage)
 from .report import METRICS, EvaluationReport, evaluate, privacy_report_scores
 from .utility import augmentation_score, default_classifier, tstr_score
 
@@ -28,4 +29,6 @@ __all__ = [
     # privacy
     "privacy_report_scores", "attack_scores",
     "closest_record_distances", "membership_inference_auc", "privacy_scores",
+    "membership_audit", "MembershipAudit",
+    "subject_linkage", "SubjectLinkage", "default_subject_classifier",
 ]

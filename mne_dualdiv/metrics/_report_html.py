@@ -10,6 +10,7 @@ from .._checks import as_real_array, check_bool, check_int
 from .._docs import fill_doc
 from .._io import atomic_path
 from ._base import MetricScore, check_sfreq
+from ._report_privacy import privacy_html
 
 
 class EvaluationReport:
@@ -246,8 +247,10 @@ class EvaluationReport:
     def save(self, fname, overwrite=False):
         """Write the report as one self-contained HTML page (an :class:`mne.Report`).
 
-        The page holds the metric table (with the skipped metrics and why), the bar chart of
-        :meth:`plot_metrics`, and, where their metrics were computed, the spectra of
+        The page holds the metric table (with the skipped metrics and why), the privacy audit
+        (every attack of the membership ensemble, the most exposed training epochs and the
+        subject linkage, where computed), the bar chart of :meth:`plot_metrics`, and, where
+        their metrics were computed, the spectra of
         :meth:`plot_psd` and the dual-space histogram of :meth:`plot_dual_histogram`. Figures
         are embedded as images, so the file can be shared on its own.
 
@@ -279,6 +282,9 @@ class EvaluationReport:
                           for name, reason in self.skipped.items())
         skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
         html.add_html(f"<p>Samples: {sizes}.</p>{table}{skipped}", title="Scores")
+        privacy = privacy_html(self.scores)
+        if privacy:
+            html.add_html(privacy, title="Privacy audit")
         figures = [("Metrics: synthetic against real", self.plot_metrics)]
         if "psd_distance" in self.scores:
             figures.append(("Power spectra", self.plot_psd))

@@ -6,14 +6,15 @@ The report object itself (table, figures, HTML page) is :class:`EvaluationReport
 
 from .._checks import check_bool, check_int, check_labels, check_random_state
 from .._logging import logger, use_verbose
-from ._base import (MetricScore, as_data, check_classifier, check_same_shape, prepare_sets,
-                    scaled_flat)
+from ._base import MetricScore, check_classifier, prepare_sets, scaled_flat
 from ._report_html import EvaluationReport, check_html_name
 from .fidelity import covariance_distance, discriminative_score, frechet_distance, psd_distance
 from .information import (MIN_DIVERGENCE_SAMPLES, check_estimator_params, cluster_divergence,
                           dual_space, entropy_score, ood_rate, sample_divergence,
                           total_correlation)
-from .privacy import MIN_NONMEMBERS, check_disjoint, privacy_scores
+from .privacy import (MIN_ENSEMBLE_NONMEMBERS, MIN_NONMEMBERS, check_privacy_sets,
+                      membership_audit, privacy_scores, subject_linkage)
+from .privacy.subjects import N_SPLITS, check_groups
 from .utility import augmentation_score, tstr_score
 
 #: Every metric of :func:`evaluate`, in report order, with its category.
@@ -33,23 +34,16 @@ METRICS = {
     "membership_inference_auc": "privacy",
     "nndr": "privacy",
     "share_closer_to_members": "privacy",
+    "membership_ensemble_auc": "privacy",
+    "subject_linkage_rate": "privacy",
 }
 #: The metrics computed together by :func:`privacy_report_scores`.
 PRIVACY_METRICS = ("median_dcr", "membership_inference_auc", "nndr", "share_closer_to_members")
 _GROUPS = ("all", "fidelity", "information", "utility", "privacy")
 
 
-def _privacy_sets(members, nonmembers, synthetic, names=("members", "nonmembers", "synthetic")):
-    """The three sets as checked arrays of one image shape, members and non-members disjoint."""
-    sets = [as_data(X, name, min_samples=1)[0]
-            for X, name in zip((members, nonmembers, synthetic), names)]
-    check_same_shape(names[0], sets[0], **dict(zip(names[1:], sets[1:])))
-    check_disjoint(sets[0], sets[1], names[:2])
-    return sets
-
-
 def _privacy_details(members, nonmembers, synthetic, random_state):
-    sets = _privacy_sets(members, nonmembers, synthetic)
+    sets = check_privacy_sets(members, nonmembers, synthetic)
     return privacy_scores(*scaled_flat(*sets), random_state=random_state)
 
 
@@ -92,6 +86,34 @@ def privacy_report_scores(members, nonmembers, synthetic, random_state=None):
         MetricScore("share_closer_to_members", "privacy", d["share_closer_to_members"],
                     d["reference_share_closer_to_members"], "lower", details=d),
     ]
+
+
+def membership_ensemble_score(members, nonmembers, synthetic, random_state=None):
+    """The attack ensemble's headline as a :class:`MetricScore`.
+
+    ``synthetic`` is the maximum AUC of :func:`~mne_dualdiv.metrics.membership_audit`'s
+    attacks, ``reference`` the same maximum for a release of real non-members (lower is
+    better); ``details`` is the audit's :meth:`~MembershipAudit.to_dict` (every attack's AUC
+    and interval, the most exposed members).
+    """
+    audit = membership_audit(members, nonmembers, synthetic, random_state=random_state)
+    return MetricScore("membership_ensemble_auc", "privacy", audit.max_auc,
+                       audit.reference_max_auc, "lower", details=audit.to_dict())
+
+
+def subject_linkage_score(real, synthetic, groups, synthetic_groups=None, sfreq=None,
+                          random_state=None):
+    """The subject audit's linkage rate as a :class:`MetricScore`.
+
+    ``synthetic`` is :func:`~mne_dualdiv.metrics.subject_linkage`'s ``linkage_rate``,
+    ``reference`` the same rate for real held-out epochs of the training subjects (lower is
+    better); ``details`` is the linkage's :meth:`~SubjectLinkage.to_dict` (chance, the
+    unseen-subject rate, the synthetic epochs linked to each subject).
+    """
+    linkage = subject_linkage(real, synthetic, groups, synthetic_groups=synthetic_groups,
+                              sfreq=sfreq, random_state=random_state)
+    return MetricScore("subject_linkage_rate", "privacy", linkage.linkage_rate,
+                       linkage.real_heldout_rate, "lower", details=linkage.to_dict())
 
 
 def check_metrics(metrics, name="metrics"):
@@ -140,7 +162,7 @@ def _check_options(train, generator, fit_estimators, estimator_params, classifie
 def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None,
              y_synthetic=None, generator=None, metrics="all", fit_estimators=False,
              estimator_params=None, classifier=None, n_components=10, nonmembers=None,
-             random_state=None, verbose=None):
+             groups=None, synthetic_groups=None, random_state=None, verbose=None):
     """Score a synthetic set against real held-out data, next to real training data.
 
     Every metric compares the synthetic set with the real held-out set and gives the same
@@ -185,7 +207,16 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
         4): the privacy metrics compare members (``train``) with them, so that they measure
         membership and not a shift between ``train`` and ``heldout`` (``docs/metrics.md``,
         "Privacy"). Without them the privacy metrics are skipped. When ``heldout`` comes from
-        the same pool as ``train``, pass it here too.
+        the same pool as ``train``, pass it here too. ``'membership_ensemble_auc'`` (the
+        attack ensemble, :func:`~mne_dualdiv.metrics.membership_audit`) needs at least 8.
+    groups : None | array-like, shape (n_train,) | str
+        The subject of every training epoch, or the name of the column of ``train.metadata``
+        that holds it: ``'subject_linkage_rate'``
+        (:func:`~mne_dualdiv.metrics.subject_linkage`) runs only when given, and needs at
+        least 2 subjects of at least 5 epochs each.
+    synthetic_groups : None | array-like, shape (n_synthetic,)
+        The source subject of every synthetic epoch, when known (a column of
+        ``synthetic.metadata`` named by ``groups`` is read when it has no missing values).
     random_state : None | int | numpy.random.Generator
         Seed of all subsampling, cross-validation, clustering and estimator fits; each metric
         gets its own seed, so a metric's value does not depend on which others are computed.
@@ -223,15 +254,23 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
             "y_train, y_heldout and y_synthetic needed",
         }
         if nonmembers is not None:  # checked before any metric runs
-            _, nonmembers, _ = _privacy_sets(train_data, nonmembers, synthetic_data,
-                                             ("train", "nonmembers", "synthetic"))
+            _, nonmembers, _ = check_privacy_sets(train_data, nonmembers, synthetic_data,
+                                                  ("train", "nonmembers", "synthetic"))
             if len(nonmembers) < MIN_NONMEMBERS:
                 raise ValueError(f"nonmembers must have at least {MIN_NONMEMBERS} samples, got "
                                  f"{len(nonmembers)}.")
+            if len(nonmembers) < MIN_ENSEMBLE_NONMEMBERS:
+                missing["membership_ensemble_auc"] = (
+                    f"needs at least {MIN_ENSEMBLE_NONMEMBERS} nonmembers, got {len(nonmembers)}")
         else:
-            for name in PRIVACY_METRICS:
+            for name in (*PRIVACY_METRICS, "membership_ensemble_auc"):
                 missing[name] = ("nonmembers needed: real samples from the same pool as train "
                                  "that the generator never saw")
+        if groups is not None or synthetic_groups is not None:  # checked before any metric runs
+            check_groups(train, synthetic, groups, synthetic_groups, len(train_data),
+                         len(synthetic_data), N_SPLITS)
+        else:
+            missing["subject_linkage_rate"] = "groups needed: the subject of every train epoch"
         if not (fit_estimators or wanted.get("sample_divergence")):
             missing["sample_divergence"] = "fit_estimators=False"
         elif n_min < MIN_DIVERGENCE_SAMPLES:
@@ -254,6 +293,10 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
             "tstr_score": lambda s: tstr_score(*data, classifier=classifier, **labels),
             "augmentation_score": lambda s: augmentation_score(*data, classifier=classifier,
                                                                **labels),
+            "membership_ensemble_auc": lambda s: membership_ensemble_score(
+                train_data, nonmembers, synthetic_data, random_state=s),
+            "subject_linkage_rate": lambda s: subject_linkage_score(
+                train, synthetic, groups, synthetic_groups, sfreq=sfreq, random_state=s),
         }
         privacy = {}
         for name in PRIVACY_METRICS:

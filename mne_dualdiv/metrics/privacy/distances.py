@@ -1,4 +1,4 @@
-"""Privacy scores: membership inference with members and non-members from the same pool.
+"""Distance scores of membership: one distance attack, DCR and NNDR, same-pool protocol.
 
 The protocol (``docs/metrics.md``, "Privacy"): the generator is fitted on a random part of a pool
 of real samples (the *members*); the rest of the pool are the *non-members*. An attacker who
@@ -6,14 +6,14 @@ holds the synthetic set tries to tell members from non-members. Because both com
 pool, nothing but the generator's use of the members can tell them apart: a shift between
 sessions or recordings (a later session held out) does not enter. The reference of every score
 releases real non-members instead of synthetic samples and reads 0.5, 1.0 and 0.5 by
-construction.
+construction. :mod:`.ensemble` runs several attacks under the same protocol.
 """
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from .._checks import as_real_array, check_random_state
-from ..engine.dualspace import nearest_distances
+from ..._checks import as_real_array, check_random_state
+from ...engine.dualspace import nearest_distances
 
 #: Fewest non-members the protocol accepts: half are released as the reference's real set.
 MIN_NONMEMBERS = 4
