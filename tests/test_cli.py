@@ -88,6 +88,17 @@ def test_augment_meg_file_keeps_channels_event_id_and_tmin(files, tmp_path):
     assert counts.to_dict() == {1: N_PER_CONDITION // 2, 3: N_PER_CONDITION // 2}
 
 
+@pytest.mark.parametrize("command", ["augment", "fit"])
+@pytest.mark.parametrize("flags, expected", [((), "auto"), (("--per-condition",), True),
+                                             (("--no-per-condition",), False)])
+def test_per_condition_defaults_to_the_librarys_auto_choice(command, flags, expected):
+    """Without a flag the command line chooses as augment() does (per_condition='auto')."""
+    from mne_dualdiv.cli._parser import build_parser
+
+    args = build_parser().parse_args([command, "in-epo.fif", "out-epo.fif", *flags])
+    assert args.per_condition == expected
+
+
 # ------------------------------------------------------------------------------ fit, sample
 def test_sample_writes_epochs_like_the_input_and_repeats_with_a_seed(model, tmp_path):
     outs = [tmp_path / f"sampled{i}-epo.fif" for i in range(2)]

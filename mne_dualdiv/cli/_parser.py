@@ -90,7 +90,8 @@ def _augment_parser(subparsers):
         help="add synthetic epochs to an epochs file",
         description=(
             "Read any file that mne.read_epochs reads (EEG, MEG, ...), fit one dual-divergence "
-            "generator per condition of its event_id, and write the real epochs followed by "
+            "generator per condition of its event_id (or, below 20 epochs in a condition, one "
+            "shared by the conditions), and write the real epochs followed by "
             "synthetic ones to a new -epo.fif file. Channels, info, tmin, baseline and event_id "
             "are the input's; metadata column 'synthetic' tells the epochs apart. Augmenting "
             "before a cross-validation leaks the test folds: see "
@@ -107,9 +108,12 @@ def _augment_parser(subparsers):
     parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif")
     parser.add_argument("output", metavar="OUT", help="epochs file to write, ending in -epo.fif")
     _add_count_options(parser, default_ratio=1.0)
-    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default=True,
-                        help="one generator per condition (default); --no-per-condition fits one "
-                             "on all epochs, for conditions too small on their own")
+    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default="auto",
+                        help="one generator per condition; --no-per-condition: one on all "
+                             "epochs, conditions mixed. Neither (default): one per condition "
+                             "when every condition has 20 epochs or more, else one shared dual "
+                             "space whose walks keep each condition's statistics "
+                             "(per_condition='auto')")
     parser.add_argument("--synthetic-only", action="store_true",
                         help="write the synthetic epochs only, without the real ones")
     _add_engine_options(parser)
@@ -145,9 +149,12 @@ def _fit_parser(subparsers):
     parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif, "
                                                     "or a SpikeInterface recording folder")
     parser.add_argument("model", metavar="MODEL", help="model file to write, e.g. model.pt")
-    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default=True,
-                        help="one generator per condition (default); --no-per-condition fits one "
-                             "on all epochs")
+    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default="auto",
+                        help="one generator per condition; --no-per-condition: one on all "
+                             "epochs, conditions mixed. Neither (default): one per condition "
+                             "when every condition has 20 epochs or more, else one shared dual "
+                             "space whose walks keep each condition's statistics "
+                             "(per_condition='auto')")
     _add_engine_options(parser, seed_help="random seed of the fit", recording=True)
     _add_output_options(parser)
     return parser

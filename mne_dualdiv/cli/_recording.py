@@ -32,7 +32,7 @@ def fit_recording(parser, args):
     """``mne-dualdiv fit`` of a SpikeInterface recording folder: a RecordingSynthesizer."""
     from .._checks import check_n_jobs
 
-    if not args.per_condition:
+    if args.per_condition is False:
         raise UsageError(parser, "argument --no-per-condition: only for an epochs file; a "
                                  "recording folder has no conditions")
     model = check_output(parser, "MODEL", args.model, args.overwrite)
