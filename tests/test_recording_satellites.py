@@ -52,6 +52,16 @@ def test_repeats_cut_by_the_threshold_give_the_places_own_amplitude():
     assert np.median(true[seen]) > 27.0
 
 
+def test_a_unit_of_one_spike_and_its_repeat_is_measured_without_error():
+    locations = np.column_stack([np.zeros(10), 20.0 * np.arange(10)])
+    frames, channels = np.array([1000, 1005]), np.array([2, 7])
+    amplitudes, firing = np.array([150.0, 60.0]), np.array([0, 1])
+    joined, kept, repeat_of = join_locked(frames, firing, [0, 1], amplitudes, FS)
+    second = measure(frames, channels, amplitudes, np.full(2, 5.0), joined, repeat_of, kept,
+                     locations, 5.0, FS)
+    np.testing.assert_allclose(second[0], [60.0, 0.0, 100.0, 5 / FS])
+
+
 # ------------------------------------------------------------------ drawn into a recording
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):

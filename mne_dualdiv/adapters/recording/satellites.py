@@ -82,10 +82,10 @@ def measure(frames, channels, amplitudes, noise_levels, firing, repeat_of, units
         if len(repeats) < LOCKED_SHARE * len(own):
             continue
         home = np.bincount(channels[firing == unit]).argmax()
-        after = np.clip(np.searchsorted(own, frames[repeats]), 1, max(len(own) - 1, 1))
-        before = np.clip(after - 1, 0, len(own) - 1)
-        nearest = np.where(np.abs(own[after] - frames[repeats])
-                           < np.abs(own[before] - frames[repeats]), own[after], own[before])
+        after = np.searchsorted(own, frames[repeats])
+        right, left = np.minimum(after, len(own) - 1), np.maximum(after - 1, 0)
+        nearest = np.where(np.abs(own[right] - frames[repeats])
+                           < np.abs(own[left] - frames[repeats]), own[right], own[left])
         level = float(np.median(noise_levels[repeats]))
         amplitude, _, _ = below_threshold(amplitudes[repeats], detect_threshold * level, level)
         out[row] = [max(amplitude, 0.0), *(locations[place] - locations[home]),
