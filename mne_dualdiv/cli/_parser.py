@@ -41,6 +41,15 @@ def _add_output_options(parser):
     parser.add_argument("--verbose", action="store_true", help="log the engine's progress")
 
 
+def _add_per_condition_option(parser):
+    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default="auto",
+                        help="one generator per condition; --no-per-condition: one on all "
+                             "epochs, conditions mixed. Neither (default): one per condition "
+                             "when every condition has 20 epochs or more, else one shared dual "
+                             "space whose walks keep each condition's statistics "
+                             "(per_condition='auto')")
+
+
 def _add_count_options(parser, default_ratio):
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--ratio", type=float, default=default_ratio,
@@ -108,12 +117,7 @@ def _augment_parser(subparsers):
     parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif")
     parser.add_argument("output", metavar="OUT", help="epochs file to write, ending in -epo.fif")
     _add_count_options(parser, default_ratio=1.0)
-    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default="auto",
-                        help="one generator per condition; --no-per-condition: one on all "
-                             "epochs, conditions mixed. Neither (default): one per condition "
-                             "when every condition has 20 epochs or more, else one shared dual "
-                             "space whose walks keep each condition's statistics "
-                             "(per_condition='auto')")
+    _add_per_condition_option(parser)
     parser.add_argument("--synthetic-only", action="store_true",
                         help="write the synthetic epochs only, without the real ones")
     _add_engine_options(parser)
@@ -149,12 +153,7 @@ def _fit_parser(subparsers):
     parser.add_argument("input", metavar="IN", help="epochs file to learn, e.g. sub-01-epo.fif, "
                                                     "or a SpikeInterface recording folder")
     parser.add_argument("model", metavar="MODEL", help="model file to write, e.g. model.pt")
-    parser.add_argument("--per-condition", action=argparse.BooleanOptionalAction, default="auto",
-                        help="one generator per condition; --no-per-condition: one on all "
-                             "epochs, conditions mixed. Neither (default): one per condition "
-                             "when every condition has 20 epochs or more, else one shared dual "
-                             "space whose walks keep each condition's statistics "
-                             "(per_condition='auto')")
+    _add_per_condition_option(parser)
     _add_engine_options(parser, seed_help="random seed of the fit", recording=True)
     _add_output_options(parser)
     return parser
