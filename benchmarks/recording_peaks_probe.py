@@ -38,14 +38,10 @@ def spike_table(sorting):
 
 def nearest_spike(peak_frames, frames, labels, tolerance):
     """The unit of the spike nearest each peak (-1: none within ``tolerance`` frames)."""
-    after = np.searchsorted(frames, peak_frames)
-    best, gap = np.full(len(peak_frames), -1), np.full(len(peak_frames), np.iinfo(np.int64).max)
-    for k in (np.clip(after - 1, 0, len(frames) - 1), np.clip(after, 0, len(frames) - 1)):
-        distance = np.abs(frames[k] - peak_frames)
-        closer = distance < gap
-        gap[closer], best[closer] = distance[closer], labels[k][closer]
-    best[gap > tolerance] = -1
-    return best
+    from mne_dualdiv.adapters.recording.trains import nearest
+
+    index = nearest(frames, peak_frames)
+    return np.where(np.abs(frames[index] - peak_frames) <= tolerance, labels[index], -1)
 
 
 def analyse(name, recording, sorting):

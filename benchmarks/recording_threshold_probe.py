@@ -34,7 +34,7 @@ def line_recording(traces):
 
 def main():
     from mne_dualdiv.adapters.recording import spikes
-    from mne_dualdiv.adapters.recording.trains import below_threshold
+    from mne_dualdiv.adapters.recording.trains import below_threshold, nearest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", nargs="+", type=float, default=[0.6, 0.8, 1.0, 1.2, 1.5])
@@ -62,9 +62,7 @@ def main():
         band = spikes.spike_band(line_recording(traces))
         levels = spikes.noise_levels(band)
         peaks = spikes.find_peaks(band, levels)
-        after = np.clip(np.searchsorted(frames, peaks["sample_index"]), 1, len(frames) - 1)
-        gap = np.minimum(np.abs(frames[after] - peaks["sample_index"]),
-                         np.abs(frames[after - 1] - peaks["sample_index"]))
+        gap = np.abs(frames[nearest(frames, peaks["sample_index"])] - peaks["sample_index"])
         amplitudes = np.abs(peaks["amplitude"][gap <= 0.0005 * FS])
         threshold = spikes.DETECT_THRESHOLD * levels[2]
         mean, share, _ = below_threshold(amplitudes, threshold, levels[2])

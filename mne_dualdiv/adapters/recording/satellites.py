@@ -19,9 +19,8 @@ finds it beside the unit's own footprint, added with every spike of the unit at 
 
 import numpy as np
 
-from .spikes import (DETECT_RADIUS_UM, EXCLUDE_S, band_filter, best_similarity,
-                     count_peaks)
-from .trains import LOCKED_SHARE, below_threshold
+from .spikes import DETECT_RADIUS_UM, EXCLUDE_S, band_filter, count_peaks
+from .trains import LOCKED_SHARE, below_threshold, nearest
 
 #: Columns of ``UnitModel.satellites``: amplitude (stored units; 0: the cluster has no second
 #: place), offset from the unit's peak channel (x, y, µm), lag after its trough (s).
@@ -82,14 +81,11 @@ def measure(frames, channels, amplitudes, noise_levels, firing, repeat_of, units
         if len(repeats) < LOCKED_SHARE * len(own):
             continue
         home = np.bincount(channels[firing == unit]).argmax()
-        after = np.searchsorted(own, frames[repeats])
-        right, left = np.minimum(after, len(own) - 1), np.maximum(after - 1, 0)
-        nearest = np.where(np.abs(own[right] - frames[repeats])
-                           < np.abs(own[left] - frames[repeats]), own[right], own[left])
+        spikes = own[nearest(own, frames[repeats])]
         level = float(np.median(noise_levels[repeats]))
         amplitude, _, _ = below_threshold(amplitudes[repeats], detect_threshold * level, level)
         out[row] = [max(amplitude, 0.0), *(locations[place] - locations[home]),
-                    np.median(frames[repeats] - nearest) / sampling_frequency]
+                    np.median(frames[repeats] - spikes) / sampling_frequency]
     return out
 
 
@@ -150,19 +146,18 @@ def draw(model, template, channel, source, stats, rng, threshold, locations, nei
         if needed < MIN_SHARE * amplitude:
             continue
         for _ in range(BATCHES):
-            candidates = model.candidates(8, rng)
-            if candidates is None:
+            screened = model.screened_candidates(8, rng)
+            if screened is None:
                 return None
-            filtered = band_filter(candidates, model.sampling_frequency)
-            to_real = best_similarity(filtered, model.real_band).max(axis=1)
-            for i in np.flatnonzero(candidates.min(axis=2).argmin(axis=1) == 0):
+            candidates, filtered, to_real, home = screened
+            for i in np.flatnonzero(home):
                 passed = model.accept(filtered[i], to_real[i], needed, threshold, stats[2],
                                       distances[place])
                 if passed is None:
                     continue
                 scale, on, _, similarity = passed
                 if _n_peaks([unit_band, scale * filtered[i] * on[:, None]],
-                            [neighbours[channel], neighbours[place]], [0, lag], level,
+                            [rows, neighbours[place]], [0, lag], level,
                             locations, model) == 2:
                     return scale * candidates[i] * on[:, None], place, lag, similarity
         return None

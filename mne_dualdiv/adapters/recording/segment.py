@@ -18,6 +18,7 @@ from ._state import read as read_state
 from ._metadata import (apply_metadata, cast, check_durations, check_unit_memory, decode_array,
                         metadata_locations)
 from .drift import MovingUnits, check_motion, check_motion_extent, motion_to_dict
+from .satellites import collect as collect_second_places
 from .spikes import channel_locations, row_distances
 from .trains import spike_trains
 
@@ -77,14 +78,13 @@ class SyntheticUnits:
         if model is None or n_units == 0:
             drawn = dict(templates=np.zeros((0, *synthesizer.template_shape_), np.float32),
                          channels=np.zeros(0, np.int64), stats=np.zeros((0, 5)),
-                         similarity=np.zeros(0))
+                         similarity=np.zeros(0),
+                         satellites=collect_second_places([], synthesizer.template_shape_))
         else:
             locations = metadata_locations(synthesizer.metadata_)
             drawn = model.draw_units(n_units, rng, synthesizer.threshold_, row_distances(
                 locations, synthesizer.neighbours_), (locations, synthesizer.neighbours_))
-        second = drawn.get("satellites") or dict(
-            templates=drawn["templates"][:0], channels=np.zeros(0, np.int64),
-            parents=np.zeros(0, np.int64), lags=np.zeros(0, np.int64), similarity=np.zeros(0))
+        second = drawn["satellites"]
         self.nbefore, self.nafter = synthesizer.nbefore_, synthesizer.nafter_
         self.n_units = len(drawn["channels"])
         # Sparse templates: each footprint's rows on the channels of its peak channel's

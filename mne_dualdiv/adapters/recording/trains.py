@@ -29,13 +29,19 @@ CUT_SDS = 3.0
 MIN_DETECTED = 0.25
 
 
+def nearest(others, frames):
+    """Index in ``others`` (sorted, not empty) of the one nearest each of ``frames`` (ties: the
+    earlier)."""
+    after = np.searchsorted(others, frames)
+    right, left = np.minimum(after, len(others) - 1), np.maximum(after - 1, 0)
+    return np.where(np.abs(others[right] - frames) < np.abs(others[left] - frames), right, left)
+
+
 def coincident(frames, others, tolerance):
     """Whether each of ``frames`` lies within ``tolerance`` of one of ``others`` (sorted)."""
     if not len(others):
         return np.zeros(len(frames), dtype=bool)
-    after = np.searchsorted(others, frames)
-    right, left = np.minimum(after, len(others) - 1), np.maximum(after - 1, 0)
-    return np.minimum(np.abs(others[right] - frames), np.abs(others[left] - frames)) <= tolerance
+    return np.abs(others[nearest(others, frames)] - frames) <= tolerance
 
 
 def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):

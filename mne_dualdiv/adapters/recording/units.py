@@ -30,8 +30,8 @@ import numpy as np
 
 from ..._logging import logger
 from .clustering import cluster_features, cluster_units, weighted_pca
-from .spikes import (align_and_taper, band_filter, best_similarity, collision_share,
-                     count_peaks)
+from .spikes import (EXCLUDE_S, align_and_taper, band_filter, best_similarity,
+                     collision_share, count_peaks)
 from . import satellites as second_places
 from .satellites import SATELLITE_COLUMNS
 from .trains import cluster_firing, join_locked
@@ -267,6 +267,20 @@ class UnitModel:
         flat = z @ self.components + self.mean
         return align_and_taper(flat.reshape(n, *self.shape).astype(np.float32), self.nbefore)
 
+    def screened_candidates(self, n, rng, spread=1.0):
+        """:meth:`candidates`, band-passed, with their best similarity to a real unit and
+        whether their trough is on their own channel (row 0), as every real snippet's is.
+
+        Returns None where :meth:`candidates` does, else ``(candidates, filtered, to_real,
+        home)``.
+        """
+        candidates = self.candidates(n, rng, spread)
+        if candidates is None:
+            return None
+        filtered = band_filter(candidates, self.sampling_frequency)
+        to_real = best_similarity(filtered, self.real_band).max(axis=1)
+        return candidates, filtered, to_real, candidates.min(axis=2).argmin(axis=1) == 0
+
     def single_peak_scale(self, filtered, amplitude, threshold, cv=0.0, distances=None):
         """The factor bringing ``filtered``'s trough to ``amplitude``, if it then has one peak.
 
@@ -277,7 +291,7 @@ class UnitModel:
         ``distances`` (k, k): between the rows where the unit is placed (``inf`` off the
         probe: those rows are dropped); ``None``: :attr:`row_distances`.
         """
-        exclude = max(1, int(round(1e-3 * self.sampling_frequency)))  # detect_peaks' 1 ms
+        exclude = max(1, int(round(EXCLUDE_S * self.sampling_frequency)))
         trough = -filtered[0, self.nbefore - exclude:self.nbefore + exclude].min()
         if trough <= 0:
             return None
@@ -375,13 +389,11 @@ class UnitModel:
         tried, batch, budget = 0, max(8, 4 * n_units), CANDIDATES_PER_UNIT * max(n_units, 1)
         while len(kept) < n_units and tried < budget:
             spread = SPREADS[min(len(SPREADS) - 1, tried * len(SPREADS) // budget)]
-            candidates = self.candidates(batch, rng, spread)
-            if candidates is None:  # another batch would fail the same way, as slowly
+            screened = self.screened_candidates(batch, rng, spread)
+            if screened is None:  # another batch would fail the same way, as slowly
                 break
             tried += batch
-            filtered = band_filter(candidates, self.sampling_frequency)
-            to_real = best_similarity(filtered, self.real_band).max(axis=1)
-            home = candidates.min(axis=2).argmin(axis=1) == 0
+            candidates, filtered, to_real, home = screened
             for i in np.flatnonzero(home):
                 slot = len(kept)
                 passed = self.accept(filtered[i], to_real[i], stats[slot, 1], threshold,
