@@ -37,6 +37,7 @@ from .._conditions import check_template
 from . import _state, spikes
 from ._metadata import (check_durations, check_recording, decode_array, first_seconds,
                         recording_metadata, seed_from)
+from .detection import Background
 from .noise import NoiseModel, noise_chunks
 from .units import UnitModel
 from .segment import SyntheticRecording
@@ -184,8 +185,11 @@ class RecordingSynthesizer(BaseEstimator):
                 threshold = self.detect_threshold * float(np.median(levels))
                 logger.info("Detected %d spikes in %.1f s", len(peaks), sum(durations))
                 wide = spikes.spike_band(analysed, freq_min=spikes.TEMPLATE_FREQ_MIN)
+                background = Background(band, peaks, neighbours, locations, nbefore, nafter,
+                                        np.random.default_rng(int(rng.integers(2**31))))
                 units, positions = self._fit_units(wide, peaks, levels, neighbours, locations,
-                                                   nbefore, nafter, fs, durations, rng)
+                                                   nbefore, nafter, fs, durations, rng,
+                                                   background)
             else:
                 logger.warning("recording is sampled at %g Hz: no spike band (300 Hz and an "
                                "octave above) below its Nyquist frequency; only its background "
@@ -207,7 +211,7 @@ class RecordingSynthesizer(BaseEstimator):
         return self
 
     def _fit_units(self, band, peaks, levels, neighbours, locations, nbefore, nafter, fs,
-                   durations, rng):
+                   durations, rng, background):
         """The unit model on the first ``max_snippets`` spikes (in time order)."""
         snippets, used = spikes.snippets_at(band, peaks, neighbours, nbefore, nafter,
                                             self.max_snippets)
@@ -237,11 +241,11 @@ class RecordingSynthesizer(BaseEstimator):
                               used if engine is None else used[pick], locations, neighbours,
                               row_distances, fs, covered, nbefore,
                               1.0 if engine is None else len(used) / len(pick), levels,
-                              self.detect_threshold, engine=engine)
+                              self.detect_threshold, engine=engine, background=background)
         if engine is not None:  # statistics and subspace from every snippet, not the subset
             full = UnitModel.fit(snippets, used, locations, neighbours, row_distances, fs,
                                  covered, nbefore, 1.0, levels,
-                                 self.detect_threshold)
+                                 self.detect_threshold, background=background)
             full.engine = units.engine
             units = full
         positions = np.column_stack([used["segment_index"], used["sample_index"],

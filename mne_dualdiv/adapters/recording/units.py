@@ -171,7 +171,8 @@ class UnitModel:
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, snippets, peaks, locations, neighbours, row_distances, sampling_frequency,
-            duration, nbefore, scale, noise_levels, detect_threshold, engine=None):
+            duration, nbefore, scale, noise_levels, detect_threshold, engine=None,
+            background=None):
         """Learn the unit population from ``snippets`` of ``peaks``.
 
         Parameters
@@ -202,6 +203,10 @@ class UnitModel:
             and rate are those of the spikes it let through (:func:`.trains.below_threshold`).
         engine : None | DualDivergenceGenerator
             An unfitted engine to fit on the snippets (``template_model="engine"``).
+        background : None | detection.Background
+            The recording's background in the detection band: the share of a unit near the
+            threshold that the detector found is measured on it (:mod:`.detection`); ``None``:
+            inferred from a normal (:func:`.trains.below_threshold`).
         """
         # Shapes apart from amplitudes: each snippet divided by its trough on its peak
         # channel (at least the detection threshold). Amplitudes are drawn separately.
@@ -227,16 +232,20 @@ class UnitModel:
         levels = noise_levels[peaks["channel_index"]]
         firing, clusters, repeat_of = join_locked(frames, firing, clusters, amplitudes,
                                                   sampling_frequency)
+        templates = np.array([snippets[labels == u].mean(axis=0) for u in clusters], np.float32)
+        band = band_filter(templates, sampling_frequency)
+        homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
+        responses = None if background is None else [
+            functools.partial(background.response, band[i], home, detect_threshold * noise_levels)
+            for i, home in enumerate(homes)]
         stats, refractory = cluster_firing(frames, labels, firing, clusters, amplitudes, levels,
-                                           detect_threshold, sampling_frequency, duration / scale)
+                                           detect_threshold, sampling_frequency, duration / scale,
+                                           responses)
         satellites = second_places.measure(frames, peaks["channel_index"], amplitudes, levels,
                                            firing, repeat_of, clusters, locations,
                                            detect_threshold, sampling_frequency)
         stats[:, 2] = np.clip(stats[:, 2], *AMPLITUDE_CV_BOUNDS)
-        templates = np.array([snippets[labels == u].mean(axis=0) for u in clusters], np.float32)
-        band = band_filter(templates, sampling_frequency)
         guard, distinct = _guards(band)
-        homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
         stats[:, 0] /= collision_share(band, homes, neighbours, locations, stats[:, 0],
                                        stats[:, 1])
         spread = np.linalg.norm(locations[:, None] - locations[homes][None], axis=2)
