@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording_fidelity import make_real  # noqa: E402
 
-FAR_UM, MATCH_S = 50.0, 0.0005
+FAR_UM, MATCH_S, NEAR_MS = 50.0, 0.0005, 3.0
 
 
 def spike_table(sorting):
@@ -46,6 +46,7 @@ def nearest_spike(peak_frames, frames, labels, tolerance):
 
 def analyse(name, recording, sorting):
     from mne_dualdiv.adapters.recording import spikes
+    from mne_dualdiv.adapters.recording.trains import nearest
 
     band = spikes.spike_band(recording)
     levels = spikes.noise_levels(band)
@@ -62,6 +63,14 @@ def analyse(name, recording, sorting):
           f"{np.percentile(amplitude, [10, 50, 90]).round(1)}")
     print(f"  matched to no spike: {np.sum(unit < 0)} ({np.sum(unit < 0) / duration:.2f}/s), "
           f"{np.sum(low & (unit < 0))} of the {low.sum()} in the lowest decile")
+    lone = peaks["sample_index"][unit < 0]
+    if len(lone):
+        index = nearest(frames, lone)
+        offset = (lone - frames[index]) / recording.sampling_frequency * 1000
+        within = np.abs(offset) <= NEAR_MS
+        print(f"    of them within {NEAR_MS:g} ms of a spike: {within.sum()} (offset quantiles "
+              f"10/50/90 %: {np.percentile(offset[within], [10, 50, 90]).round(2) if within.any() else '-'} ms; "
+              f"units {np.bincount(labels[index][within], minlength=len(sorting.unit_ids)).tolist()})")
     for u in range(len(sorting.unit_ids)):
         mine = unit == u
         n_spikes = np.sum(labels == u)
