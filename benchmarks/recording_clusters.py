@@ -33,7 +33,7 @@ from recording_fidelity import CASES, make_real  # noqa: E402
 
 def capture(case, seed, cache):
     """The clustering's input for ``case`` and ``seed`` and the ground-truth unit of each snippet."""
-    path = Path(cache) / f"clusters_{case}_{seed}.npz"
+    path = Path(cache) / f"clusters_v2_{case}_{seed}.npz"
     if path.exists():
         data = np.load(path, allow_pickle=False)
         return {key: data[key] for key in data.files}
@@ -43,10 +43,14 @@ def capture(case, seed, cache):
     seen = {}
     original = units.cluster_units
 
-    def spy(snippets, features, peaks, locations, neighbours, sampling_frequency):
+    def spy(snippets, features, peaks, locations, neighbours, sampling_frequency, noise_levels,
+            detect_threshold):
         seen.update(snippets=snippets, peaks=peaks, locations=locations,
-                    neighbours=neighbours, fs=np.float64(sampling_frequency))
-        return original(snippets, features, peaks, locations, neighbours, sampling_frequency)
+                    neighbours=neighbours, fs=np.float64(sampling_frequency),
+                    noise_levels=np.asarray(noise_levels),
+                    detect_threshold=np.float64(detect_threshold))
+        return original(snippets, features, peaks, locations, neighbours, sampling_frequency,
+                        noise_levels, detect_threshold)
 
     units.cluster_units = spy
     try:
@@ -145,7 +149,8 @@ def variants():
 
     def package(d):
         labels, clusters = units.cluster_units(d["snippets"], features(d), d["peaks"],
-                                               d["locations"], d["neighbours"], float(d["fs"]))
+                                               d["locations"], d["neighbours"], float(d["fs"]),
+                                               d["noise_levels"], float(d["detect_threshold"]))
         return labels, clusters, -1
 
     return dict(package=package, before=before, uncapped=capped(10**9), cap_40=capped(40),

@@ -155,3 +155,29 @@ def test_a_unit_beside_louder_units_keeps_the_share_a_detector_sees():
     share = collision_share(templates, [0, 1, 3], neighbours, locations, rates,
                             np.array([200.0, 40.0, 40.0]))
     np.testing.assert_allclose(share, [1.0, np.exp(-20.0 * 2 * EXCLUDE_S), 1.0])
+
+
+def test_pieces_of_a_unit_at_the_threshold_are_joined_and_loud_look_alikes_are_not():
+    from mne_dualdiv.adapters.recording.clustering import (NEAR_THRESHOLD_SAME_UNIT, SAME_UNIT,
+                                                           _merge_duplicates)
+    from mne_dualdiv.adapters.recording.spikes import band_filter, best_similarity
+
+    rng = np.random.default_rng(0)
+    fs, t = 30000.0, np.arange(60) - 20
+    spike = -np.exp(-0.5 * (t / 3.0) ** 2) + 0.3 * np.exp(-0.5 * ((t - 10) / 6.0) ** 2)
+    other = -np.exp(-0.5 * ((t - 4) / 3.0) ** 2)
+    # Two clusters' spikes on the same 3 channels, mixed so their means are about 0.9 alike.
+    a = np.stack([spike, 0.6 * spike, 0.2 * spike])
+    b = 0.75 * a + 0.5 * np.stack([other, 0.3 * other, 0.8 * other])
+    snippets = np.concatenate([a + 0.01 * rng.standard_normal((40, 3, 60)),
+                               b + 0.01 * rng.standard_normal((40, 3, 60))]).astype(np.float32)
+    labels = np.repeat([0, 1], 40)
+    rows = np.tile([0, 1, 2], (80, 1))
+    means = band_filter(np.stack([a, b]).astype(np.float32), fs)
+    alike = best_similarity(means, means)[0, 1]
+    assert NEAR_THRESHOLD_SAME_UNIT <= alike < SAME_UNIT
+    merged, kept = _merge_duplicates(snippets, labels, [0, 1], fs, rows, 3, near=[True, True])
+    assert kept == [0] and np.all(merged == 0)
+    for near in ([True, False], [False, False], None):  # loud look-alikes stay distinct units
+        merged, kept = _merge_duplicates(snippets, labels, [0, 1], fs, rows, 3, near=near)
+        assert kept == [0, 1]

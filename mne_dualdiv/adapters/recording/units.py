@@ -219,7 +219,7 @@ class UnitModel:
         n_keep = min(n_keep, len(variances))
         features = cluster_features(snippets, peaks, locations)
         labels, clusters = cluster_units(snippets, features, peaks, locations, neighbours,
-                                         sampling_frequency)
+                                         sampling_frequency, noise_levels, detect_threshold)
         # Every detected spike belongs to some unit: HDBSCAN's noise points (15-18 % of the
         # spikes of the benchmark recordings) go to the nearest cluster's firing (shapes and
         # amplitudes stay on the core members), or the rates fall short of the units'.
