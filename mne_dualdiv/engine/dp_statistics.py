@@ -15,9 +15,9 @@ from .dp import unit_means
 from .gaussian import shrink_mean
 from .walk import BOUND_SDS
 
-#: Public bins (log2 of a robust scale) of the global-scale histogram: 2^-100 to 2^60 covers
-#: any unit a recording comes in (volts of EEG ~2^-17, tesla of MEG ~2^-40).
-LOG2_SCALE_EDGES = np.arange(-100.0, 61.0, 1.0)
+#: Public bins (log2 of a root mean square) of the global-scale histogram: 2^-60 to 2^20
+#: covers the SI units of recordings (volts of EEG ~2^-17, tesla of MEG ~2^-40) and counts.
+LOG2_SCALE_EDGES = np.arange(-60.0, 21.0, 1.0)
 #: Half-width (natural log) of the clipped per-unit log power of the second moments: a unit's
 #: mean channel variance counts between e^-3 and e^3 times the global scale's square.
 LOG_POWER_RANGE = 3.0
@@ -59,18 +59,14 @@ def gaussian_release(contributions, clip_norm, noise_multiplier, rng):
     return noisy.reshape(np.shape(contributions)[1:])
 
 
-def _robust_scales(X):
-    """IQR / 1.349 of every (sample, channel) over time, the standard deviation where it is 0."""
-    q25, q75 = np.percentile(X, [25, 75], axis=-1)
-    scale = (q75 - q25) / 1.3489795003921634
-    return np.where(scale > 0, scale, X.std(-1))
-
-
 def release_scale(X, units, n_units, noise_multiplier, rng):
-    """Global scale of the data: the released mode of the units' median log2 channel scale.
+    """Global scale of the data: the released mode of the units' median log2 channel RMS.
 
-    Each unit adds one (a subject: its epochs' shares, summing to one) to the bin of
-    :data:`LOG2_SCALE_EDGES` holding its median channel scale: the histogram's sensitivity
+    The root mean square, not a spread around the mean: images divided by it have a norm
+    near ``sqrt(n_channels * n_times)`` (the mean release's clipping bound) even when the
+    channels carry offsets larger than their fluctuations (SelfRegulationSCP1's slow
+    potentials). Each unit adds one (a subject: its epochs' shares, summing to one) to the bin
+    of :data:`LOG2_SCALE_EDGES` holding its median channel RMS: the histogram's sensitivity
     is 1. The scale is 2 to the power of the count-weighted centre of the noisy histogram's
     highest window of three bins (counts below zero count as zero).
 
@@ -79,7 +75,7 @@ def release_scale(X, units, n_units, noise_multiplier, rng):
     scale : float
     """
     with np.errstate(divide="ignore"):
-        log2 = np.median(np.log2(_robust_scales(X)), axis=1)
+        log2 = np.median(np.log2(np.sqrt(np.mean(X ** 2, axis=-1))), axis=1)
     bins = np.clip(np.searchsorted(LOG2_SCALE_EDGES, log2, side="right") - 1, 0,
                    len(LOG2_SCALE_EDGES) - 2)
     one_hot = np.zeros((len(X), len(LOG2_SCALE_EDGES) - 1))
