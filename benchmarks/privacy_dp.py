@@ -175,11 +175,11 @@ def plot(rows, fname):
             if not picked:
                 continue
             xs = [positions[r["epsilon"]] for r in picked]
-            ax.plot(xs, [r[key] for r in picked], marker, alpha=0.4, color=f"C{marker == 's'}")
+            ax.plot(xs, [r[key] for r in picked], marker, alpha=0.4, color=f"C{int(marker == 's')}")
             means = [np.mean([r[key] for r in picked if r["epsilon"] == e]) for e in EPSILONS
                      if any(r["epsilon"] == e for r in picked)]
             ax.plot([positions[e] for e in EPSILONS if any(r["epsilon"] == e for r in picked)],
-                    means, "-" + marker, color=f"C{marker == 's'}", label=TITLES[dataset])
+                    means, "-" + marker, color=f"C{int(marker == 's')}", label=TITLES[dataset])
     axes[0].axhline(ACCEPTANCE_MAX_AUC, color="k", ls=":", lw=1)
     axes[0].set(ylabel="ensemble maximum membership AUC")
     axes[1].axhline(CHANCE, color="k", ls=":", lw=1)
