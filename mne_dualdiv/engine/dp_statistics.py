@@ -21,6 +21,9 @@ LOG2_SCALE_EDGES = np.arange(-60.0, 21.0, 1.0)
 #: Half-width (natural log) of the clipped per-unit log power of the second moments: a unit's
 #: mean channel variance counts between e^-3 and e^3 times the global scale's square.
 LOG_POWER_RANGE = 3.0
+#: The mean release clips each unit's image to this many times ``sqrt(n_channels * n_times)``
+#: (the norm of an image whose channels all have the global scale's RMS).
+MEAN_CLIP_RATIO = 3.0
 #: Public frequency bands (log-spaced) of the released power spectrum.
 N_SPECTRUM_BANDS = 32
 #: Dual values are clipped to the range of those of released-Gaussian and marginal draws,
@@ -92,20 +95,28 @@ def release_mean(work, units, n_units, noise_multiplier, rng):
     """Released pixel mean of images in units of the global scale, denoised per frequency.
 
     Each unit's image is clipped to the norm ``sqrt(n_channels * n_times)`` (that of an image
-    of unit variance). The released mean is then shrunk per Fourier coefficient as
-    :func:`~mne_dualdiv.engine.gaussian.shrink_mean` does, against the release's noise
-    (white, of known variance) plus the sampling noise of a mean of unit-variance pixels.
+    of unit variance) times :data:`MEAN_CLIP_RATIO`. The released mean is then shrunk per
+    Fourier coefficient as :func:`~mne_dualdiv.engine.gaussian.shrink_mean` does, against the
+    release's noise (white, of known variance) plus the sampling noise of a mean of
+    unit-variance pixels, times the universal threshold; the constant is kept.
 
     Returns
     -------
     mean : ndarray, shape (n_channels, n_times)
     """
     n_channels, n_times = work.shape[1:]
-    clip = float(np.sqrt(n_channels * n_times))
+    clip = MEAN_CLIP_RATIO * float(np.sqrt(n_channels * n_times))
     mean = gaussian_release(unit_means(work, units, n_units), clip, noise_multiplier,
                             rng) / n_units
     noise_variance = (noise_multiplier * clip / n_units) ** 2 + 1.0 / n_units
-    return shrink_mean(mean, np.full((n_channels, n_times // 2 + 1), n_times * noise_variance))
+    # The universal threshold: a coefficient of pure noise exceeds its expected power t times
+    # with probability e^-t, so with t = log(n_coefficients) + 3 about 5 % of a release's
+    # noise-only coefficients survive in all, where the gain at t = 1 kept a third of them
+    # (whose power then inflated the second moments centred on this mean).
+    n_coefficients = n_channels * (n_times // 2 + 1)
+    threshold = np.log(n_coefficients) + 3.0
+    return shrink_mean(mean, np.full((n_channels, n_times // 2 + 1),
+                                     threshold * n_times * noise_variance))
 
 
 def spectrum_bands(n_times):
@@ -120,9 +131,12 @@ def release_second_moments(centred, units, n_units, noise_multiplier, rng):
 
     A unit contributes, side by side, its spatial covariance over its trace (Frobenius norm
     at most 1: the matrix is positive semi-definite), its log mean channel power clipped to
-    ``+-LOG_POWER_RANGE`` over that range (at most 1), and its power in the bands of
-    :func:`spectrum_bands` over its total (at most 1): a norm of at most ``sqrt(3)``, the
-    release's sensitivity.
+    ``+-LOG_POWER_RANGE`` over that range and the square of that (each at most 1), and its
+    power in the bands of :func:`spectrum_bands` over its total (at most 1): a norm of at
+    most 2, the release's sensitivity. The level is the log-normal mean of the released
+    log powers' mean and variance (their plain exponentiated mean, the geometric mean,
+    fell short of the mean power by a third on SelfRegulationSCP1, whose epochs' powers
+    vary widely).
 
     Returns
     -------
@@ -142,17 +156,20 @@ def release_second_moments(centred, units, n_units, noise_multiplier, rng):
     band_power = np.zeros((n, bands.max() + 1))
     np.add.at(band_power.T, bands, power.T)
     band_power /= np.maximum(band_power.sum(1, keepdims=True), 1e-300)
+    standard = log_power / LOG_POWER_RANGE
     rows = np.concatenate([covariances.reshape(n, -1) / traces[:, None],
-                           log_power[:, None] / LOG_POWER_RANGE, band_power], axis=1)
-    released = gaussian_release(unit_means(rows, units, n_units), np.sqrt(3.0),
+                           standard[:, None], standard[:, None] ** 2, band_power], axis=1)
+    released = gaussian_release(unit_means(rows, units, n_units), 2.0,
                                 noise_multiplier, rng) / n_units
     normalised = released[:n_channels ** 2].reshape(n_channels, n_channels)
     eigenvalues, vectors = np.linalg.eigh((normalised + normalised.T) / 2)
     eigenvalues = np.maximum(eigenvalues, 1e-3 * max(eigenvalues.max(), 1e-12))
     spatial = (vectors * eigenvalues) @ vectors.T
-    level = n_channels * np.exp(LOG_POWER_RANGE * np.clip(released[n_channels ** 2], -1, 1))
+    first = np.clip(released[n_channels ** 2], -1, 1)
+    spread = max(released[n_channels ** 2 + 1] - first ** 2, 0.0)
+    level = n_channels * np.exp(LOG_POWER_RANGE * first + LOG_POWER_RANGE ** 2 * spread / 2)
     spatial *= level / np.trace(spatial)
-    band_values = np.maximum(released[n_channels ** 2 + 1:], 0.0) + 1e-6
+    band_values = np.maximum(released[n_channels ** 2 + 2:], 0.0) + 1e-6
     per_frequency = band_values[bands] / np.bincount(bands)[bands]
     autocovariance = np.fft.irfft(per_frequency, n=2 * n_times)[:n_times]
     return spatial, autocovariance / autocovariance[0]
