@@ -102,38 +102,43 @@ def run_cell(dataset, seed, epsilon, preset):
 def _by_cell(rows):
     cells = {}
     for row in rows:
-        cells.setdefault((row["dataset"], row["epsilon"]), {})[row["seed"]] = row
+        cells.setdefault((row["dataset"], row["preset"], row["epsilon"]), {})[row["seed"]] = row
     return cells
 
 
-def kept_share(cells, dataset, epsilon):
+def _presets(rows):
+    return sorted({row["preset"] for row in rows}, key=lambda p: (p != "fast", p))
+
+
+def kept_share(cells, dataset, preset, epsilon):
     """Per seed with a non-private row: the share of its accuracy above chance kept."""
-    private, public = cells.get((dataset, epsilon), {}), cells.get((dataset, "off"), {})
+    private = cells.get((dataset, preset, epsilon), {})
+    public = cells.get((dataset, preset, "off"), {})
     return [(private[s]["tstr"] - CHANCE) / (public[s]["tstr"] - CHANCE)
             for s in sorted(private) if s in public and public[s]["tstr"] != CHANCE]
 
 
 def dp_table(rows):
-    """One row per data set and epsilon: privacy, utility and what was spent."""
+    """One row per data set, preset and epsilon: privacy, utility and what was spent."""
     cells = _by_cell(rows)
     body = []
-    for dataset in DATASETS:
-        for epsilon in EPSILONS:
-            group = [cells[(dataset, epsilon)][s] for s in sorted(cells.get((dataset, epsilon),
-                                                                             {}))]
-            if not group:
-                continue
-            kept = kept_share(cells, dataset, epsilon) if epsilon != "off" else []
-            body.append([
-                TITLES[dataset], "off" if epsilon == "off" else f"{epsilon} (spent "
-                f"{max(r['epsilon_spent'] for r in group):.2f})",
-                str(len(group)), mean_and_values([r["max_auc"] for r in group]),
-                mean_and_values([r["reference_max_auc"] for r in group]),
-                mean_and_values([r["tstr"] for r in group]),
-                mean_and_values(kept) if kept else "-",
-                f"{np.mean([r['tstr_real'] for r in group]):.3f}",
-                f"{np.median([r['seconds']['release'] for r in group]):.0f} s"])
-    header = ["data set", "epsilon (delta 1e-5)", "seeds", "max AUC: mean (per seed)",
+    for dataset, preset, epsilon in ((d, p, e) for d in DATASETS for p in _presets(rows)
+                                 for e in EPSILONS):
+        group = [cells[(dataset, preset, epsilon)][s]
+                 for s in sorted(cells.get((dataset, preset, epsilon), {}))]
+        if not group:
+            continue
+        kept = kept_share(cells, dataset, preset, epsilon) if epsilon != "off" else []
+        body.append([
+            TITLES[dataset], preset, "off" if epsilon == "off" else f"{epsilon} (spent "
+            f"{max(r['epsilon_spent'] for r in group):.2f})",
+            str(len(group)), mean_and_values([r["max_auc"] for r in group]),
+            mean_and_values([r["reference_max_auc"] for r in group]),
+            mean_and_values([r["tstr"] for r in group]),
+            mean_and_values(kept) if kept else "-",
+            f"{np.mean([r['tstr_real'] for r in group]):.3f}",
+            f"{np.median([r['seconds']['release'] for r in group]):.0f} s"])
+    header = ["data set", "preset", "epsilon (delta 1e-5)", "seeds", "max AUC: mean (per seed)",
               "real release: max AUC", "train-on-synthetic accuracy: mean (per seed)",
               "share of non-private accuracy above chance kept", "train on real",
               "fit + sample (median)"]
@@ -144,15 +149,16 @@ def summary(rows):
     """The acceptance, read from the rows."""
     cells = _by_cell(rows)
     lines = []
-    for dataset in DATASETS:
-        private = [r for r in rows if r["dataset"] == dataset and r["epsilon"] != "off"]
+    for dataset, preset in ((d, p) for d in DATASETS for p in _presets(rows)):
+        private = [r for r in rows if r["dataset"] == dataset and r["epsilon"] != "off"
+                   and r["preset"] == preset]
         if not private:
             continue
         worst = max(r["max_auc"] for r in private)
         at_most = sum(r["max_auc"] <= ACCEPTANCE_MAX_AUC for r in private)
-        kept = kept_share(cells, dataset, "10")
+        kept = kept_share(cells, dataset, preset, "10")
         lines.append(
-            f"- {TITLES[dataset]}: ensemble maximum at most {worst:.3f} over {len(private)} "
+            f"- {TITLES[dataset]}, {preset} preset: ensemble maximum at most {worst:.3f} over {len(private)} "
             f"private releases ({at_most} at or below {ACCEPTANCE_MAX_AUC}); at epsilon 10 "
             + (f"{np.mean(kept):.2f} of the non-private accuracy above chance kept on average "
                f"(per seed {', '.join(f'{k:.2f}' for k in kept)}; asked: at least "
@@ -169,17 +175,19 @@ def plot(rows, fname):
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
     positions = {e: i for i, e in enumerate(EPSILONS)}
-    for dataset, marker in zip(DATASETS, ("o", "s")):
+    for (dataset, preset), (color, style) in (
+            (key, (f"C{DATASETS.index(key[0])}", "-" if key[1] == "fast" else "--"))
+            for key in ((d, p) for d in DATASETS for p in _presets(rows))):
+        picked = [r for r in rows if r["dataset"] == dataset and r["preset"] == preset]
+        if not picked:
+            continue
+        present = [e for e in EPSILONS if any(r["epsilon"] == e for r in picked)]
         for ax, key in zip(axes, ("max_auc", "tstr")):
-            picked = [r for r in rows if r["dataset"] == dataset]
-            if not picked:
-                continue
-            xs = [positions[r["epsilon"]] for r in picked]
-            ax.plot(xs, [r[key] for r in picked], marker, alpha=0.4, color=f"C{int(marker == 's')}")
-            means = [np.mean([r[key] for r in picked if r["epsilon"] == e]) for e in EPSILONS
-                     if any(r["epsilon"] == e for r in picked)]
-            ax.plot([positions[e] for e in EPSILONS if any(r["epsilon"] == e for r in picked)],
-                    means, "-" + marker, color=f"C{int(marker == 's')}", label=TITLES[dataset])
+            ax.plot([positions[r["epsilon"]] for r in picked], [r[key] for r in picked], "o",
+                    alpha=0.35, color=color)
+            ax.plot([positions[e] for e in present],
+                    [np.mean([r[key] for r in picked if r["epsilon"] == e]) for e in present],
+                    style + "o", color=color, label=f"{TITLES[dataset]} ({preset})")
     axes[0].axhline(ACCEPTANCE_MAX_AUC, color="k", ls=":", lw=1)
     axes[0].set(ylabel="ensemble maximum membership AUC")
     axes[1].axhline(CHANCE, color="k", ls=":", lw=1)
