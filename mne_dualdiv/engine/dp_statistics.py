@@ -108,15 +108,14 @@ def release_mean(work, units, n_units, noise_multiplier, rng):
     clip = MEAN_CLIP_RATIO * float(np.sqrt(n_channels * n_times))
     mean = gaussian_release(unit_means(work, units, n_units), clip, noise_multiplier,
                             rng) / n_units
-    noise_variance = (noise_multiplier * clip / n_units) ** 2 + 1.0 / n_units
-    # The universal threshold: a coefficient of pure noise exceeds its expected power t times
-    # with probability e^-t, so with t = log(n_coefficients) + 3 about 5 % of a release's
-    # noise-only coefficients survive in all, where the gain at t = 1 kept a third of them
-    # (whose power then inflated the second moments centred on this mean).
-    n_coefficients = n_channels * (n_times // 2 + 1)
-    threshold = np.log(n_coefficients) + 3.0
-    return shrink_mean(mean, np.full((n_channels, n_times // 2 + 1),
-                                     threshold * n_times * noise_variance))
+    # The release's noise at the universal threshold: a coefficient of pure noise exceeds its
+    # expected power t times with probability e^-t, so with t = log(n_coefficients) + 3 about
+    # 5 % of a release's noise-only coefficients survive in all, where the gain at t = 1 kept
+    # a third of them (whose power then inflated the second moments centred on this mean).
+    # The sampling noise keeps the gain of a non-private fit.
+    threshold = np.log(n_channels * (n_times // 2 + 1)) + 3.0
+    noise_variance = threshold * (noise_multiplier * clip / n_units) ** 2 + 1.0 / n_units
+    return shrink_mean(mean, np.full((n_channels, n_times // 2 + 1), n_times * noise_variance))
 
 
 def spectrum_bands(n_times):
