@@ -151,10 +151,23 @@ def test_dp_sgd_clips_one_gradient_per_sampled_subject():
     budget = calibrate(5.0, 1e-5, sample_rate=1.0, steps=1)
     steps = PrivateSteps(units, n_units, budget, lambda n, g: torch.randn((n, 2, 8), generator=g),
                          0)
-    steps.set_unit_gradients(net, X, net.masks.view(3, -1), _classification_loss,
+    masks_flat = net.masks.view(3, -1)
+    steps.set_unit_gradients(net, X, masks_flat, _classification_loss,
                              torch.Generator().manual_seed(0))
     for p in net.parameters():
         assert p.grad_sample.shape == (3,) + tuple(p.shape)  # subjects, not epochs
+    # The same draws again: every subject sampled (rate 1), each row's marginal and bridge.
+    generator = torch.Generator().manual_seed(0)
+    assert bool((torch.rand(3, generator=generator) < 1.0).all())
+    z = torch.randn((6, 2, 8), generator=generator)
+    bridge = torch.randint(0, 2, (6,), generator=generator)
+    for unit, rows in [(0, [0, 1]), (1, [2]), (2, [3, 4, 5])]:
+        net.zero_grad()
+        loss = sum(_classification_loss(net, X[[r]], z[[r]], masks_flat, bridge[[r]])
+                   for r in rows) / len(rows)  # a subject's gradient: its epochs' mean loss
+        loss.backward()
+        for p in net.parameters():
+            torch.testing.assert_close(p.grad_sample[unit], p.grad, rtol=1e-4, atol=1e-6)
 
 
 def test_synthetic_epochs_carry_the_release_epsilon(random_walk_epochs, tiny_params, tmp_path):
