@@ -139,9 +139,11 @@ def cohort_table(rows):
                          mean_and_values([x["linkage_rate"] for x in links]),
                          mean_and_values([x["real_heldout_rate"] for x in links]),
                          mean_and_values([x["unseen_subject_rate"] for x in links]),
-                         f"{links[0]['chance']:.3f}"])
+                         f"{links[0]['chance']:.3f}",
+                         ", ".join(f"{x['linked_subjects']} of {x['n_subjects']}" for x in links)])
     header = ["preset", "epsilon (delta 1e-5)", "seeds", "synthetic linked share: mean (per seed)",
-              "real held-out", "real, unseen subjects", "chance"]
+              "real held-out", "real, unseen subjects", "chance",
+              "subjects the synthetic epochs are linked to (per seed)"]
     return table(header, body)
 
 
