@@ -153,6 +153,21 @@ guard : bool
 guard_percentile : float
     Percentile (0-100) of the held-out samples' distance ratios used as the near-copy
     threshold (never below ``MIN_NEAR_COPY_RATIO`` = 0.5).
+dp_epsilon : None | float
+    Differential privacy: the (epsilon, delta) budget of the whole fit, or None (default)
+    for none. With a number, ``fit`` trains the dual network with DP-SGD (Opacus: Poisson
+    sampling, per-unit clipping, Gaussian noise), releases the walks' statistics (scale,
+    mean image, spatial covariance, spectrum, range of dual values) through the Gaussian
+    mechanism on clipped contributions, composes all of it with Opacus' RDP accountant to
+    spend at most ``dp_epsilon``, and keeps no training sample: the near-copy guard and the
+    local check are off, ``start='training'``, ``walk_shrinkage`` other than 1,
+    ``sample(subset=...)`` and the methods that look training samples up are refused.
+    The guarantee is per epoch, or per subject with ``fit(X, groups=...)``; it covers
+    everything the fitted generator holds and samples (``privacy_``; ``docs/privacy.md``,
+    "Differential privacy"). Needs the ``dp`` extra (``pip install mne_dualdiv[dp]``).
+dp_delta : float
+    The delta of the budget, in (0, 1); keep it well below one over the number of privacy
+    units. Used only with ``dp_epsilon``.
 """ + docdict["device"] + """ A saved generator reads on any machine; one saved with
     ``device='cuda'`` samples on a machine without a GPU after ``set_params(device='cpu')``.
     Under ``torchrun`` (or in an initialised ``torch.distributed`` process group), ``fit``
@@ -218,6 +233,25 @@ docdict["attributes_adversarial"] = """generator_, discriminator_ : torch.nn.Mod
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+docdict["privacy_attribute"] = """privacy_ : None | dict
+    None for a fit without ``dp_epsilon``. Otherwise what the private fit spent, as
+    JSON values saved with the model: ``epsilon`` (spent, at most ``target_epsilon``)
+    and ``delta``, ``unit`` (``'epoch'`` or ``'subject'``) and ``n_units``, the
+    accountant (``'rdp'``), the DP-SGD's ``sgd_noise_multiplier``, ``sample_rate``,
+    ``steps`` and ``max_grad_norm``, the releases' ``release_noise_multiplier`` and
+    ``n_releases``, ``epsilon_sgd`` and ``epsilon_statistics`` (each alone),
+    ``repeats`` and the accountant's ``mechanisms``."""
+docdict["groups_dp"] = """groups : None | array-like, shape (n_samples,)
+    Subject of each sample: with ``dp_epsilon``, the privacy unit (subject-level
+    guarantee: DP-SGD samples subjects, each with all its samples, and clips each
+    subject's gradient and each subject's contribution to a release). None:
+    each sample is its own unit. Unused without ``dp_epsilon``.
+dp_repeats : int
+    With ``dp_epsilon``, the number of fits on the same privacy units whose
+    composition the budget must cover (the epochs adapter passes its number of
+    conditions for subject-level privacy). 1: this fit alone."""
+
+
 def fill_doc(obj):
     """Replace every ``%(name)s`` of a docstring by ``docdict[name]``.
 
@@ -248,3 +282,4 @@ def fill_doc(obj):
         lines.append(_PLACEHOLDER.sub(entry, line))
     obj.__doc__ = "\n".join(lines)
     return obj
+

@@ -795,12 +795,12 @@ def test_neo_privacy_report_checks_max_snippets(fitted_neo):
 
 
 def test_nearest_training_rows_are_the_same_when_matched_in_blocks(monkeypatch, tiny_params):
-    from mne_dualdiv.engine import generator as engine_generator
+    from mne_dualdiv.engine import lookups as engine_lookups  # where the method lives
 
     X, y = _classes((20, 20))
     generator = DualDivergenceGenerator(**tiny_params, random_state=0).fit(X)
     queries = X[::-1] + 0.01 * X.std()
     whole = generator.nearest_training_indices(queries)
-    monkeypatch.setattr(engine_generator, "WALK_BATCH", 3)
+    monkeypatch.setattr(engine_lookups, "WALK_BATCH", 3)
     np.testing.assert_array_equal(generator.nearest_training_indices(queries), whole)
     assert set(np.asarray(y)[whole]) <= {"a", "b"}

@@ -166,17 +166,17 @@ def _with_torch_threads(threads, function, *args):
             torch.set_num_threads(previous)
 
 
-def _fit_one(generator, X, where, y=None):
+def _fit_one(generator, X, where, y=None, groups=None, dp_repeats=1):
     logger.info("Fitting the generator of %s (%d samples)", where, len(X))
     try:
-        return generator.fit(X, y)
+        return generator.fit(X, y, groups=groups, dp_repeats=dp_repeats)
     except ValueError as err:
         raise ValueError(f"Cannot fit the generator of {where} ({len(X)} samples): "
                          f"{err}") from err
 
 
 def fit_generators(X, labels, conditions, template, random_state, verbose, what="condition",
-                   n_jobs=None, device=None):
+                   n_jobs=None, device=None, groups=None):
     """Fit one clone of ``template`` per condition (or one on all samples).
 
     Parameters
@@ -203,6 +203,10 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
         fit.
     device : None | str | torch.device
         The generators' ``device``; ``None`` keeps the template's.
+    groups : None | ndarray, shape (n_samples,)
+        Subject of each sample, for a private template's subject-level guarantee: each
+        generator gets its samples' subjects, and is calibrated for the composition of all
+        the generators (``dp_repeats``: ``adapters/_epochs_privacy.py``).
 
     Returns
     -------
@@ -223,7 +227,8 @@ def fit_generators(X, labels, conditions, template, random_state, verbose, what=
         generator = clone(template).set_params(**params)
         rows = slice(None) if condition == POOLED else labels == condition
         where = "all samples" if condition == POOLED else f"{what} {condition!r}"
-        tasks.append((generator, X[rows], where) + ((labels,) if condition == POOLED else ()))
+        tasks.append((generator, X[rows], where, labels if condition == POOLED else None,
+                      None if groups is None else groups[rows], len(conditions)))
     fitted = dict(zip(order, run_in_workers(_fit_one, tasks, n_jobs)))
     return {condition: fitted[condition] for condition in conditions}
 

@@ -7,7 +7,9 @@ field                how
 ===================  ===================================================================
 ``info``             a copy of the input's: channel names, types and order, ``sfreq``,
                      ``dig``/montage, ``bads``, ``projs``, ``highpass``/``lowpass``,
-                     description, device-to-head transform, ...
+                     description, device-to-head transform, ...; with a private
+                     generator (``dp_epsilon``) the description gains a sentence giving
+                     the release's epsilon, delta and privacy unit (``privacy_``)
 data units           SI in, SI out: the engine scales every channel on its own robust
                      statistics and undoes it, so EEG (V), MEG magnetometers (T),
                      gradiometers (T/m) and EOG keep their physical units and scales
@@ -47,6 +49,8 @@ from .._logging import logger, use_verbose
 from ..engine import DualDivergenceGenerator
 from ..engine.params import check_params
 from ..engine.state import json_params
+from ._epochs_privacy import (check_private_template, describe, epoch_subjects,
+                              release_privacy)
 from ._conditions import (POOLED, check_per_condition, check_template, fit_generators,
                           resolve_counts, sample_generators, sample_shared)
 from ._epochs_input import (check_epochs, check_not_empty, event_names, metadata_layout,
@@ -139,7 +143,7 @@ class EpochsSynthesizer(BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
-    def fit(self, epochs, y=None):
+    def fit(self, epochs, y=None, groups=None):
         """Fit one generator per condition (or one on all epochs).
 
         Parameters
@@ -149,6 +153,10 @@ class EpochsSynthesizer(BaseEstimator):
             times, baseline, bads, filters, projectors) and is concatenated. Never modified.
         y : None
             Ignored; the conditions come from ``epochs.events`` and ``epochs.event_id``.
+        groups : None | str | array-like, shape (n_epochs,)
+            Subjects (one per epoch, or a column of ``epochs.metadata``): with a private
+            ``generator`` (``dp_epsilon``), the guarantee is per subject and covers every
+            condition's generator together (``privacy_``). Unused otherwise.
 
         Returns
         -------
@@ -167,7 +175,8 @@ class EpochsSynthesizer(BaseEstimator):
             self.conditions_ = [name for name in self.event_id_ if np.any(names == name)]
             self.n_epochs_ = {name: int(np.sum(names == name)) for name in self.conditions_}
             self._remember_epochs(epochs, names)
-            per_condition = check_per_condition(self.per_condition, self.n_epochs_)
+            per_condition = check_per_condition(
+                check_private_template(template, self.per_condition), self.n_epochs_)
             data = epochs.get_data()[:, self.picks_]
             logger.info("Fitting %s on %d epochs of %d channels x %d times (%s)",
                         "one generator per condition" if per_condition
@@ -176,7 +185,9 @@ class EpochsSynthesizer(BaseEstimator):
             fitted_conditions = self.conditions_ if per_condition else [POOLED]
             self.generators_ = fit_generators(data, names.astype(str), fitted_conditions,
                                               template, rng, self.verbose, n_jobs=self.n_jobs,
-                                              device=self.device)
+                                              device=self.device,
+                                              groups=epoch_subjects(epochs, groups))
+            self.info_ = describe(self.info_, self.privacy_)
             self.per_condition_ = per_condition
             self._labels = None if per_condition else names.astype(str)
         return self
@@ -195,6 +206,12 @@ class EpochsSynthesizer(BaseEstimator):
 
     def _check_fitted(self, what):
         check_fitted(self, "generators_", what, fit_call="fit(epochs)")
+
+    @property
+    def privacy_(self):
+        """None, or the (epsilon, delta) a release of private generators spends, per epoch
+        or per subject, and how the generators compose (``docs/privacy.md``)."""
+        return release_privacy(self.generators_)
 
     # ------------------------------------------------------------------ sample
     def sample(self, n_epochs, random_state=None, verbose=None):

@@ -133,7 +133,8 @@ def _combine(ranks, linear, log_partition, loss_sum, n_pairs):
 
 
 def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning_rate,
-                  weight_decay, eval_every, patience, n_eval_draws, generator, ranks=None):
+                  weight_decay, eval_every, patience, n_eval_draws, generator, ranks=None,
+                  private=None):
     """Train all bridge heads of ``net`` as logistic classifiers, with early stopping.
 
     Each step draws a batch of real training samples, one fresh product-of-marginals sample per
@@ -166,6 +167,10 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
     ranks : None | Ranks
         The processes that train together (:mod:`~mne_dualdiv.engine.distributed`). None:
         one process.
+    private : None | PrivateSteps
+        DP-SGD (:class:`~mne_dualdiv.engine.dp.PrivateSteps`): Poisson batches of privacy
+        units, per-unit gradients, the optimizer wrapped in Opacus' DPOptimizer, and no
+        evaluation (``X_valid`` is None: all ``n_steps`` steps run, the accountant's plan).
 
     Returns
     -------
@@ -178,6 +183,8 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
     n_bridges = masks.shape[0] - 1
     model = ranks.wrap(net)
     optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    if private is not None:
+        optimizer = private.wrap(optimizer)
     eval_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
     batch_generator = ranks.own_generator(generator)
     X_shard = ranks.shard(X_train)
@@ -188,6 +195,12 @@ def train_bridges(net, X_train, X_valid, masks, *, n_steps, batch_size, learning
         for step in range(1, n_steps + 1):
             bar.update(1)
             model.train()
+            if private is not None:
+                optimizer.zero_grad(set_to_none=True)
+                private.set_unit_gradients(net, X_train, masks, _classification_loss,
+                                           batch_generator)
+                optimizer.step()
+                continue
             rows = torch.randint(0, n_rows, (n_batch,), generator=batch_generator)
             z = marginal_samples(X_train, n_batch, batch_generator)
             bridge = torch.randint(0, n_bridges, (n_batch,), generator=batch_generator)

@@ -120,9 +120,30 @@ def denoised_mean(train):
     pixel_mean = train.mean(0)
     if n < 2:
         return pixel_mean, 1.0
-    coefficients = np.fft.rfft(pixel_mean, axis=-1)
     residual = np.fft.rfft(train - pixel_mean, axis=-1)
     noise_power = (residual.real ** 2 + residual.imag ** 2).sum(0) / (n * (n - 1))
+    return shrink_mean(pixel_mean, noise_power)
+
+
+def shrink_mean(pixel_mean, noise_power):
+    """Each channel's Fourier coefficients of a mean image shrunk by their Wiener gain.
+
+    Parameters
+    ----------
+    pixel_mean : ndarray, shape (n_channels, n_times)
+        The mean image (of training images, or a private release of it).
+    noise_power : ndarray, shape (n_channels, n_times // 2 + 1)
+        Expected ``|N|^2`` of each coefficient's estimation noise.
+
+    Returns
+    -------
+    mean : ndarray, shape (n_channels, n_times)
+        The coefficients ``M`` times ``max(0, 1 - noise_power / |M|^2)``, the constant kept.
+    kept : float
+        Fraction of the mean's non-constant energy kept, in [0, 1].
+    """
+    n_times = pixel_mean.shape[-1]
+    coefficients = np.fft.rfft(pixel_mean, axis=-1)
     power = coefficients.real ** 2 + coefficients.imag ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = np.where(power > 0, np.clip(1.0 - noise_power / power, 0.0, 1.0), 0.0)
@@ -177,6 +198,31 @@ class DataGaussian:
         self._temporal = torch.from_numpy(temporal.astype(np.float32))
         self._spatial_factor = torch.from_numpy(_psd_factor(spatial).astype(np.float32))
         self._temporal_factor = torch.from_numpy(_psd_factor(temporal).astype(np.float32))
+
+    @classmethod
+    def from_moments(cls, mean, spatial, rho):
+        """The separable Gaussian (``shrinkage`` 1) of released moments (a private fit).
+
+        Parameters
+        ----------
+        mean : ndarray, shape (n_channels, n_times)
+        spatial : ndarray, shape (n_channels, n_channels)
+            ``A``, positive semi-definite.
+        rho : ndarray, shape (n_times,)
+            Lag correlations of the Toeplitz ``B``.
+        """
+        self = cls.__new__(cls)
+        n_times = len(rho)
+        temporal = np.asarray(rho)[np.abs(np.arange(n_times)[:, None]
+                                          - np.arange(n_times)[None, :])]
+        self.shrinkage, self.mean_energy_kept = 1.0, 1.0
+        self.mean = torch.from_numpy(np.asarray(mean, dtype=np.float32))
+        self._factor = torch.zeros((0,) + tuple(self.mean.shape))
+        self._spatial = torch.from_numpy(np.asarray(spatial, dtype=np.float32))
+        self._temporal = torch.from_numpy(temporal.astype(np.float32))
+        self._spatial_factor = torch.from_numpy(_psd_factor(spatial).astype(np.float32))
+        self._temporal_factor = torch.from_numpy(_psd_factor(temporal).astype(np.float32))
+        return self
 
     def draw_centred(self, n, generator):
         """``n`` zero-mean draws with the model's covariance (scaled units).

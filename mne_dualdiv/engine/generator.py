@@ -13,8 +13,9 @@ from .._docs import fill_doc
 from .._io import load_state
 from .._logging import logger, use_verbose
 from .devices import DeviceMixin
+from .dp_fit import PrivateFitMixin
+from .lookups import TrainingLookupMixin
 from .distributed import process_group
-from .dualspace import knn_indices, local_dual_values
 # MIN_* stay importable from here, where they were defined before fitting.py and guard.py.
 from .fitting import (MIN_HELDOUT_SAMPLES, MIN_SUBSET_SAMPLES, MIN_TRAIN_SAMPLES,  # noqa: F401
                       distinct_rows, fit_dual_space, fit_path, new_network, split_rows)
@@ -22,7 +23,7 @@ from .gaussian import DataGaussian
 from .guard import MIN_NEAR_COPY_RATIO, near_copies  # noqa: F401
 from .marginals import path_masks, pixel_order
 from .params import check_params
-from .sampling import WALK_BATCH, accepted_walks, walk_in_batches, walk_targets
+from .sampling import accepted_walks, walk_in_batches, walk_targets
 from .scaling import ChannelScaler
 from .state import FORMAT, FORMAT_VERSION, SavedStateMixin
 from .subsets import WalkStatistics, subset_positions, subset_statistics
@@ -35,7 +36,8 @@ MAX_SCALED_VALUE = 1e6
 
 
 @fill_doc
-class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
+class DualDivergenceGenerator(SavedStateMixin, TrainingLookupMixin, PrivateFitMixin, DeviceMixin,
+                              BaseEstimator):
     """Generative sampling in the dual divergence space (Garg et al., 2024).
 
     ``fit`` estimates ``KL(P || Q)`` between the data ``P`` and the product of its pixel marginals
@@ -99,6 +101,7 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         Image size seen in ``fit``.
     history_ : list of dict
         Training curve (step, train loss, held-out loss, held-out divergence).
+    %(privacy_attribute)s
     """
 
     def __init__(self, method="path", n_bridges=32, pixel_order="channel", n_filters=32,
@@ -107,8 +110,8 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
                  patience=6, n_eval_draws=5, n_final_draws=2000, n_neighbors=10,
                  n_local_draws=16, walk_steps=25, walk_step_size=1.0, walk_noise=0.5,
                  start="gaussian", walk_metric="data", walk_shrinkage=None, target="nearest",
-                 local_check=True, guard=True, guard_percentile=5.0, device="auto",
-                 random_state=None, verbose=None):
+                 local_check=True, guard=True, guard_percentile=5.0, dp_epsilon=None,
+                 dp_delta=1e-5, device="auto", random_state=None, verbose=None):
         self.method = method
         self.n_bridges = n_bridges
         self.pixel_order = pixel_order
@@ -136,6 +139,8 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         self.local_check = local_check
         self.guard = guard
         self.guard_percentile = guard_percentile
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -148,7 +153,8 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         check_fitted(self, "network_", what)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None):
+    @fill_doc
+    def fit(self, X, y=None, groups=None, dp_repeats=1):
         """Learn the dual space of ``X``.
 
         Parameters
@@ -159,6 +165,7 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
             Class labels, used only to stratify the held-out split so that every class keeps
             training samples for ``sample(subset=...)``; the dual space is learned without
             them. None: an unstratified split.
+        %(groups_dp)s
 
         Returns
         -------
@@ -168,11 +175,17 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         self._check_params()
         device = check_device(self.device)
         X = check_array_3d(X, "X")
-        groups = None if y is None else check_labels("y", y, len(X))
+        labels = None if y is None else check_labels("y", y, len(X))
+        subjects = None if groups is None else check_labels("groups", groups, len(X))
+        dp_repeats = check_int("dp_repeats", dp_repeats, minimum=1)
         rng = check_random_state(self.random_state)
         with use_verbose(self.verbose), process_group(device) as ranks:
             ranks.check_same(X)
-            self._fit(X, ranks.same_rng(rng), groups, ranks)
+            self.privacy_ = None
+            if self.dp_epsilon is None:
+                self._fit(X, ranks.same_rng(rng), labels, ranks)
+            else:
+                self._fit_private(X, ranks.same_rng(rng), subjects, ranks, dp_repeats)
         return self
 
     def _fit(self, X, rng, groups, ranks):
@@ -258,31 +271,6 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         values = self.dual_values(X)
         return (values >= low) & (values <= high)
 
-    def local_dual_values(self, X, random_state=None):
-        """Localized (kNN) dual values of images against their nearest training samples.
-
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, n_channels, n_times)
-            Images in the units of the data given to ``fit``.
-        random_state : None | int | numpy.random.Generator
-            Seed of the local marginal draws.
-
-        Returns
-        -------
-        local_values : ndarray, shape (n_samples,)
-        """
-        self._check_fitted("local_dual_values")
-        X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
-        return self._local_values_scaled(self.scaler_.transform(X),
-                                         check_random_state(random_state))
-
-    def _local_values_scaled(self, scaled, rng):
-        train = self._train_scaled
-        neighbors = knn_indices(train, scaled, min(self.n_neighbors, len(train) - 1))
-        return local_dual_values(self._dual_values_scaled, scaled, train, neighbors,
-                                 self.n_local_draws, rng)
-
     # ------------------------------------------------------------------ sampling
     def sample(self, n_samples, random_state=None, return_delta=False, max_rounds=20,
                subset=None):
@@ -339,7 +327,8 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         ``walk_shrinkage``, so it is rebuilt (and cached) rather than stored in files."""
         cached = getattr(self, "_gaussian_cache", None)
         if cached is None or cached[0] != self.walk_shrinkage:
-            cached = (self.walk_shrinkage, DataGaussian(self._train_scaled, self.walk_shrinkage))
+            cached = (self.walk_shrinkage, self._released_gaussian() if self._private
+                      else DataGaussian(self._train_scaled, self.walk_shrinkage))
             self._gaussian_cache = cached
         return cached[1]
 
@@ -348,6 +337,7 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
         if positions is None:
             return WalkStatistics(self._data_gaussian(), self.dual_values_train_,
                                   self.endpoints_, self.clusters_)
+        self._refuse_if_private("sample(subset=...)")
         key = (self.walk_shrinkage, positions.tobytes())
         cache = self.__dict__.setdefault("_subset_cache", {})
         if key not in cache:
@@ -384,11 +374,12 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
                 step_size=self.walk_step_size, noise=self.walk_noise,
                 precondition=self.walk_metric == "data"),
             dual_fn=self._dual_values_scaled, endpoints=self.endpoints_,
-            local_fn=self._local_values_scaled if self.local_check else None,
+            local_fn=(self._local_values_scaled if self.local_check and not self._private
+                      else None),
             local_endpoints=self.local_endpoints_,
             is_near_copy=((lambda x: near_copies(train, x, self.near_copy_threshold_,
                                                  self.near_duplicate_groups_))
-                          if self.guard else None),
+                          if self.guard and not self._private else None),
             max_rounds=max_rounds)
         if len(scaled) < n_samples:
             report = {key: self.last_sample_report_[key]
@@ -399,27 +390,6 @@ class DualDivergenceGenerator(SavedStateMixin, DeviceMixin, BaseEstimator):
                 "lower guard_percentile, or set local_check=False."
             )
         return scaled, delta
-
-    def nearest_training_indices(self, X):
-        """Row of the fitted ``X`` closest to each image (robust-scaled Euclidean distance).
-
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, n_channels, n_times)
-            Images in the units of the data given to ``fit``.
-
-        Returns
-        -------
-        rows : ndarray of int, shape (n_samples,)
-            Indices into the ``X`` given to ``fit`` (values of ``train_indices_``).
-        """
-        self._check_fitted("nearest_training_indices")
-        X = check_array_3d(X, "X", self.n_channels_, self.n_times_)
-        scaled = self.scaler_.transform(X)
-        # In blocks: knn_indices forms a (queries x training samples) distance matrix.
-        nearest = [knn_indices(self._train_scaled, scaled[start:start + WALK_BATCH], 1)[:, 0]
-                   for start in range(0, len(scaled), WALK_BATCH)]
-        return self.train_indices_[np.concatenate(nearest)]
 
 
 @fill_doc

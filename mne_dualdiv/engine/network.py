@@ -89,8 +89,10 @@ class DualNetwork(nn.Module):
         mask_response = self.mask_filters(torch.cat([before, handed_over], 1).to(x.dtype))
         # A one-hot product rather than mask_response[bridge]: the backward pass of indexing
         # accumulates with scatter-adds whose order varies between runs, a matrix product does
-        # not, so that fits stay reproducible bit for bit.
-        one_hot = nn.functional.one_hot(bridge, self.n_bridges).to(x.dtype)
+        # not, so that fits stay reproducible bit for bit. A comparison, not one_hot, which
+        # reads its input's values and so cannot run under torch.func.vmap (engine/dp.py).
+        one_hot = (bridge[:, None] == torch.arange(self.n_bridges, device=bridge.device)
+                   ).to(x.dtype)
         mask_response = (one_hot @ mask_response.flatten(1)).view(len(x), *mask_response.shape[1:])
         filtered = self.spatiotemporal(x.masked_fill(before[bridge], 0.0)) + mask_response
         # Squared filter outputs (band power, as in ShallowConvNet) make Gaussian-like log

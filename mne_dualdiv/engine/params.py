@@ -37,6 +37,36 @@ def check_params(params):
     check_float("guard_percentile", params["guard_percentile"], low=0, high=100)
     for name in ("local_check", "guard"):
         check_bool(name, params[name])
+    check_dp_params(params)
     # The spelling only: a model saved on a GPU machine reads anywhere, and fit and sample
     # check that the device exists where they run.
     check_device(params["device"], available=False)
+
+
+def check_dp_params(params):
+    """Check ``dp_epsilon`` and ``dp_delta`` and the settings a private fit cannot honour.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the parameter.
+    """
+    if params["dp_epsilon"] is not None:
+        # Finite and positive: None, not inf, switches differential privacy off.
+        check_float("dp_epsilon", params["dp_epsilon"], low=0, low_inclusive=False)
+    check_float("dp_delta", params["dp_delta"], low=0, high=1, low_inclusive=False,
+                high_inclusive=False)
+    if params["dp_epsilon"] is None:
+        return
+    if params["start"] == "training":
+        raise ValueError("start='training' starts walks from training samples, which a "
+                         "private fit (dp_epsilon) does not keep; use start='gaussian'.")
+    if params["walk_shrinkage"] not in (None, 1, 1.0):
+        raise ValueError(f"walk_shrinkage={params['walk_shrinkage']} mixes in the sample "
+                         "covariance of the training samples, which a private fit (dp_epsilon) "
+                         "does not release; use None or 1.")

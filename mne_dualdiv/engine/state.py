@@ -9,6 +9,7 @@ from .._docs import fill_doc
 from .._io import save_state, state_json, state_tensors
 from .._version import __version__
 from .._checks import check_float, check_fname_for_writing, check_int
+from .dp_fit import RELEASED_ATTRIBUTES
 from .dualspace import DualClusters
 from .guard import near_duplicate_groups
 from .network import DualNetwork
@@ -90,6 +91,10 @@ def pack_state(params, learned, train_scaled):
                   train_scaled=train_scaled, cut_points=learned["clusters_"].cut_points,
                   cluster_labels=learned["clusters_"].labels)
     scalars = {key: learned[name] for key, name in SCALAR_ATTRIBUTES.items()}
+    # A private fit: what it spent, and the released statistics in place of training images.
+    scalars["privacy"] = learned.get("privacy_")
+    if scalars["privacy"] is not None:
+        arrays.update({key: learned[name] for key, name in RELEASED_ATTRIBUTES.items()})
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
         "params": json.dumps(params), "scalars": json.dumps(scalars),
@@ -137,9 +142,12 @@ def check_state(state, estimator_class):
     n_channels = check_int("n_channels", scalars.get("n_channels"), minimum=1)
     n_times = check_int("n_times", scalars.get("n_times"), minimum=1)
     threshold = check_float("near_copy_threshold", scalars.get("near_copy_threshold"), low=0)
-    if template.guard and threshold == 0:
+    privacy = scalars.get("privacy")
+    if template.guard and threshold == 0 and privacy is None:
         raise ValueError("near_copy_threshold is 0, which switches the near-copy guard off.")
     arrays, network = state_tensors(state, "arrays"), state_tensors(state, "network")
+    if privacy is not None:
+        check_privacy(privacy, arrays, n_channels, n_times)
     train = arrays["train_scaled"]
     if train.ndim != 3 or tuple(train.shape[1:]) != (n_channels, n_times):
         raise ValueError(f"arrays['train_scaled'] has shape {tuple(train.shape)}, not "
@@ -214,9 +222,26 @@ def unpack_state(state, estimator_class):
     learned.update(scaler_=scaler, clusters_=DualClusters(arrays["cut_points"],
                                                           arrays["cluster_labels"]),
                    history_=json.loads(state["history"]), network_=network.eval(),
-                   # A deterministic function of the training images, so not saved.
-                   near_duplicate_groups_=near_duplicate_groups(arrays["train_scaled"])[0])
+                   privacy_=scalars.get("privacy"))
+    # A deterministic function of the training images, so not saved (none in a private fit).
+    learned["near_duplicate_groups_"] = near_duplicate_groups(arrays["train_scaled"])[0]
+    if learned["privacy_"] is not None:
+        learned.update({name: arrays[key] for key, name in RELEASED_ATTRIBUTES.items()})
     return params, learned, arrays["train_scaled"]
+
+
+def check_privacy(privacy, arrays, n_channels, n_times):
+    """Refuse a private fit's state whose budget or released statistics are malformed."""
+    if not isinstance(privacy, dict):
+        raise ValueError(f"scalars['privacy'] must be a dict, got {type(privacy).__name__}.")
+    check_float("privacy['epsilon']", privacy.get("epsilon"), low=0)
+    check_float("privacy['delta']", privacy.get("delta"), low=0, high=1)
+    shapes = dict(released_mean=(n_channels, n_times),
+                  released_spatial=(n_channels, n_channels), released_correlation=(n_times,))
+    for key, shape in shapes.items():
+        if key not in arrays or tuple(arrays[key].shape) != shape:
+            found = tuple(arrays[key].shape) if key in arrays else "missing"
+            raise ValueError(f"arrays[{key!r}] is {found}, not of shape {shape}.")
 
 
 class SavedStateMixin:

@@ -30,6 +30,9 @@ class EvaluationReport:
         Channel names when Epochs were given.
     dual_values_train : ndarray | None
         Dual values of the generator's training samples, for :meth:`plot_dual_histogram`.
+    differential_privacy : dict | None
+        A private generator's ``privacy_`` (``epsilon``, ``delta``, ``unit``), shown with
+        the scores; None when the generator is not private or not given.
 
     Attributes
     ----------
@@ -38,7 +41,7 @@ class EvaluationReport:
     """
 
     def __init__(self, scores, skipped=None, n_samples=None, sfreq=None, ch_names=None,
-                 dual_values_train=None):
+                 dual_values_train=None, differential_privacy=None):
         self.scores = _check_scores(scores)
         self.skipped = _check_dict("skipped", skipped)
         self.n_samples = {key: check_int(f"n_samples[{key!r}]", count, minimum=0)
@@ -46,6 +49,9 @@ class EvaluationReport:
         self.sfreq = check_sfreq(sfreq)
         self.ch_names = _check_ch_names(ch_names)
         self.dual_values_train = _check_dual_values(dual_values_train)
+        self.differential_privacy = (None if differential_privacy is None
+                                     else _check_dict("differential_privacy",
+                                                      differential_privacy))
 
     def __getitem__(self, name):
         if not isinstance(name, str):
@@ -73,7 +79,14 @@ class EvaluationReport:
                          f"{score.reference:>11.4g}  {score.better:<6}  {ok}")
         for name, reason in self.skipped.items():
             lines.append(f"  {name:<{width}}  skipped: {reason}")
+        if self.differential_privacy is not None:
+            lines.append(f"  generator: {self._privacy_line()}")
         return "\n".join(lines)
+
+    def _privacy_line(self):
+        dp = self.differential_privacy
+        return (f"({dp['epsilon']:.3g}, {dp['delta']:.3g})-differentially private per "
+                f"{dp['unit']}")
 
     def to_dataframe(self):
         """The scores as a table, one row per metric.
@@ -281,7 +294,9 @@ class EvaluationReport:
         skipped = "".join(f"<li><code>{escape(str(name))}</code>: {escape(str(reason))}</li>"
                           for name, reason in self.skipped.items())
         skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
-        html.add_html(f"<p>Samples: {sizes}.</p>{table}{skipped}", title="Scores")
+        dp = ("" if self.differential_privacy is None
+              else f"<p>Generator: {escape(self._privacy_line())}.</p>")
+        html.add_html(f"<p>Samples: {sizes}.</p>{dp}{table}{skipped}", title="Scores")
         privacy = privacy_html(self.scores)
         if privacy:
             html.add_html(privacy, title="Privacy audit")

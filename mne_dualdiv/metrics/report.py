@@ -186,7 +186,8 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
         A generator fitted on ``train``; the OOD rate (and
         :meth:`EvaluationReport.plot_dual_histogram`) runs only when given. The samples of any
         method (a baseline's too) can be scored under the end points of a dual-divergence
-        generator fitted on the same training set.
+        generator fitted on the same training set. A private generator's epsilon, delta and
+        privacy unit (``privacy_``) are shown with the scores.
     metrics : str | list of str
         ``'all'``, a category (``'fidelity'``, ``'information'``, ``'utility'``,
         ``'privacy'``), metric names (see :data:`METRICS`), or a list of them. Metrics reached
@@ -323,4 +324,5 @@ def evaluate(train, heldout, synthetic, sfreq=None, y_train=None, y_heldout=None
         scores, skipped,
         n_samples=dict(train=len(train_data), heldout=len(heldout_data),
                        synthetic=len(synthetic_data)),
-        sfreq=sfreq, ch_names=ch_names, dual_values_train=dual_values_train)
+        sfreq=sfreq, ch_names=ch_names, dual_values_train=dual_values_train,
+        differential_privacy=getattr(generator, "privacy_", None))
