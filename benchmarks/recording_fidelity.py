@@ -387,7 +387,8 @@ def main():
     parser.add_argument("--markdown", default=None, help="write the table to this file")
     parser.add_argument("--jsonl", default=None, help="append the rows to this file")
     parser.add_argument("--from-jsonl", nargs="+", default=None,
-                        help="write the table of rows saved by earlier runs (no new run)")
+                        help="write the table of rows saved by earlier runs (no new run; a "
+                             "later row of a case and seed replaces an earlier one)")
     args = parser.parse_args()
     import torch
 
@@ -396,6 +397,8 @@ def main():
     command = "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv)
     if args.from_jsonl:
         rows = [json.loads(line) for name in args.from_jsonl for line in open(name) if line.strip()]
+        # A later run of a case and seed (files in the order given) replaces an earlier one.
+        rows = list({(row["case"], row["seed"]): row for row in rows}.values())
         Path(args.markdown).write_text(markdown(rows, command, started))
         return
     measured_commit()  # the code imported now, whatever is committed while the cases run
