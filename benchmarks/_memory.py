@@ -3,11 +3,13 @@
 :class:`PeakMemory` polls every 20 ms while the block runs (Linux only):
 
 - ``peak``: the resident memory (VmRSS, MB) of this process;
-- with ``children=True`` also ``tree_peak``: the proportional set size (Pss, MB) of this
-  process and every process under it, summed. SpikeInterface's worker processes are forked:
-  pages they share with the parent count once, in shares, so the sum is the memory the whole
-  job holds, not each process's RSS added up (which counts the shared pages once per
-  process). ``workers_peak`` is the largest number of processes seen under this one.
+- with ``children=True`` also ``tree_peak``: that resident memory plus the private memory
+  (``Private_Clean + Private_Dirty`` of ``/proc/<pid>/smaps_rollup``, MB) of every process
+  under this one. SpikeInterface's worker processes are forked: the pages they share with
+  this process (its arrays, the libraries) are counted once, in its RSS, and what each worker
+  allocates for itself is added, whatever other processes on the machine map the same
+  libraries (which a sum of Pss would depend on). ``workers_peak`` is the largest number of
+  processes seen under this one.
 
 A poll every 20 ms misses a spike of memory shorter than that; ``resource``'s ``ru_maxrss``
 (kernel-tracked, never missed) is the check for a whole process.
@@ -29,15 +31,16 @@ def _status_mb(pid, field):
     return 0.0
 
 
-def _pss_mb(pid):
+def _private_mb(pid):
+    total = 0.0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as rollup:
             for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return total
 
 
 def descendants(pid):
@@ -93,7 +96,7 @@ class PeakMemory:
         pid = os.getpid()
         workers = descendants(pid)
         self.workers_peak = max(getattr(self, "workers_peak", 0), len(workers))
-        return _pss_mb(pid) + sum(_pss_mb(worker) for worker in workers)
+        return self._rss() + sum(_private_mb(worker) for worker in workers)
 
     def _poll(self):
         while not self._stop.wait(self.interval):

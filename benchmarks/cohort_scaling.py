@@ -11,16 +11,21 @@ on a line mixing 6 latent rhythms (AR(2) resonators at 4-30 Hz, 200 Hz sampling,
 spatial patterns, log-normal amplitudes per epoch) with spatially smooth ``1/f``-like
 background and sensor noise; ``--n-times`` samples per epoch (100: half a second).
 
-**Budget**: the ``--preset`` named in :mod:`mne_dualdiv.presets` (``"fast"``, the command
-line's ``--quick``: 60 steps, 1 bridge, a small network), ``random_state=0``; the training
+**Budget**: the ``--preset`` named in :mod:`mne_dualdiv.presets`, ``"fast"`` by default (the
+command line's ``--quick``: 60 steps of 128 epochs, 1 bridge, a small network), fits with
+``random_state`` each of ``--seeds`` (0 and 1), ``sample(--n-samples=1000)``. The training
 steps do not depend on the cohort, so the growth measured is that of the work done on every
 epoch (scaling, the data Gaussian, the dual values, the kNN neighbourhoods and near-copy
-statistics of the dual space) and of the network's input layer with the channels.
+statistics of the dual space, the walks' covariance products) and of the network's input
+layer with the channels. The engine's default budget (1500 steps, 32 bridges) would take
+hours for this grid.
 
 **Grid** (``--grid``): ``"cross"`` (the default) varies the epochs (``--epochs``, 100 to
 10,000) at ``--fixed-channels`` (32) and the channels (``--channels``, 8 to 384) at
-``--fixed-epochs`` (1,000); ``"full"`` runs every pair (its 10,000 x 384 corner holds 3 GB of
-float64 epochs and needs about 15 GB of memory).
+``--fixed-epochs`` (1,000); ``"full"`` runs every pair. Memory measured while this was
+written (``fast``, 100 samples per epoch): the fit of 10,000 x 32 peaked at 4.0 GB, the fit of
+1,000 x 384 at 4.5 GB and its sampling at 5.8 GB, so the full grid's 10,000 x 384 corner
+would not fit in 24 GB; run ``"full"`` with ``--epochs`` and ``--channels`` that leave it out.
 
 **Figures**, each run a fresh process (or two), ``OMP_NUM_THREADS=1``: ``fit()`` time;
 ``sample(--n-samples)`` time (one process: sampling is not split between processes, so the
@@ -30,16 +35,19 @@ float64 epochs and needs about 15 GB of memory).
 (and the channels) is the slope of a least-squares line through ``log(figure)`` against
 ``log(epochs)``, stated on the page with the figures it is fitted on.
 
-Usage (from the repository root, on an otherwise idle machine; the default cross grid takes
-about an hour on 2 cores)::
+Usage (from the repository root, on an otherwise idle machine; the default grid, 13 pairs x
+2 seeds x (1 and 2 processes), takes 45 to 60 minutes on 2 cores: an estimate from the CPU
+times of 4 pairs measured while other jobs shared the cores, about 17 minutes per seed for
+the 1-process runs, two thirds of it sampling, and 6 for the 2-process ones)::
 
-    .venv/bin/python benchmarks/cohort_scaling.py --jsonl benchmarks/results/cohort_scaling.jsonl
-    .venv/bin/python benchmarks/cohort_scaling.py \\
-        --from-jsonl benchmarks/results/cohort_scaling.jsonl --markdown docs/scaling.md \\
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/cohort_scaling.py \
+        --jsonl benchmarks/results/cohort_scaling.jsonl
+    .venv/bin/python benchmarks/cohort_scaling.py \
+        --from-jsonl benchmarks/results/cohort_scaling.jsonl --markdown docs/scaling.md \
         --plot docs/_static/cohort_scaling.png
 
-A validation run at small sizes: ``--epochs 100 300 --channels 8 16 --fixed-epochs 100
---fixed-channels 8 --validation``.
+A validation run at small sizes (a few minutes): ``--epochs 100 200 --channels 8 16
+--fixed-epochs 100 --fixed-channels 8 --n-samples 100 --seeds 0 --validation``.
 """
 
 import argparse
@@ -113,7 +121,7 @@ def worker(args):
     imports_mb = PeakMemory._rss()
     X = simulate_epochs(args.n_epochs, args.n_channels, args.n_times, seed=0)
     generator = DualDivergenceGenerator(**get_preset(args.preset), device=args.device,
-                                        random_state=0, verbose=False)
+                                        random_state=args.seed, verbose=False)
     cpu = time.process_time()
     with PeakMemory() as fit:
         generator.fit(X)
@@ -126,7 +134,7 @@ def worker(args):
     if args.n_samples and row["world_size"] == 1:
         cpu = time.process_time()
         with PeakMemory() as draw:
-            generator.sample(args.n_samples, random_state=1)
+            generator.sample(args.n_samples, random_state=args.seed + 1)
         row.update(sample_s=round(draw.seconds, 2), sample_cpu_s=round(time.process_time() - cpu, 2),
                    sample_peak_mb=round(draw.peak))
     if args.device == "cuda":
@@ -135,7 +143,7 @@ def worker(args):
     print("RESULT " + json.dumps(row), flush=True)
 
 
-def run(name, n_epochs, n_channels, args):
+def run(name, n_epochs, n_channels, seed, args):
     """One run in fresh processes; the row (ranks combined)."""
     n_processes, device = RUNS[name]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -143,7 +151,7 @@ def run(name, n_epochs, n_channels, args):
         env.pop(variable, None)
     script = [str(HERE), "--worker", "--n-epochs", str(n_epochs), "--n-channels",
               str(n_channels), "--n-times", str(args.n_times), "--preset", args.preset,
-              "--device", device, "--n-samples", str(args.n_samples)]
+              "--device", device, "--n-samples", str(args.n_samples), "--seed", str(seed)]
     command = ([sys.executable, *script] if n_processes == 1 else
                [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(n_processes), *script])
@@ -158,7 +166,7 @@ def run(name, n_epochs, n_channels, args):
                            f"{done.stderr[-3000:]}")
     ranks.sort(key=lambda r: r["rank"])
     first = ranks[0]
-    row = dict(run=name, processes=n_processes, device=device, n_epochs=n_epochs,
+    row = dict(run=name, seed=seed, processes=n_processes, device=device, n_epochs=n_epochs,
                n_channels=n_channels, n_times=args.n_times, preset=args.preset,
                n_samples=args.n_samples if n_processes == 1 else 0,
                fit_s=max(r["fit_s"] for r in ranks), fit_cpu_s=max(r["fit_cpu_s"] for r in ranks),
@@ -197,22 +205,23 @@ def run_grid(args):
     runs = [name for name in args.runs if cuda or RUNS[name][1] != "cuda"]
     if len(runs) < len(args.runs):
         print("no CUDA device: the GPU runs are skipped", flush=True)
-    print(f"{'run':<7}{'epochs':>7}{'channels':>9}{'fit s':>8}{'sample s':>9}"
+    print(f"{'run':<7}{'seed':>5}{'epochs':>7}{'channels':>9}{'fit s':>8}{'sample s':>9}"
           f"{'fit peak MB':>12}{'sample peak MB':>15}", flush=True)
     rows = []
-    for n_epochs, n_channels in grid(args):
-        for name in runs:
-            row = run(name, n_epochs, n_channels, args)
-            row.update(commit=commit, machine=machine, validation=args.validation,
-                       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                           timespec="seconds"))
-            rows.append(row)
-            print(f"{name:<7}{n_epochs:>7}{n_channels:>9}{row['fit_s']:>8.1f}"
-                  f"{row.get('sample_s', float('nan')):>9.1f}{row['fit_peak_mb']:>12}"
-                  f"{row.get('sample_peak_mb', '-'):>15}", flush=True)
-            if args.jsonl:
-                with open(args.jsonl, "a") as fid:
-                    fid.write(json.dumps(row) + "\n")
+    for seed in args.seeds:
+        for n_epochs, n_channels in grid(args):
+            for name in runs:
+                row = dict(run(name, n_epochs, n_channels, seed, args), commit=commit,
+                           machine=machine, validation=args.validation,
+                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                               timespec="seconds"))
+                rows.append(row)
+                if args.jsonl:
+                    with open(args.jsonl, "a") as fid:
+                        fid.write(json.dumps(row) + "\n")
+                print(f"{name:<7}{seed:>5}{n_epochs:>7}{n_channels:>9}{row['fit_s']:>8.1f}"
+                      f"{row.get('sample_s', float('nan')):>9.1f}{row['fit_peak_mb']:>12}"
+                      f"{row.get('sample_peak_mb', '-'):>15}", flush=True)
     return rows
 
 
@@ -242,35 +251,43 @@ def sweeps(rows):
     return out
 
 
+def medians(rows, variable, key, name):
+    """(x, median of ``key`` over the seeds) for run ``name``, sorted by x = ``variable``."""
+    values = {}
+    for row in rows:
+        if row["run"] == name and row.get(key):
+            values.setdefault(row[variable], []).append(row[key])
+    return [(x, float(np.median(values[x]))) for x in sorted(values)]
+
+
 def growth_lines(rows):
     """Markdown list items: the measured growth of each figure in each sweep and run."""
     lines = []
     for variable, fixed, value, part in sweeps(rows):
         axis = "epochs" if variable == "n_epochs" else "channels"
         for name in RUNS:
-            mine = sorted((row for row in part if row["run"] == name),
-                          key=lambda row: row[variable])
-            if len(mine) < 2:
-                continue
-            items = []
+            items, xs = [], None
             for key, label, unit in FIGURES:
-                points = [(row[variable], row[key]) for row in mine if row.get(key)]
+                points = medians(part, variable, key, name)
                 if len(points) < 2:
                     continue
+                xs = [x for x, _ in points]
                 values = ", ".join(f"{y:,.4g}" for _, y in points)
-                items.append(f"{label} as {axis}^**{slope(*zip(*points)):.2f}** ({values} {unit})")
+                items.append(f"{label} as {axis}^**{slope(*zip(*points)):.2f}** "
+                             f"({values} {unit})")
             if items:
-                lines.append(f"- `{name}`, {axis} {', '.join(f'{row[variable]:,}' for row in mine)}"
-                             f" at {value:,} {fixed[2:]}: " + "; ".join(items) + ".")
+                lines.append(f"- `{name}`, {', '.join(f'{x:,}' for x in xs)} {axis} at "
+                             f"{value:,} {fixed[2:]}: " + "; ".join(items) + ".")
     return lines
 
 
 def write_plot(rows, path):
-    """Figures against epochs and channels on log-log axes, one line per run."""
+    """Figures against epochs and channels on log-log axes, one line per run (seed medians)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     found = sweeps(rows)
     fig, axes = plt.subplots(max(len(found), 1), len(FIGURES),
@@ -280,17 +297,21 @@ def write_plot(rows, path):
         for column, (key, label, unit) in enumerate(FIGURES):
             ax = axes[line, column]
             for name in RUNS:
-                mine = sorted((row for row in part if row["run"] == name and row.get(key)),
-                              key=lambda row: row[variable])
-                if mine:
-                    ax.plot([row[variable] for row in mine], [row[key] for row in mine],
-                            "o-", label=name)
+                points = medians(part, variable, key, name)
+                if points:
+                    ax.plot(*zip(*points), "o-", label=name)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(sorted({row[variable] for row in part}))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(f"{variable[2:]} ({value:,} {fixed[2:]})")
             ax.set_ylabel(f"{label} ({unit})")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
+    if any(row.get("validation") for row in rows):
+        fig.suptitle("Validation run at small sizes, shared machine: not the measurement",
+                     color="firebrick")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -304,6 +325,7 @@ def write_markdown(rows, args):
     gpus = sorted({row["machine"]["gpu"] for row in rows if row["machine"]["cuda_available"]})
     commits = sorted({row["commit"] for row in rows})
     presets = sorted({row["preset"] for row in rows})
+    seeds = sorted({row["seed"] for row in rows})
     n_times = sorted({row["n_times"] for row in rows})
     n_samples = sorted({row["n_samples"] for row in rows if row["n_samples"]})
     loads = [row["load_average_at_start"][0] for row in rows] + [
@@ -327,9 +349,10 @@ def write_markdown(rows, args):
         f"at {', '.join(commits)} on {'; '.join(machines)}; load average (1 min) between "
         f"{min(loads):.2f} and {max(loads):.2f} at the starts and ends of the runs.", "",
         f"`DualDivergenceGenerator(**get_preset({', '.join(map(repr, presets))}), "
-        "random_state=0)` fitted on simulated epochs (`simulate_epochs` in the benchmark: "
+        f"random_state=seed)` (seeds {', '.join(map(str, seeds))}) fitted on simulated epochs (`simulate_epochs` in the benchmark: "
         f"sensors on a line mixing 6 rhythms with background and noise, {', '.join(map(str, n_times))} "
-        f"samples per epoch), then `sample({', '.join(map(str, n_samples)) or '-'})`. Runs: "
+        f"samples per epoch), then `sample({', '.join(map(str, n_samples)) or '-'}, "
+        "random_state=seed + 1)`. Runs: "
         "`cpu-1`, one process with one torch thread; `cpu-2`, the same fit script under "
         "`torchrun --standalone --nproc_per_node 2` (gloo, one thread each: "
         "[Several processes](scale.md)), which does not sample (sampling runs in one "
@@ -347,15 +370,16 @@ def write_markdown(rows, args):
                   f"({plot.as_posix()})", ""]
     lines += ["## Measured growth", "",
               "Slope of a least-squares line through log(figure) against log(epochs) or "
-              "log(channels): a figure that grows as x^1 is linear in x.", "",
+              "log(channels), on the medians over the seeds (in parentheses): a figure "
+              "that grows as x^1 is linear in x.", "",
               *growth_lines(rows), "", "## Every run", "",
-              "| run | epochs | channels | fit s | sample s | memory after imports MB | peak "
-              "during fit MB | peak during sample MB | steps |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for row in sorted(rows, key=lambda r: (r["n_channels"], r["n_epochs"], r["run"])):
+              "| run | seed | epochs | channels | fit s | sample s | memory after imports MB | "
+              "peak during fit MB | peak during sample MB | steps |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in sorted(rows, key=lambda r: (r["n_channels"], r["n_epochs"], r["run"], r["seed"])):
         sample = f"{row['sample_s']:.2f}" if "sample_s" in row else "-"
         sample_peak = f"{row['sample_peak_mb']:,}" if "sample_peak_mb" in row else "-"
-        lines.append(f"| {row['run']} | {row['n_epochs']:,} | {row['n_channels']} | "
+        lines.append(f"| {row['run']} | {row['seed']} | {row['n_epochs']:,} | {row['n_channels']} | "
                      f"{row['fit_s']:.2f} | {sample} | {row['imports_mb']:,} | "
                      f"{row['fit_peak_mb']:,} | {sample_peak} | {row['steps']} |")
     lines.append("")
@@ -365,8 +389,9 @@ def write_markdown(rows, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", choices=("cross", "full"), default="cross")
-    parser.add_argument("--epochs", type=int, nargs="+", default=[100, 300, 1000, 3000, 10000])
-    parser.add_argument("--channels", type=int, nargs="+", default=[8, 32, 128, 384])
+    parser.add_argument("--epochs", type=int, nargs="+",
+                        default=[100, 200, 500, 1000, 2000, 5000, 10000])
+    parser.add_argument("--channels", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 384])
     parser.add_argument("--fixed-epochs", type=int, default=1000,
                         help="epochs of the channels' sweep (cross grid)")
     parser.add_argument("--fixed-channels", type=int, default=32,
@@ -375,6 +400,8 @@ def main():
     parser.add_argument("--preset", default="fast", help="engine preset (mne_dualdiv.presets)")
     parser.add_argument("--n-samples", type=int, default=1000, help="samples drawn (0: none)")
     parser.add_argument("--runs", nargs="+", choices=tuple(RUNS), default=list(RUNS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1],
+                        help="random_state of the fits (sample: seed + 1); every run for each")
     parser.add_argument("--validation", action="store_true",
                         help="mark the rows as a validation run (not a measurement)")
     parser.add_argument("--jsonl", help="append the rows to this file")
@@ -385,6 +412,7 @@ def main():
     parser.add_argument("--n-epochs", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--n-channels", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)

@@ -28,10 +28,10 @@ one of three ways (``--modes``):
 
 Figures per run: seconds of recording per wall second of the executor (``realtime``; and with
 the ``sample`` draw, ``realtime_with_draw``); the peak resident memory of the main process
-(VmRSS) and of the main process with its workers (``tree_peak_mb``: the sum of their Pss,
-proportional set sizes, so that pages the forked workers share with it count once), polled
-every 20 ms (``_memory.PeakMemory``), and ``ru_maxrss`` of the main process and of its largest
-worker. One JSON line per run (``--jsonl``); ``--markdown`` writes the table page.
+(VmRSS) and of the main process with its workers (``tree_peak_mb``: its VmRSS plus the
+private memory of each forked worker, so that the pages the workers share with it count
+once), polled every 20 ms (``_memory.PeakMemory``), and ``ru_maxrss`` of the main process and
+of its largest worker. One JSON line per run (``--jsonl``); ``--markdown`` writes the table page.
 
 Usage (from the repository root, on an otherwise idle machine; about 2 h 20 min on 2 cores,
 1 h 40 min of it the 60 minutes through ``compute``; 14 GB of free disk for the 10-minute
@@ -137,7 +137,7 @@ def worker(args):
         generate_s=round(end - drawn, 2), realtime=round(args.duration / (end - drawn), 3),
         realtime_with_draw=round(args.duration / (end - start), 3),
         units=int(units.n_units), spikes=int(sum(len(f) for f in units.frames)),
-        spike_mb=round(sum(a.nbytes for a in spike_arrays) / 2**20, 1),
+        spike_mb=round(sum(a.nbytes for a in spike_arrays) / 2**20, 3),
         start_mb=round(memory.start), peak_mb=round(memory.peak),
         tree_start_mb=round(memory.tree_start), tree_peak_mb=round(memory.tree_peak),
         workers=memory.workers_peak,
@@ -271,8 +271,8 @@ def write_markdown(rows, args):
         "- **spike trains**: what the recording holds for its whole duration (spike frames, "
         "unit labels, amplitude factors of every spike, drawn by `sample`);",
         "- **peak, main**: the main process's peak resident memory (VmRSS) from the draw to the "
-        "end; **peak, with workers**: the peak of the summed proportional set sizes (Pss) of "
-        "the main process and its forked workers (shared pages counted once); **worker "
+        "end; **peak, with workers**: the peak of its VmRSS plus the private memory of its "
+        "forked workers (the pages they share with it counted once); **worker "
         "ru_maxrss**: the largest worker's peak RSS as the kernel counts it (shared pages "
         "included). All polled every 20 ms.", "",
         "| mode | duration | jobs | sample s | generate s | x real time | spikes | spike "
@@ -283,7 +283,7 @@ def write_markdown(rows, args):
         lines.append(
             f"| {row['mode']} | {_duration(row['duration_s'])} | {row['n_jobs']} | "
             f"{row['sample_s']:.2f} | {row['generate_s']:.1f} | {row['realtime']:.2f} "
-            f"({row['realtime_with_draw']:.2f}) | {row['spikes']:,} | {row['spike_mb']:.1f} | "
+            f"({row['realtime_with_draw']:.2f}) | {row['spikes']:,} | {row['spike_mb']:.2f} | "
             f"{row['peak_mb']:,} | {row['tree_peak_mb']:,} | {workers} |")
     lines += ["", *_memory_growth(rows), ""]
     Path(args.markdown).write_text("\n".join(lines))
@@ -309,7 +309,7 @@ def _memory_growth(rows):
                 f"({last['duration_s'] / first['duration_s']:g} times longer) the peak with "
                 f"workers went from {first['tree_peak_mb']:,} to {last['tree_peak_mb']:,} MB "
                 f"({last['tree_peak_mb'] - first['tree_peak_mb']:+,} MB), the spike trains "
-                f"from {first['spike_mb']:.1f} to {last['spike_mb']:.1f} MB.")
+                f"from {first['spike_mb']:.2f} to {last['spike_mb']:.2f} MB.")
     return out
 
 
