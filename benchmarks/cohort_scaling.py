@@ -135,7 +135,8 @@ def worker(args):
         cpu = time.process_time()
         with PeakMemory() as draw:
             generator.sample(args.n_samples, random_state=args.seed + 1)
-        row.update(sample_s=round(draw.seconds, 2), sample_cpu_s=round(time.process_time() - cpu, 2),
+        row.update(sample_s=round(draw.seconds, 2),
+                   sample_cpu_s=round(time.process_time() - cpu, 2),
                    sample_peak_mb=round(draw.peak))
     if args.device == "cuda":
         row["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
@@ -349,10 +350,10 @@ def write_markdown(rows, args):
         f"at {', '.join(commits)} on {'; '.join(machines)}; load average (1 min) between "
         f"{min(loads):.2f} and {max(loads):.2f} at the starts and ends of the runs.", "",
         f"`DualDivergenceGenerator(**get_preset({', '.join(map(repr, presets))}), "
-        f"random_state=seed)` (seeds {', '.join(map(str, seeds))}) fitted on simulated epochs (`simulate_epochs` in the benchmark: "
-        f"sensors on a line mixing 6 rhythms with background and noise, {', '.join(map(str, n_times))} "
-        f"samples per epoch), then `sample({', '.join(map(str, n_samples)) or '-'}, "
-        "random_state=seed + 1)`. Runs: "
+        f"random_state=seed)` (seeds {', '.join(map(str, seeds))}) fitted on simulated "
+        "epochs (`simulate_epochs` in the benchmark: sensors on a line mixing 6 rhythms with "
+        f"background and noise, {', '.join(map(str, n_times))} samples per epoch), then "
+        f"`sample({', '.join(map(str, n_samples)) or '-'}, random_state=seed + 1)`. Runs: "
         "`cpu-1`, one process with one torch thread; `cpu-2`, the same fit script under "
         "`torchrun --standalone --nproc_per_node 2` (gloo, one thread each: "
         "[Several processes](scale.md)), which does not sample (sampling runs in one "
@@ -379,9 +380,10 @@ def write_markdown(rows, args):
     for row in sorted(rows, key=lambda r: (r["n_channels"], r["n_epochs"], r["run"], r["seed"])):
         sample = f"{row['sample_s']:.2f}" if "sample_s" in row else "-"
         sample_peak = f"{row['sample_peak_mb']:,}" if "sample_peak_mb" in row else "-"
-        lines.append(f"| {row['run']} | {row['seed']} | {row['n_epochs']:,} | {row['n_channels']} | "
-                     f"{row['fit_s']:.2f} | {sample} | {row['imports_mb']:,} | "
-                     f"{row['fit_peak_mb']:,} | {sample_peak} | {row['steps']} |")
+        lines.append(f"| {row['run']} | {row['seed']} | {row['n_epochs']:,} | "
+                     f"{row['n_channels']} | {row['fit_s']:.2f} | {sample} | "
+                     f"{row['imports_mb']:,} | {row['fit_peak_mb']:,} | {sample_peak} | "
+                     f"{row['steps']} |")
     lines.append("")
     Path(args.markdown).write_text("\n".join(lines))
 
