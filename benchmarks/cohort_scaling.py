@@ -26,6 +26,8 @@ hours for this grid.
 written (``fast``, 100 samples per epoch): the fit of 10,000 x 32 peaked at 4.0 GB, the fit of
 1,000 x 384 at 4.5 GB and its sampling at 5.8 GB, so the full grid's 10,000 x 384 corner
 would not fit in 24 GB; run ``"full"`` with ``--epochs`` and ``--channels`` that leave it out.
+The 2-process runs hold the data and the dual space in both processes (about 9 GB in all for
+the largest pairs of the cross grid).
 
 **Figures**, each run a fresh process (or two), ``OMP_NUM_THREADS=1``: ``fit()`` time;
 ``sample(--n-samples)`` time (one process: sampling is not split between processes, so the
