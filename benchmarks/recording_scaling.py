@@ -26,6 +26,12 @@ one of three ways (``--modes``):
   the measuring machine's disk (about 60 GB free), so 60 minutes are measured this way only**;
   a write whose file would leave less than ``--min-free-gb`` free is skipped (logged).
 
+Chunks are 1 s (``chunk_duration="1s"``) unless ``--chunk-size`` gives frames. The noise is
+made in blocks of 16,384 frames that each process caches; a 1 s chunk (30,000 frames) shares
+a block with the next one, which with 2 jobs is often computed by the other worker, so both
+compute it: chunks of a multiple of 16,384 frames (``--chunk-size 32768``) avoid that, a
+comparison for the idle machine to make.
+
 Figures per run: seconds of recording per wall second of the executor (``realtime``; and with
 the ``sample`` draw, ``realtime_with_draw``); the peak resident memory of the main process
 (VmRSS) and of the main process with its workers (``tree_peak_mb``: its VmRSS plus the
@@ -117,7 +123,9 @@ def worker(args):
     from mne_dualdiv.adapters.recording import read_recording_synthesizer
 
     synthesizer = read_recording_synthesizer(args.synthesizer)
-    job_kwargs = dict(n_jobs=args.n_jobs, chunk_duration=CHUNK_DURATION, progress_bar=False)
+    chunk = (dict(chunk_size=args.chunk_size) if args.chunk_size
+             else dict(chunk_duration=CHUNK_DURATION))
+    job_kwargs = dict(n_jobs=args.n_jobs, progress_bar=False, **chunk)
     target = Path(tempfile.mkdtemp(prefix="recording_scaling_", dir=args.workdir))
     try:
         with PeakMemory(children=True) as memory:
@@ -133,7 +141,7 @@ def worker(args):
     spike_arrays = [*units.frames, *units.labels, *units.amplitudes]
     print("RESULT " + json.dumps(dict(
         mode=args.mode, duration_s=args.duration, n_jobs=args.n_jobs,
-        chunk_duration=CHUNK_DURATION, sample_s=round(drawn - start, 2),
+        chunk=args.chunk_size or CHUNK_DURATION, sample_s=round(drawn - start, 2),
         generate_s=round(end - drawn, 2), realtime=round(args.duration / (end - drawn), 3),
         realtime_with_draw=round(args.duration / (end - start), 3),
         units=int(units.n_units), spikes=int(sum(len(f) for f in units.frames)),
@@ -158,7 +166,7 @@ def measure(mode, duration, n_jobs, args):
             return None
     command = [sys.executable, str(HERE), "--worker", "--mode", mode, "--duration",
                str(duration), "--n-jobs", str(n_jobs), "--synthesizer", args.synthesizer,
-               "--workdir", args.workdir]
+               "--workdir", args.workdir, "--chunk-size", str(args.chunk_size or 0)]
     load_start = os.getloadavg()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -179,6 +187,9 @@ def main():
     parser.add_argument("--modes", nargs="+", choices=MODES, default=["save", "compute"])
     parser.add_argument("--workdir", default=tempfile.gettempdir(),
                         help="where the binaries are written (and deleted)")
+    parser.add_argument("--chunk-size", type=int, default=0,
+                        help="frames per chunk (0: chunk_duration='1s'); a multiple of the noise "
+                             "blocks' 16384 frames keeps 2 jobs from computing a block twice")
     parser.add_argument("--min-free-gb", type=float, default=10.0,
                         help="free disk a write must leave, else it is skipped")
     parser.add_argument("--validation", action="store_true",
@@ -237,7 +248,8 @@ def run_grid(args):
 
 def write_markdown(rows, args):
     """The page of the table, from the rows only."""
-    rows = sorted(rows, key=lambda r: (MODES.index(r["mode"]), r["duration_s"], r["n_jobs"]))
+    rows = sorted(rows, key=lambda r: (MODES.index(r["mode"]), r["duration_s"], r["n_jobs"],
+                                       _chunk(r)))
     validation = any(row.get("validation") for row in rows)
     commits = sorted({row["commit"] for row in rows})
     machines = sorted({f"{row['machine']['platform']}, {row['machine']['cpu_count']} CPUs"
@@ -261,7 +273,8 @@ def write_markdown(rows, args):
         "A `RecordingSynthesizer` fitted on 45 s of the int16 `np384` case (384 channels, "
         "Neuropixels 1.0 geometry, 30 kHz, 0.195 µV per bit) makes a synthetic recording of "
         "each duration (`sample(duration, random_state=1)`), which SpikeInterface's chunk "
-        "executor then computes in 1 s chunks with `n_jobs` jobs: `save` writes the binary "
+        "executor then computes in chunks (column chunk: a duration, or frames) with `n_jobs` "
+        "jobs: `save` writes the binary "
         "folder (`synthetic.save(folder=..., n_jobs=...)`), `write_binary` one raw file "
         "(`spikeinterface.core.write_binary_recording`), `compute` computes every chunk's "
         "`get_traces` and discards it (generation without the disk: **an hour, 83 GB, does not "
@@ -278,13 +291,14 @@ def write_markdown(rows, args):
         "included). All polled every 20 ms. With 2 jobs the main process only hands out "
         "chunks (its peak is that of the draw); each forked worker computes its chunks with "
         "its own noise blocks.", "",
-        "| mode | duration | jobs | sample s | generate s | x real time | spikes | spike "
-        "trains MB | peak, main MB | peak, with workers MB | worker ru_maxrss MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| mode | duration | jobs | chunk | sample s | generate s | x real time | spikes | "
+        "spike trains MB | peak, main MB | peak, with workers MB | worker ru_maxrss MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         workers = row["worker_max_rss_mb"] if row["n_jobs"] > 1 else "-"
         lines.append(
             f"| {row['mode']} | {_duration(row['duration_s'])} | {row['n_jobs']} | "
+            f"{_chunk(row)} | "
             f"{row['sample_s']:.2f} | {row['generate_s']:.1f} | {row['realtime']:.2f} "
             f"({row['realtime_with_draw']:.2f}) | {row['spikes']:,} | {row['spike_mb']:.2f} | "
             f"{row['peak_mb']:,} | {row['tree_peak_mb']:,} | {workers} |")
@@ -296,18 +310,22 @@ def _duration(seconds):
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
+def _chunk(row):
+    return str(row.get("chunk", row.get("chunk_duration")))
+
+
 def _memory_growth(rows):
-    """One sentence per mode and jobs: peak memory at the shortest and longest duration."""
+    """One sentence per mode, jobs and chunk: peak memory at the shortest and longest duration."""
     out = []
     for mode in MODES:
-        for n_jobs in sorted({row["n_jobs"] for row in rows}):
-            part = sorted((row for row in rows if row["mode"] == mode
-                           and row["n_jobs"] == n_jobs), key=lambda r: r["duration_s"])
+        for n_jobs, chunk in sorted({(row["n_jobs"], _chunk(row)) for row in rows}):
+            part = sorted((row for row in rows if row["mode"] == mode and row["n_jobs"] == n_jobs
+                           and _chunk(row) == chunk), key=lambda r: r["duration_s"])
             if len(part) < 2:
                 continue
             first, last = part[0], part[-1]
             out.append(
-                f"- `{mode}`, {n_jobs} job{'s' if n_jobs > 1 else ''}: from "
+                f"- `{mode}`, {n_jobs} job{'s' if n_jobs > 1 else ''}, chunks of {chunk}: from "
                 f"{_duration(first['duration_s'])} to {_duration(last['duration_s'])} "
                 f"({last['duration_s'] / first['duration_s']:g} times longer) the peak with "
                 f"workers went from {first['tree_peak_mb']:,} to {last['tree_peak_mb']:,} MB "
