@@ -44,47 +44,18 @@ import platform
 import shutil
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import PeakMemory  # noqa: E402
 
 CASES = dict(si32=dict(kind="si", num_channels=32, num_units=10),
              hard32=dict(kind="hard", num_channels=32, num_units=10, probe="linear"),
              drift32=dict(kind="hard", num_channels=32, num_units=10, probe="linear",
                           drift=True),
              np384=dict(kind="hard", num_channels=384, num_units=50, probe="neuropixels"))
-
-
-class PeakMemory:
-    """Peak resident memory (MB) of this process while the block runs (polls /proc)."""
-
-    def __enter__(self):
-        self.start = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        self.t0 = time.perf_counter()
-        return self
-
-    @staticmethod
-    def _rss():
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def _poll(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
 
 
 def make_real(case, duration, seed):
