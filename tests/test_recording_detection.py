@@ -64,14 +64,20 @@ def test_no_background_window_holds_a_detected_spike(at_threshold):
     assert 0.9 < np.median(np.abs(windows)) / (0.6745 * levels[2]) < 1.1
 
 
-def test_the_share_rises_from_none_to_all_across_the_threshold(at_threshold):
+@pytest.fixture(scope="module")
+def response(at_threshold):
+    """The detector's response to the unit of ``at_threshold`` over its background."""
     band, levels, peaks, _ = at_threshold
     neighbours = spikes.neighbourhoods(LOCATIONS, N_CHANNELS)
     template, _ = _band_template()
-    response = Background(band, peaks, neighbours, LOCATIONS, NBEFORE, NAFTER,
-                          np.random.default_rng(1)).response(
+    return Background(band, peaks, neighbours, LOCATIONS, NBEFORE, NAFTER,
+                      np.random.default_rng(1)).response(
         template[neighbours[2], 100 - NBEFORE:100 + NAFTER], 2,
         spikes.DETECT_THRESHOLD * levels)
+
+
+def test_the_share_rises_from_none_to_all_across_the_threshold(at_threshold, response):
+    _, levels, _, _ = at_threshold
     threshold = spikes.DETECT_THRESHOLD * levels[2]
     shares = [response.share(r * threshold) for r in (0.4, 0.8, 1.0, 1.2, 2.0)]
     assert shares[0] < 0.03 and shares[-1] == 1.0
@@ -81,17 +87,11 @@ def test_the_share_rises_from_none_to_all_across_the_threshold(at_threshold):
     assert 0.6 < shares[2] < 0.9
 
 
-def test_the_inferred_share_is_the_detector_s(at_threshold):
-    band, levels, peaks, frames = at_threshold
+def test_the_inferred_share_is_the_detector_s(at_threshold, response):
+    _, levels, peaks, frames = at_threshold
     gap = np.abs(frames[nearest(frames, peaks["sample_index"])] - peaks["sample_index"])
     amplitudes = np.abs(peaks["amplitude"][gap <= 0.0005 * FS])
     true_share = len(amplitudes) / len(frames)
-    neighbours = spikes.neighbourhoods(LOCATIONS, N_CHANNELS)
-    template, _ = _band_template()
-    response = Background(band, peaks, neighbours, LOCATIONS, NBEFORE, NAFTER,
-                          np.random.default_rng(1)).response(
-        template[neighbours[2], 100 - NBEFORE:100 + NAFTER], 2,
-        spikes.DETECT_THRESHOLD * levels)
     threshold = spikes.DETECT_THRESHOLD * levels[2]
     amplitude, share, cut = below_threshold(amplitudes, threshold, levels[2], response)
     _, normal_share, _ = below_threshold(amplitudes, threshold, levels[2])
