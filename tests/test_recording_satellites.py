@@ -52,21 +52,6 @@ def test_repeats_cut_by_the_threshold_give_the_places_own_amplitude():
     assert np.median(true[seen]) > 27.0
 
 
-def test_a_late_dip_detected_at_a_lag_is_its_unit_s_not_a_unit():
-    rng = np.random.default_rng(8)
-    main, other = poisson_frames(rng, 16.0, 45.0), poisson_frames(rng, 15.0, 45.0)
-    late = main[rng.random(len(main)) < 0.15] + 54  # 15 % dip again 1.8 ms later
-    late = late + rng.integers(-3, 4, len(late))  # with the background's jitter
-    frames = np.concatenate([main, other, late])
-    firing = np.repeat([0, 1, 2], [len(main), len(other), len(late)])
-    amplitudes = np.concatenate([np.full(len(main), 200.0), np.full(len(other), 90.0),
-                                 np.full(len(late), 27.0)])
-    joined, kept, repeat_of = join_locked(frames, firing, [0, 1, 2], amplitudes, FS)
-    assert kept == [0, 1]  # the distinct unit 1, at chance coincidences, stays a unit
-    assert np.mean(repeat_of[firing == 2] == 0) > 0.95
-    assert np.all(joined[firing == 1] == 1)
-
-
 def test_a_unit_of_one_spike_and_its_repeat_is_measured_without_error():
     locations = np.column_stack([np.zeros(10), 20.0 * np.arange(10)])
     frames, channels = np.array([1000, 1005]), np.array([2, 7])

@@ -14,15 +14,8 @@ import scipy.sparse.csgraph
 BURST_INTERVAL_S = 0.010
 #: Bounds of the fitted refractory period (s).
 REFRACTORY_BOUNDS_S = (0.0008, 0.003)
-#: Peaks this close in time (s), after their clusters' lag, are one spike detected twice when
-#: their clusters are locked.
+#: Peaks this close in time (s) are one spike detected twice when their clusters are locked.
 COINCIDENCE_S = 0.0004
-#: Largest lag (s) between two clusters locked as one unit: a spike lasts about 2 ms after its
-#: trough. On SpikeInterface's ground truth (si32, seed 0) 83 of a 126-peak cluster's peaks came
-#: 1.7-2.1 ms after the trough of the largest unit (a late dip at 13 % of its spikes, beyond the
-#: detector's 1 ms exclusion); counted as a unit it was drawn at 15 Hz (its rate over the
-#: share a unit at its fitted amplitude would show) and sorted into units of SNR 3.
-LOCK_WINDOW_S = 0.0025
 #: Share of a cluster's spikes within :data:`COINCIDENCE_S` of another cluster's above which
 #: the two are one unit detected on two places of the probe. On the harder benchmark
 #: (``benchmarks/recording_clusters.py``, seeds 0-2) such pairs shared 0.36-0.99 of their
@@ -51,37 +44,16 @@ def coincident(frames, others, tolerance):
     return np.abs(others[nearest(others, frames)] - frames) <= tolerance
 
 
-def locked_lag(frames, others, tolerance, window):
-    """The lag (frames) at which most of ``frames`` follow one of ``others`` (sorted), and the
-    share of ``frames`` within ``tolerance`` of it; ``(0, 0.0)`` when none is within
-    ``window``."""
-    if not len(frames) or not len(others):
-        return 0, 0.0
-    lags = frames - others[nearest(others, frames)]
-    lags = lags[np.abs(lags) <= window]
-    if not len(lags):
-        return 0, 0.0
-    width = 2 * tolerance + 1
-    counts = np.bincount((lags + window) // width)
-    mode = np.flatnonzero(counts == counts.max())[0]
-    in_mode = lags[(lags + window) // width == mode]
-    lag = int(np.round(np.median(in_mode)))
-    return lag, float(np.mean(np.abs(frames - others[nearest(others, frames)] - lag)
-                              <= tolerance))
-
-
 def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
     """Clusters that are one unit detected twice, joined; its repeated peaks dropped.
 
     A unit whose spike peaks beyond the detector's exclusion radius is detected at two (or
-    more) places at once, and the pieces cluster apart; a unit whose spike dips twice (a late
-    dip on some channel beyond the detector's exclusion in time) is detected twice, at a lag.
-    Counted as units, each piece would give the synthetic recording a unit of its own (more
-    peaks and more sorted units than the real recording; docs/recording.md, 5). Clusters whose
-    spikes coincide, at one lag up to :data:`LOCK_WINDOW_S` (within :data:`COINCIDENCE_S`), for
-    more than :data:`LOCKED_SHARE` of either are joined (transitively) into the one with the
-    largest median amplitude; a joined cluster's peaks that coincide, at its lag, with a peak
-    already counted are repeats of that spike.
+    more) places at once, and the pieces cluster apart; counted as units, each would give
+    the synthetic recording a unit of its own (more peaks and more sorted units than the
+    real recording; docs/recording.md, 5). Clusters whose spikes coincide (within
+    :data:`COINCIDENCE_S`) for more than :data:`LOCKED_SHARE` of either are joined
+    (transitively) into the one with the largest median amplitude; a joined cluster's peaks
+    that coincide with a peak already counted are repeats of that spike.
 
     Parameters
     ----------
@@ -107,13 +79,12 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         :mod:`.satellites` learns a unit's second place from).
     """
     tolerance = int(round(COINCIDENCE_S * sampling_frequency))
-    window = int(round(LOCK_WINDOW_S * sampling_frequency))
     trains = [np.sort(frames[firing == u]) for u in clusters]
     locked = np.zeros((len(clusters), len(clusters)), dtype=bool)
     for i, a in enumerate(trains):
         for j, b in enumerate(trains):
             if i != j and len(a):
-                locked[i, j] = locked_lag(a, b, tolerance, window)[1] > LOCKED_SHARE
+                locked[i, j] = coincident(a, b, tolerance).mean() > LOCKED_SHARE
     _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
     firing, repeat_of = firing.copy(), np.full(len(firing), -1)
     loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
@@ -126,8 +97,7 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         counted = trains[members[0]]
         for i in members[1:]:
             peaks = np.flatnonzero(firing == clusters[i])
-            lag, _ = locked_lag(frames[peaks], trains[members[0]], tolerance, window)
-            repeat = coincident(frames[peaks] - lag, counted, tolerance)
+            repeat = coincident(frames[peaks], counted, tolerance)
             firing[peaks[repeat]] = -2
             repeat_of[peaks[repeat]] = main
             firing[peaks[~repeat]] = main
