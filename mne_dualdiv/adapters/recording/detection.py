@@ -4,7 +4,7 @@ A detector only keeps the spikes that cross its threshold. For a unit near it, t
 detected spikes falls short of the unit's, and the amplitudes it measures are the crossing ones.
 :func:`.trains.below_threshold` infers the unit's amplitude and the share detected from them;
 this module gives it the detector's answer instead of a model's: the unit's band-passed
-template, scaled to a grid of amplitudes, is added to windows of the real recording's
+template, scaled to the fitted amplitude, is added to windows of the real recording's
 detection band away from its detected spikes (:class:`Background`), and the locally exclusive
 detector's rule is applied to each sum (:class:`Response`): a spike is detected when some
 sample within half the detector's exclusion of the trough, on a channel within its radius of
@@ -81,7 +81,7 @@ class Background:
         twice the detector's radius. Fewer than ``n`` (none) where the chunks hold no such
         frame.
         """
-        rows = np.where(self._neighbours[channel] >= 0, self._neighbours[channel], -1)
+        rows = self._neighbours[channel]  # -1 off the probe: the chunks' zero column
         lo, hi = self._nbefore, self._nafter
         pool = []
         for c, (traces, busy) in enumerate(zip(self._chunks, self._busy)):
@@ -93,7 +93,6 @@ class Background:
             return np.zeros((0, len(rows), lo + hi), np.float32)
         picks = pool[self._rng.choice(len(pool), n, replace=len(pool) < n)]
         return np.stack([self._chunks[c][f - lo:f + hi, rows].T for c, f in picks])
-
 
     def response(self, template, channel, thresholds):
         """The detector's :class:`Response` to a unit of ``template`` peaking on ``channel``.

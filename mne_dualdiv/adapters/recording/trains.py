@@ -115,6 +115,13 @@ def refractory_period(frames, labels, clusters, sampling_frequency):
     return float(np.clip(np.median(found) if found else 0.0015, *REFRACTORY_BOUNDS_S))
 
 
+def near_threshold(amplitudes, threshold, noise_level):
+    """Whether the threshold cut ``amplitudes``: their median within :data:`CUT_SDS` noise
+    levels of ``threshold`` (never with no noise)."""
+    return bool(noise_level > 0
+                and (float(np.median(amplitudes)) - threshold) / noise_level <= CUT_SDS)
+
+
 def below_threshold(amplitudes, threshold, noise_level, response=None):
     """A unit's amplitude and the share of its spikes a detector saw, under its threshold.
 
@@ -149,7 +156,7 @@ def below_threshold(amplitudes, threshold, noise_level, response=None):
     import scipy.stats
 
     centre = float(np.median(amplitudes))
-    if noise_level <= 0 or (centre - threshold) / noise_level > CUT_SDS:
+    if not near_threshold(amplitudes, threshold, noise_level):
         return centre, 1.0, False
 
     def cost(mean):
@@ -206,8 +213,8 @@ def cluster_firing(frames, labels, firing, units, amplitudes, noise_levels,
         members = labels == u
         amp, level = amplitudes[members], np.median(noise_levels[members])
         threshold = detect_threshold * level
-        near = level > 0 and (np.median(amp) - threshold) / level <= CUT_SDS
-        response = responses[i]() if responses is not None and near else None
+        response = (responses[i]() if responses is not None
+                    and near_threshold(amp, threshold, level) else None)
         mean, detected, cut = below_threshold(amp, threshold, level, response)
         # The spread of the amplitudes a detector measures is the unit's own and the
         # background's at the trough; the units draw only their own (the background is added).
