@@ -5,19 +5,10 @@
 ``privacy_ensemble.py`` and ``privacy_choices.py`` alone, so that no figure is typed by hand.
 """
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
-
-
-def read_rows(paths):
-    """The JSON lines of ``paths``, in order."""
-    rows = []
-    for path in paths:
-        rows += [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    return rows
 
 
 def write_sections(markdown, sections):

@@ -68,6 +68,7 @@ import numpy as np
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 from _memory import PeakMemory  # noqa: E402
+from _rows import read_rows  # noqa: E402
 
 #: Sampling frequency (Hz) of the simulated epochs, and their latent rhythms' peak range.
 SFREQ = 200.0
@@ -422,8 +423,7 @@ def main():
         worker(args)
         return
     if args.from_jsonl:
-        rows = [json.loads(line) for path in args.from_jsonl for line in open(path)
-                if line.strip()]
+        rows = read_rows(args.from_jsonl)
     else:
         rows = run_grid(args)
     if args.plot:

@@ -36,7 +36,8 @@ for folder in (REPO_ROOT, Path(__file__).resolve().parent):  # run from a checko
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from _privacy_report import provenance, read_rows, table, write_sections  # noqa: E402
+from _privacy_report import provenance, table, write_sections  # noqa: E402
+from _rows import read_rows  # noqa: E402
 from compare import machine_info, package_versions  # noqa: E402
 from recording_fidelity import measured_commit  # noqa: E402
 

@@ -50,7 +50,8 @@ for folder in (REPO_ROOT, Path(__file__).resolve().parent):  # run from a checko
         sys.path.insert(0, str(folder))
 
 from _compare_data import split_pool  # noqa: E402
-from _privacy_report import mean_and_values, provenance, read_rows, table  # noqa: E402
+from _privacy_report import mean_and_values, provenance, table  # noqa: E402
+from _rows import read_rows  # noqa: E402
 from _privacy_report import write_sections  # noqa: E402
 from compare import machine_info, package_versions  # noqa: E402
 from privacy_ensemble import TITLES, load_pool  # noqa: E402

@@ -50,6 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _memory import PeakMemory  # noqa: E402
+from _rows import read_rows  # noqa: E402
 
 CASES = dict(si32=dict(kind="si", num_channels=32, num_units=10),
              hard32=dict(kind="hard", num_channels=32, num_units=10, probe="linear"),
@@ -367,7 +368,7 @@ def main():
     started = datetime.datetime.now()
     command = "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join(sys.argv)
     if args.from_jsonl:
-        rows = [json.loads(line) for name in args.from_jsonl for line in open(name) if line.strip()]
+        rows = read_rows(args.from_jsonl)
         # A later run of a case and seed (files in the order given) replaces an earlier one.
         rows = list({(row["case"], row["seed"]): row for row in rows}.values())
         Path(args.markdown).write_text(markdown(rows, command, started))

@@ -69,6 +69,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 from _memory import PeakMemory  # noqa: E402
+from _rows import read_rows  # noqa: E402
 
 MODES = ("save", "write_binary", "compute")
 #: Bytes per second of the int16 384-channel recording at 30 kHz.
@@ -206,8 +207,7 @@ def main():
         worker(args)
         return
     if args.from_jsonl:
-        rows = [json.loads(line) for path in args.from_jsonl for line in open(path)
-                if line.strip()]
+        rows = read_rows(args.from_jsonl)
     else:
         rows = run_grid(args)
     if args.markdown:
