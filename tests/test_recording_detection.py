@@ -8,7 +8,8 @@ pytest.importorskip("numba")
 
 from mne_dualdiv.adapters.recording import spikes  # noqa: E402
 from mne_dualdiv.adapters.recording.detection import Background, Response  # noqa: E402
-from mne_dualdiv.adapters.recording.trains import below_threshold, nearest  # noqa: E402
+from mne_dualdiv.adapters.recording.trains import (  # noqa: E402
+    MIN_DETECTED, below_threshold, nearest)
 
 FS, N_CHANNELS, NOISE_UV, NBEFORE, NAFTER = 30000.0, 6, 5.0, 45, 75
 LOCATIONS = np.column_stack([np.zeros(N_CHANNELS), 20.0 * np.arange(N_CHANNELS)])
@@ -98,6 +99,26 @@ def test_the_inferred_share_is_the_detector_s(at_threshold, response):
     assert cut and 0.9 < amplitude / threshold < 1.1
     assert abs(share - true_share) < 0.1
     assert abs(share - true_share) < abs(normal_share - true_share)
+
+
+def test_a_unit_far_below_the_threshold_is_drawn_where_the_detector_finds_the_least_share(
+        at_threshold, response):
+    # Far below the threshold the detected spikes are the background's deepest samples: the
+    # amplitude is poorly told, and the share at it steep. The unit is raised to where the
+    # detector finds MIN_DETECTED of its spikes, and the share returned is the detector's
+    # there, so that rate / share keeps the count of detected spikes.
+    _, levels, _, _ = at_threshold
+    threshold = spikes.DETECT_THRESHOLD * levels[2]
+    amplitudes = np.random.default_rng(2).normal(0.6 * threshold, levels[2], 40000)
+    amplitudes = amplitudes[amplitudes >= threshold]
+    amplitude, share, cut = below_threshold(amplitudes, threshold, levels[2], response)
+    assert cut and response.share(0.6 * threshold) < 0.2
+    assert share == response.share(amplitude)
+    assert MIN_DETECTED <= share < MIN_DETECTED + 0.05
+    assert response.share(0.97 * amplitude) < MIN_DETECTED
+    # With the normal's share, the same bound is the threshold itself.
+    normal_amplitude, normal_share, _ = below_threshold(amplitudes, threshold, levels[2])
+    assert abs(normal_amplitude / threshold - 1) < 0.01 and abs(normal_share - 0.5) < 0.01
 
 
 def test_a_response_without_background_detects_nothing():

@@ -83,7 +83,8 @@ def measure(frames, channels, amplitudes, noise_levels, firing, repeat_of, units
         home = np.bincount(channels[firing == unit]).argmax()
         spikes = own[nearest(own, frames[repeats])]
         level = float(np.median(noise_levels[repeats]))
-        amplitude, _, _ = below_threshold(amplitudes[repeats], detect_threshold * level, level)
+        amplitude, _, _ = below_threshold(amplitudes[repeats], detect_threshold * level, level,
+                                          least_detected=0.0)
         out[row] = [max(amplitude, 0.0), *(locations[place] - locations[home]),
                     np.median(frames[repeats] - spikes) / sampling_frequency]
     return out
