@@ -278,7 +278,7 @@ class RecordingFidelityReport:
             A ratio passes within ``1 ± tolerance``; a distance at most its ceiling;
             ``ground_truth_found`` at least its floor. A figure that is ``nan`` (nothing to
             compare: no peaks, no sorted unit) fails. The privacy report's criteria are
-            added as ``privacy_units`` and ``privacy_snippets`` when one was given.
+            added as ``privacy_units``, ``privacy_snippets`` and ``privacy_membership``.
         """
         passed = judge(self.figures(), criteria)
         if self.privacy is not None:

@@ -16,21 +16,33 @@ Two linkage tests, on spikes seen as small channel x time images in relative geo
   closer than the median held-out spike. A share above one half means synthetic spikes sit
   nearer the members than new real spikes do, the signature of copies.
 
+The same snippets are also the records of the membership attack ensemble
+(:func:`~mne_dualdiv.metrics.privacy.membership_audit`, as for epochs): the member spikes against
+the held-out ones, with the synthetic spikes as the release (:func:`snippet_tests`).
+
 The functions work on arrays; :func:`~.sorting_templates.templates_from_sorting` (importable from
 here too) makes the unit templates from a recording and a sorting (ground truth or a sorter's
-output). :class:`PrivacyReport` holds both tests and says whether they pass.
+output). :class:`PrivacyReport` holds the three tests and says whether they pass.
 """
 
 from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..._logging import logger
+from ...metrics.privacy import MIN_ENSEMBLE_NONMEMBERS, MembershipAudit, membership_audit
 from .sorting_templates import templates_from_sorting  # noqa: F401 (where it was first)
 from .spikes import MAX_LAG, best_similarity, nearest_distance, nearest_distinct_similarity
 
 #: Largest share of synthetic snippets closer to a member snippet than the median held-out
 #: real snippet is: 0.5 is what a fresh sample of the real population gives.
 SNIPPET_SHARE_MAX = 0.5
+#: Largest maximum AUC of the membership ensemble on spike snippets: issue 20's acceptance for
+#: the ephys windows (the ensemble's maximum at most 0.58 in every cell), applied to snippets.
+MEMBERSHIP_AUC_MAX = 0.58
+#: Fewest member and synthetic snippets of the ensemble (``membership_audit`` refuses fewer);
+#: the held-out snippets need ``MIN_ENSEMBLE_NONMEMBERS``.
+MIN_ENSEMBLE_SNIPPETS = 2
 
 
 # ---------------------------------------------------------------------------------- checks
@@ -266,6 +278,46 @@ def snippet_linkage(member_snippets, heldout_snippets, synthetic_snippets):
         distance_ratio=distance_ratio)
 
 
+def snippet_tests(member_snippets, heldout_snippets, synthetic_snippets, random_state=None):
+    """The snippet linkage and the membership attack ensemble, on the same spike snippets.
+
+    Parameters
+    ----------
+    member_snippets, heldout_snippets, synthetic_snippets : array, shape (n, k, n_times)
+        As :func:`snippet_linkage` takes them. The ensemble's records: the members, the
+        held-out snippets as its non-members and the synthetic snippets as the release.
+    random_state : None | int | numpy.random.Generator
+        Seed of the ensemble (its folds, the real release's split, the classifier and the
+        bootstrap).
+
+    Returns
+    -------
+    snippets : None | SnippetLinkage
+        :func:`snippet_linkage`; None, with a warning, when a set is empty.
+    membership : None | MembershipAudit
+        :func:`~mne_dualdiv.metrics.privacy.membership_audit` on the snippets; None, with a
+        warning, with fewer than ``MIN_ENSEMBLE_NONMEMBERS`` (8) held-out snippets or fewer
+        than ``MIN_ENSEMBLE_SNIPPETS`` (2) member or synthetic ones.
+    """
+    sizes = tuple(len(images) for images in (member_snippets, heldout_snippets,
+                                             synthetic_snippets))
+    snippets = membership = None
+    if min(sizes):
+        snippets = snippet_linkage(member_snippets, heldout_snippets, synthetic_snippets)
+    else:
+        logger.warning("No snippet test: %d member, %d held-out and %d synthetic snippets "
+                       "(the recording holds no spike beyond those the synthesizer learned "
+                       "from, or the synthetic recording none).", *sizes)
+    minimum = (MIN_ENSEMBLE_SNIPPETS, MIN_ENSEMBLE_NONMEMBERS, MIN_ENSEMBLE_SNIPPETS)
+    if all(size >= least for size, least in zip(sizes, minimum)):
+        membership = membership_audit(member_snippets, heldout_snippets, synthetic_snippets,
+                                      random_state=random_state)
+    else:
+        logger.warning("No membership audit: %d member, %d held-out and %d synthetic snippets "
+                       "(the attack ensemble needs at least %d, %d and %d).", *sizes, *minimum)
+    return snippets, membership
+
+
 # ---------------------------------------------------------------------------------- report
 @dataclass(frozen=True, eq=False)
 class PrivacyReport:
@@ -281,18 +333,25 @@ class PrivacyReport:
     template_source : str
         Where the synthetic templates came from: ``"generated"`` (the synthesizer's own units)
         or ``"sorted by <sorter>"`` (units a sorter found in the synthetic recording).
+    membership : None | MembershipAudit
+        The membership attack ensemble on the same snippets (:func:`snippet_tests`): member
+        spikes against held-out ones, the synthetic spikes released, and the same attacks on
+        a release of held-out real spikes (the reference); ``exposed`` indexes the member
+        snippets compared.
 
     Notes
     -----
     The pass criteria (:meth:`passes`): no synthetic unit more similar to a real unit than
-    the median distinct pair of real units are to each other, and at most
+    the median distinct pair of real units are to each other; at most
     :data:`SNIPPET_SHARE_MAX` of the synthetic snippets closer to a member snippet than the
-    median held-out real snippet is.
+    median held-out real snippet is; the ensemble's maximum AUC at most
+    :data:`MEMBERSHIP_AUC_MAX`.
     """
 
     units: UnitLinkage
     snippets: object = None
     template_source: str = "generated"
+    membership: object = None
 
     def __post_init__(self):
         if not isinstance(self.units, UnitLinkage):
@@ -306,6 +365,9 @@ class PrivacyReport:
                 or self.template_source.startswith("sorted by ")):
             raise ValueError(f"template_source must be 'generated' or 'sorted by <sorter>', got "
                              f"{self.template_source!r} instead.")
+        if self.membership is not None and not isinstance(self.membership, MembershipAudit):
+            raise TypeError(f"membership must be None or a MembershipAudit (membership_audit()), "
+                            f"got {type(self.membership).__name__} instead.")
 
     def passes(self):
         """Each privacy criterion and whether it holds.
@@ -315,18 +377,24 @@ class PrivacyReport:
         passed : dict of str to bool
             ``"units"``: no synthetic unit above the real median nearest-distinct similarity
             (False when the real units give no reference); ``"snippets"`` (only when snippets
-            were compared): share of closer snippets <= :data:`SNIPPET_SHARE_MAX`.
+            were compared): share of closer snippets <= :data:`SNIPPET_SHARE_MAX`;
+            ``"membership"`` (only when the ensemble ran): its maximum AUC <=
+            :data:`MEMBERSHIP_AUC_MAX`.
         """
         passed = {"units": self.units.passed}
         if self.snippets is not None:
             passed["snippets"] = self.snippets.passed
+        if self.membership is not None:
+            passed["membership"] = bool(self.membership.max_auc <= MEMBERSHIP_AUC_MAX)
         return passed
 
     def to_dict(self):
         """The fields as plain Python values, with the pass criteria."""
         return dict(units=self.units.to_dict(),
                     snippets=None if self.snippets is None else self.snippets.to_dict(),
-                    template_source=self.template_source, passes=self.passes())
+                    template_source=self.template_source,
+                    membership=None if self.membership is None else self.membership.to_dict(),
+                    passes=self.passes())
 
     def __repr__(self):
         units = self.units
@@ -351,4 +419,15 @@ class PrivacyReport:
                 f"of {snippets.n_heldout} held-out real snippets (criterion: <= "
                 f"{SNIPPET_SHARE_MAX:g}) -> {verdict[snippets.passed]}; median distance ratio "
                 f"{snippets.distance_ratio:.3f}")
+        if self.membership is not None:
+            audit = self.membership
+            lines += [
+                f"  membership: attack ensemble's max AUC {audit.max_auc:.3f} "
+                f"({audit.strongest_attack}; {audit.confidence:.0%} CI {audit.max_auc_ci[0]:.3f}"
+                f"-{audit.max_auc_ci[1]:.3f}), real release {audit.reference_max_auc:.3f} "
+                f"(criterion: <= {MEMBERSHIP_AUC_MAX:g}) -> "
+                f"{verdict[self.passes()['membership']]}",
+                f"    {audit.n_beyond_nonmembers} of {audit.sizes['n_members']} member snippets "
+                f"above every held-out one ({audit.n_beyond_by_chance:.1f} by chance; real "
+                f"release {audit.reference_n_beyond_nonmembers})"]
         return "\n".join(lines) + ">"
