@@ -61,3 +61,20 @@ def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def add_page_options(parser):
+    """``--from-jsonl`` and ``--markdown``: write the page's tables from saved JSON lines."""
+    parser.add_argument("--from-jsonl", nargs="+", default=None,
+                        help="write the page from these rows instead of measuring")
+    parser.add_argument("--markdown", default=None, help="the page whose tables to write")
+
+
+def command_line(script, argv=None):
+    """The command that ran the benchmark ``script`` (its path) with ``argv``, as quoted on the
+    page (``sys.argv`` when ``argv`` is None)."""
+    import shlex
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", f"benchmarks/{Path(script).name}", *map(shlex.quote, args)])

@@ -191,7 +191,8 @@ def test_privacy_report_per_stream(spiking_signal, fitted_spiking):
     assert report.units.n_real == fitted_spiking.synthesizers_[0].n_real_units_
     assert 1 <= report.units.n_synthetic <= report.units.n_real
     assert report.snippets is not None and 0.0 <= report.snippets.share_closer <= 1.0
-    assert set(report.passes()) == {"units", "snippets"}
+    assert report.membership.sizes["n_nonmembers"] == report.snippets.n_heldout
+    assert set(report.passes()) == {"units", "snippets", "membership"}
     # The audited recording is the one sample() made with the same arguments.
     again = fitted_spiking.privacy_report(spiking_signal, 2.0, random_state=0)[0]
     np.testing.assert_array_equal(again.units.best_similarity, report.units.best_similarity)

@@ -537,8 +537,25 @@ def test_privacy_report_passes_on_the_fixture(synthesizer, synthetic, privacy):
     assert privacy.units.n_synthetic == synthetic.units.n_units
     assert privacy.units.n_real == synthesizer.n_real_units_
     assert privacy.snippets is not None and privacy.snippets.n_heldout > 0
-    assert privacy.passes() == {"units": True, "snippets": True}
+    # The attack ensemble ran on the same snippets: members against held-out spikes.
+    membership = privacy.membership
+    assert (membership.sizes["n_members"], membership.sizes["n_nonmembers"],
+            membership.sizes["n_synthetic"]) == (privacy.snippets.n_member,
+                                                 privacy.snippets.n_heldout,
+                                                 privacy.snippets.n_synthetic)
+    assert privacy.passes() == {"units": True, "snippets": True, "membership": True}
     assert "pass" in repr(privacy) and "FAIL" not in repr(privacy)
+
+
+def test_privacy_report_without_enough_held_out_snippets_skips_the_ensemble_with_a_warning(
+        synthesizer, synthetic, real):
+    with package_warnings() as messages:
+        report = synthesizer.privacy_report(real, synthetic, max_snippets=5, random_state=0)
+    assert report.snippets.n_heldout == 5 and report.membership is None
+    assert "membership" not in report.passes() and "membership" not in repr(report)
+    assert report.to_dict()["membership"] is None
+    assert any(message.startswith("No membership audit: 5 member, 5 held-out and 5 synthetic")
+               for message in messages), messages
 
 
 def test_privacy_report_flags_a_synthetic_unit_copied_from_a_real_one(

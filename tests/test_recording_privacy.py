@@ -8,9 +8,10 @@ import pytest
 sc = pytest.importorskip("spikeinterface.core")
 
 from mne_dualdiv.adapters.recording import spikes  # noqa: E402
-from mne_dualdiv.adapters.recording.privacy import (PrivacyReport, SnippetLinkage,  # noqa: E402
-                                                    UnitLinkage, snippet_linkage,
-                                                    templates_from_sorting, unit_linkage)
+from mne_dualdiv.adapters.recording.privacy import (  # noqa: E402
+    MEMBERSHIP_AUC_MAX, PrivacyReport, SnippetLinkage, UnitLinkage, snippet_linkage,
+    snippet_tests, templates_from_sorting, unit_linkage)
+from mne_dualdiv.metrics.privacy import ATTACKS, MembershipAudit  # noqa: E402
 
 SFREQ = 30000.0
 NBEFORE, NAFTER, K = 30, 60, 12
@@ -171,6 +172,63 @@ def test_privacy_report_passes_to_dict_and_repr(real_templates):
         report.template_source = "generated"  # frozen
 
 
+def test_member_snippets_released_as_they_are_are_found_by_the_attack_ensemble(real_templates):
+    templates, _ = real_templates
+    rng = np.random.default_rng(3)
+    member, heldout = _population(200, rng), _population(120, rng)
+    copies = member + 0.01 * rng.normal(size=member.shape)
+    snippets, membership = snippet_tests(member, heldout, copies, random_state=0)
+    assert isinstance(membership, MembershipAudit)
+    assert membership.max_auc > 0.99 and membership.max_auc_ci[0] > 0.95
+    assert membership.reference_max_auc < 0.65  # the real release of the same sets
+    assert membership.n_beyond_nonmembers > 150 > 10 * membership.n_beyond_by_chance
+    assert (membership.sizes["n_members"], membership.sizes["n_nonmembers"],
+            membership.sizes["n_synthetic"]) == (200, 120, 200)
+    report = PrivacyReport(unit_linkage(templates, _smooth_random_templates(3, rng)), snippets,
+                           membership=membership)
+    assert report.passes() == {"units": True, "snippets": False, "membership": False}
+    text = repr(report)
+    assert f"membership: attack ensemble's max AUC {membership.max_auc:.3f}" in text
+    assert f"(criterion: <= {MEMBERSHIP_AUC_MAX:g}) -> FAIL" in text
+    assert (f"{membership.n_beyond_nonmembers} of 200 member snippets above every held-out "
+            "one") in text
+
+
+def test_a_real_release_of_snippets_reads_about_one_half_and_passes(real_templates):
+    templates, _ = real_templates
+    rng = np.random.default_rng(4)
+    member, heldout = _population(300, rng), _population(400, rng)
+    # Real spikes never learned from, released: half of the held-out snippets, the other half
+    # the ensemble's non-members.
+    _, membership = snippet_tests(member, heldout[:200], heldout[200:], random_state=0)
+    assert set(membership.auc) == set(ATTACKS)
+    for name, auc in membership.auc.items():
+        assert abs(auc - 0.5) < 0.1, (name, auc)
+    assert 0.45 < membership.max_auc <= MEMBERSHIP_AUC_MAX
+    assert abs(membership.max_auc - membership.reference_max_auc) < 0.08
+    report = PrivacyReport(unit_linkage(templates, _smooth_random_templates(3, rng)),
+                           membership=membership)
+    assert report.passes() == {"units": True, "membership": True}
+
+
+def test_privacy_report_with_the_ensemble_round_trips_through_json(real_templates):
+    templates, _ = real_templates
+    rng = np.random.default_rng(5)
+    member, heldout = _population(100, rng), _population(60, rng)
+    snippets, membership = snippet_tests(member, heldout, member[:50], random_state=1)
+    report = PrivacyReport(unit_linkage(templates, _smooth_random_templates(3, rng)), snippets,
+                           membership=membership)
+    as_dict = json.loads(json.dumps(report.to_dict()))
+    assert as_dict["membership"]["max_auc"] == pytest.approx(membership.max_auc)
+    assert as_dict["membership"]["auc"] == pytest.approx(membership.auc)
+    assert as_dict["membership"]["exposed"] == membership.exposed.tolist()
+    assert as_dict["membership"]["sizes"]["n_nonmembers"] == 60
+    assert as_dict["passes"] == report.passes() and "membership" in as_dict["passes"]
+    assert PrivacyReport(report.units, snippets).to_dict()["membership"] is None
+    # The same seed gives the same audit.
+    assert snippet_tests(member, heldout, member[:50], random_state=1)[1].auc == membership.auc
+
+
 @pytest.mark.parametrize("bad, match", [
     (np.full((2, K, 90), np.nan), "real_templates contains NaN"),
     (np.full((2, K, 90), np.inf), "real_templates contains Inf"),
@@ -223,3 +281,5 @@ def test_bad_inputs_name_the_argument(recording_and_truth):
         PrivacyReport(units, snippets=0.4)
     with pytest.raises(ValueError, match="template_source must be 'generated' or 'sorted by"):
         PrivacyReport(units, template_source="real")
+    with pytest.raises(TypeError, match="membership must be None or a MembershipAudit"):
+        PrivacyReport(units, membership=0.52)

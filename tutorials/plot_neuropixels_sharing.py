@@ -164,7 +164,10 @@ fig.tight_layout()
 # distinct real units are to one another: a synthetic unit above that median would be matched
 # to a real neuron by a unit-tracking tool. It also compares synthetic spikes with the real
 # spikes the synthesizer learned from and with real spikes it never saw: synthetic spikes
-# nearer the former than new real spikes are would be the signature of copies.
+# nearer the former than new real spikes are would be the signature of copies. The same
+# spikes are the records of the membership attack ensemble used for epochs
+# (:func:`~mne_dualdiv.metrics.membership_audit`, :doc:`/privacy`): its largest AUC is read
+# beside that of a release of real spikes.
 privacy = synthesizer.privacy_report(real, synthetic, random_state=0)
 
 # %%
@@ -182,7 +185,8 @@ report.plot()
 # held to (issue 17's acceptance: peak rate and amplitude percentiles within 25 %, band noise
 # within 10 %, noise spectrum within 1 dB, noise correlation RMSE at most 0.1; privacy: no
 # synthetic unit above the real median, at most half of the synthetic spikes closer to a
-# learned spike than held-out real spikes are). A FAIL is a reason not to share, or to refit
+# learned spike than held-out real spikes are, the ensemble's largest membership AUC at most
+# 0.58). A FAIL is a reason not to share, or to refit
 # with more data (``fit_duration``, ``noise_duration``). ``report.passes()`` gives them as a
 # dict, for a script:
 print({name: "pass" if passed else "FAIL" for name, passed in report.passes().items()})

@@ -345,7 +345,8 @@ class NeoSynthesizer(BaseEstimator):
 
         Per stream, :meth:`RecordingSynthesizer.privacy_report`: each synthetic unit's
         template against the real units', and synthetic spike snippets against the real ones
-        learnt from and the real ones never seen. With the ``durations``, int
+        learnt from and the real ones never seen (their distances, and the membership attack
+        ensemble with the snippets as records). With the ``durations``, int
         ``random_state`` and ``n_units`` given to :meth:`sample`, the audited recording is
         exactly the one that ``sample`` made.
 

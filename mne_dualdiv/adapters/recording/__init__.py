@@ -5,7 +5,8 @@
 - ``noise.py``: the background model; ``units.py``: templates, guard and spike trains;
 - ``spikes.py``: band, peaks, snippets and similarities, shared by fit and reports;
 - ``fidelity.py``: how SpikeInterface's own tools see a synthetic recording next to the real
-  one; ``privacy.py``: unit and snippet linkage audits.
+  one; ``privacy.py``: unit and snippet linkage audits and the membership attack ensemble on
+  spike snippets; ``sorting_templates.py``: unit templates from a sorting.
 """
 
 from .segment import SyntheticRecording

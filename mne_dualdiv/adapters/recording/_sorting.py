@@ -7,7 +7,6 @@
 counts, KS distances of the quality metrics, share of the ground truth found).
 """
 
-import math
 import shutil
 import tempfile
 import time
@@ -17,7 +16,8 @@ import numpy as np
 
 from . import spikes
 from ._fidelity_figures import ratio
-from .privacy import templates_from_sorting, unit_linkage
+from .privacy import unit_linkage
+from .sorting_templates import templates_from_sorting
 
 #: Sorters run by :func:`~.fidelity.fidelity_report` (SpikeInterface's internal ones: numba
 #: and hdbscan).
@@ -32,24 +32,6 @@ QUALITY_COLUMNS = ("snr", "firing_rate", "isi_violations_ratio", "amplitude_cuto
 #: Channels of the relative-geometry templates compared by the sorted-unit linkage (the
 #: synthesizer's default ``n_neighbours``).
 LINKAGE_NEIGHBOURS = 16
-
-
-def check_ground_truth(sorting, recording, name, recording_name):
-    """``sorting`` (argument ``name``) if it can be the ground truth of ``recording``."""
-    from spikeinterface.core import BaseSorting
-
-    if sorting is None:
-        return None
-    if not isinstance(sorting, BaseSorting):
-        raise TypeError(f"{name} must be None or a spikeinterface BaseSorting, got "
-                        f"{type(sorting).__name__} instead.")
-    if not math.isclose(sorting.sampling_frequency, recording.sampling_frequency):
-        raise ValueError(f"{name} is sampled at {sorting.sampling_frequency} Hz; "
-                         f"{recording_name} at {recording.sampling_frequency} Hz.")
-    if sorting.get_num_segments() != recording.get_num_segments():
-        raise ValueError(f"{name} has {sorting.get_num_segments()} segment(s); "
-                         f"{recording_name} has {recording.get_num_segments()}.")
-    return sorting
 
 
 def same_stretch(sorting, recording_part):

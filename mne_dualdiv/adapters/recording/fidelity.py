@@ -55,8 +55,9 @@ from ._fidelity_measures import (CHUNK_DURATION, FLOAT_QUANTISATION,  # noqa: F4
                                  chunk_length, codec_name, measure, own_quantisation)
 from ._metadata import check_recording, first_seconds
 from ._sorting import (LINKAGE_NEIGHBOURS, QUALITY_COLUMNS, QUALITY_METRICS,  # noqa: F401
-                       SORTERS, WELL_DETECTED_ACCURACY, check_ground_truth, sort_both)
+                       SORTERS, WELL_DETECTED_ACCURACY, sort_both)
 from .privacy import PrivacyReport, UnitLinkage
+from .sorting_templates import check_sorting
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +278,7 @@ class RecordingFidelityReport:
             A ratio passes within ``1 ± tolerance``; a distance at most its ceiling;
             ``ground_truth_found`` at least its floor. A figure that is ``nan`` (nothing to
             compare: no peaks, no sorted unit) fails. The privacy report's criteria are
-            added as ``privacy_units`` and ``privacy_snippets`` when one was given.
+            added as ``privacy_units``, ``privacy_snippets`` and ``privacy_membership``.
         """
         passed = judge(self.figures(), criteria)
         if self.privacy is not None:
@@ -385,9 +386,9 @@ def fidelity_report(real, synthetic, *, duration=None, sorter=None, real_sorting
         duration = check_float("duration", duration, low=0, low_inclusive=False)
     if sorter is not None:
         check_option("sorter", sorter, SORTERS)
-    real_sorting = check_ground_truth(real_sorting, real, "real_sorting", "real")
-    synthetic_sorting = check_ground_truth(synthetic_sorting, synthetic, "synthetic_sorting",
-                                           "synthetic")
+    real_sorting = check_sorting(real_sorting, real, "real_sorting", "real", allow_none=True)
+    synthetic_sorting = check_sorting(synthetic_sorting, synthetic, "synthetic_sorting",
+                                      "synthetic", allow_none=True)
     if privacy is not None and not isinstance(privacy, PrivacyReport):
         raise TypeError(f"privacy must be None or a PrivacyReport, got "
                         f"{type(privacy).__name__} instead.")

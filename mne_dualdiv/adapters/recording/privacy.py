@@ -16,22 +16,33 @@ Two linkage tests, on spikes seen as small channel x time images in relative geo
   closer than the median held-out spike. A share above one half means synthetic spikes sit
   nearer the members than new real spikes do, the signature of copies.
 
-The functions work on arrays; :func:`templates_from_sorting` makes the unit templates from a
-recording and a sorting (ground truth or a sorter's output). :class:`PrivacyReport` holds both
-tests and says whether they pass.
+The same snippets are also the records of the membership attack ensemble
+(:func:`~mne_dualdiv.metrics.privacy.membership_audit`, as for epochs): the member spikes against
+the held-out ones, with the synthetic spikes as the release (:func:`snippet_tests`).
+
+The functions work on arrays; :func:`~.sorting_templates.templates_from_sorting` (importable from
+here too) makes the unit templates from a recording and a sorting (ground truth or a sorter's
+output). :class:`PrivacyReport` holds the three tests and says whether they pass.
 """
 
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..._checks import check_int
-from .spikes import (MAX_LAG, best_similarity, job_kwargs, nearest_distance,
-                     nearest_distinct_similarity)
+from ..._logging import logger
+from ...metrics.privacy import MIN_ENSEMBLE_NONMEMBERS, MembershipAudit, membership_audit
+from .sorting_templates import templates_from_sorting  # noqa: F401 (where it was first)
+from .spikes import MAX_LAG, best_similarity, nearest_distance, nearest_distinct_similarity
 
 #: Largest share of synthetic snippets closer to a member snippet than the median held-out
 #: real snippet is: 0.5 is what a fresh sample of the real population gives.
 SNIPPET_SHARE_MAX = 0.5
+#: Largest maximum AUC of the membership ensemble on spike snippets: issue 20's acceptance for
+#: the ephys windows (the ensemble's maximum at most 0.58 in every cell), applied to snippets.
+MEMBERSHIP_AUC_MAX = 0.58
+#: Fewest member and synthetic snippets of the ensemble (``membership_audit`` refuses fewer);
+#: the held-out snippets need ``MIN_ENSEMBLE_NONMEMBERS``.
+MIN_ENSEMBLE_SNIPPETS = 2
 
 
 # ---------------------------------------------------------------------------------- checks
@@ -267,99 +278,44 @@ def snippet_linkage(member_snippets, heldout_snippets, synthetic_snippets):
         distance_ratio=distance_ratio)
 
 
-# ---------------------------------------------------------------------------------- templates
-def templates_from_sorting(recording_band, sorting, neighbours, nbefore, nafter,
-                           max_spikes=200, seed=0, job=None):
-    """Mean waveform of each unit on its peak channel's neighbourhood (relative geometry).
+def snippet_tests(member_snippets, heldout_snippets, synthetic_snippets, random_state=None):
+    """The snippet linkage and the membership attack ensemble, on the same spike snippets.
 
     Parameters
     ----------
-    recording_band : spikeinterface BaseRecording
-        The recording in the spike band (e.g.
-        :func:`~mne_dualdiv.adapters.recording.spikes.spike_band`); traces are read in stored
-        units, chunk by chunk, by SpikeInterface's ``estimate_templates``.
-    sorting : spikeinterface BaseSorting
-        Spike trains of the units (ground truth or a sorter's output), at the recording's
-        sampling frequency and with its number of segments.
-    neighbours : array of int, shape (n_channels, k)
-        For each channel, the channels of its neighbourhood, itself first, ``-1`` where the
-        probe has none (:func:`~mne_dualdiv.adapters.recording.spikes.neighbourhoods`).
-    nbefore, nafter : int
-        Samples before and after each spike time.
-    max_spikes : int
-        Spikes averaged per unit at most (drawn at random among those far enough from the
-        segment ends).
-    seed : int
-        Seed of that draw.
-    job : None | dict
-        SpikeInterface job arguments (one job, no progress bar unless given).
+    member_snippets, heldout_snippets, synthetic_snippets : array, shape (n, k, n_times)
+        As :func:`snippet_linkage` takes them. The ensemble's records: the members, the
+        held-out snippets as its non-members and the synthetic snippets as the release.
+    random_state : None | int | numpy.random.Generator
+        Seed of the ensemble (its folds, the real release's split, the classifier and the
+        bootstrap).
 
     Returns
     -------
-    templates : ndarray of float32, shape (n_units_kept, k, nbefore + nafter)
-        Each unit's mean waveform on its peak channel (the channel of its most negative
-        sample) and that channel's neighbours, in the order of ``neighbours``; rows of
-        ``-1`` neighbours are zero, as in
-        :func:`~mne_dualdiv.adapters.recording.spikes.cut_snippets`.
-    unit_ids : ndarray
-        The units kept, in the order of ``templates``: a unit without any spike far enough
-        from the segment ends is left out.
+    snippets : None | SnippetLinkage
+        :func:`snippet_linkage`; None, with a warning, when a set is empty.
+    membership : None | MembershipAudit
+        :func:`~mne_dualdiv.metrics.privacy.membership_audit` on the snippets; None, with a
+        warning, with fewer than ``MIN_ENSEMBLE_NONMEMBERS`` (8) held-out snippets or fewer
+        than ``MIN_ENSEMBLE_SNIPPETS`` (2) member or synthetic ones.
     """
-    from spikeinterface.core import BaseSorting, estimate_templates
-
-    from ._metadata import check_recording
-
-    check_recording(recording_band, "recording_band")
-    if not isinstance(sorting, BaseSorting):
-        raise TypeError(f"sorting must be a spikeinterface BaseSorting, got "
-                        f"{type(sorting).__name__} instead.")
-    if not np.isclose(sorting.sampling_frequency, recording_band.sampling_frequency):
-        raise ValueError(f"sorting is sampled at {sorting.sampling_frequency} Hz; "
-                         f"recording_band at {recording_band.sampling_frequency} Hz.")
-    if sorting.get_num_segments() != recording_band.get_num_segments():
-        raise ValueError(f"sorting has {sorting.get_num_segments()} segment(s); recording_band "
-                         f"has {recording_band.get_num_segments()}.")
-    neighbours = np.asarray(neighbours)
-    n_channels = recording_band.get_num_channels()
-    if (neighbours.ndim != 2 or neighbours.shape[0] != n_channels or neighbours.shape[1] == 0
-            or neighbours.dtype.kind not in "iu"):
-        raise ValueError(f"neighbours must be an int array of shape ({n_channels}, k), got "
-                         f"dtype {neighbours.dtype} and shape {neighbours.shape}.")
-    if neighbours.min() < -1 or neighbours.max() >= n_channels:
-        raise ValueError(f"neighbours holds channel indices outside 0..{n_channels - 1} "
-                         "(and -1 for no channel).")
-    nbefore = check_int("nbefore", nbefore, minimum=0)
-    nafter = check_int("nafter", nafter, minimum=1)
-    max_spikes = check_int("max_spikes", max_spikes, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
-
-    spikes = sorting.to_spike_vector()
-    n_frames = np.array([recording_band.get_num_samples(segment_index=s)
-                         for s in range(recording_band.get_num_segments())])
-    inside = ((spikes["sample_index"] >= nbefore)
-              & (spikes["sample_index"] + nafter <= n_frames[spikes["segment_index"]]))
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for unit_index in range(len(sorting.unit_ids)):
-        candidates = np.flatnonzero(inside & (spikes["unit_index"] == unit_index))
-        if len(candidates) > max_spikes:
-            candidates = rng.choice(candidates, max_spikes, replace=False)
-        chosen.append(candidates)
-    chosen = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    kept_units = np.unique(spikes["unit_index"][chosen])
-    k, n_times = neighbours.shape[1], nbefore + nafter
-    if not len(kept_units):
-        return np.zeros((0, k, n_times), dtype=np.float32), sorting.unit_ids[:0]
-    # The spike vector is ordered by segment, then time; ``chosen`` is sorted, so it still is.
-    dense = estimate_templates(recording_band, spikes[chosen], sorting.unit_ids, nbefore, nafter,
-                               return_in_uV=False, job_name="unit templates",
-                               **job_kwargs(job))
-    dense = dense[kept_units]
-    peak_channels = dense.min(axis=1).argmin(axis=1)
-    # A zero channel at index -1: neighbours off the probe read zeros (as cut_snippets does).
-    dense = np.concatenate([dense, np.zeros(dense.shape[:2] + (1,), dense.dtype)], axis=2)
-    templates = np.stack([dense[u][:, neighbours[c]].T for u, c in enumerate(peak_channels)])
-    return templates.astype(np.float32), sorting.unit_ids[kept_units]
+    sizes = tuple(len(images) for images in (member_snippets, heldout_snippets,
+                                             synthetic_snippets))
+    snippets = membership = None
+    if min(sizes):
+        snippets = snippet_linkage(member_snippets, heldout_snippets, synthetic_snippets)
+    else:
+        logger.warning("No snippet test: %d member, %d held-out and %d synthetic snippets "
+                       "(the recording holds no spike beyond those the synthesizer learned "
+                       "from, or the synthetic recording none).", *sizes)
+    minimum = (MIN_ENSEMBLE_SNIPPETS, MIN_ENSEMBLE_NONMEMBERS, MIN_ENSEMBLE_SNIPPETS)
+    if all(size >= least for size, least in zip(sizes, minimum)):
+        membership = membership_audit(member_snippets, heldout_snippets, synthetic_snippets,
+                                      random_state=random_state)
+    else:
+        logger.warning("No membership audit: %d member, %d held-out and %d synthetic snippets "
+                       "(the attack ensemble needs at least %d, %d and %d).", *sizes, *minimum)
+    return snippets, membership
 
 
 # ---------------------------------------------------------------------------------- report
@@ -377,18 +333,25 @@ class PrivacyReport:
     template_source : str
         Where the synthetic templates came from: ``"generated"`` (the synthesizer's own units)
         or ``"sorted by <sorter>"`` (units a sorter found in the synthetic recording).
+    membership : None | MembershipAudit
+        The membership attack ensemble on the same snippets (:func:`snippet_tests`): member
+        spikes against held-out ones, the synthetic spikes released, and the same attacks on
+        a release of held-out real spikes (the reference); ``exposed`` indexes the member
+        snippets compared.
 
     Notes
     -----
     The pass criteria (:meth:`passes`): no synthetic unit more similar to a real unit than
-    the median distinct pair of real units are to each other, and at most
+    the median distinct pair of real units are to each other; at most
     :data:`SNIPPET_SHARE_MAX` of the synthetic snippets closer to a member snippet than the
-    median held-out real snippet is.
+    median held-out real snippet is; the ensemble's maximum AUC at most
+    :data:`MEMBERSHIP_AUC_MAX`.
     """
 
     units: UnitLinkage
     snippets: object = None
     template_source: str = "generated"
+    membership: object = None
 
     def __post_init__(self):
         if not isinstance(self.units, UnitLinkage):
@@ -402,6 +365,9 @@ class PrivacyReport:
                 or self.template_source.startswith("sorted by ")):
             raise ValueError(f"template_source must be 'generated' or 'sorted by <sorter>', got "
                              f"{self.template_source!r} instead.")
+        if self.membership is not None and not isinstance(self.membership, MembershipAudit):
+            raise TypeError(f"membership must be None or a MembershipAudit (membership_audit()), "
+                            f"got {type(self.membership).__name__} instead.")
 
     def passes(self):
         """Each privacy criterion and whether it holds.
@@ -411,18 +377,24 @@ class PrivacyReport:
         passed : dict of str to bool
             ``"units"``: no synthetic unit above the real median nearest-distinct similarity
             (False when the real units give no reference); ``"snippets"`` (only when snippets
-            were compared): share of closer snippets <= :data:`SNIPPET_SHARE_MAX`.
+            were compared): share of closer snippets <= :data:`SNIPPET_SHARE_MAX`;
+            ``"membership"`` (only when the ensemble ran): its maximum AUC <=
+            :data:`MEMBERSHIP_AUC_MAX`.
         """
         passed = {"units": self.units.passed}
         if self.snippets is not None:
             passed["snippets"] = self.snippets.passed
+        if self.membership is not None:
+            passed["membership"] = bool(self.membership.max_auc <= MEMBERSHIP_AUC_MAX)
         return passed
 
     def to_dict(self):
         """The fields as plain Python values, with the pass criteria."""
         return dict(units=self.units.to_dict(),
                     snippets=None if self.snippets is None else self.snippets.to_dict(),
-                    template_source=self.template_source, passes=self.passes())
+                    template_source=self.template_source,
+                    membership=None if self.membership is None else self.membership.to_dict(),
+                    passes=self.passes())
 
     def __repr__(self):
         units = self.units
@@ -447,4 +419,15 @@ class PrivacyReport:
                 f"of {snippets.n_heldout} held-out real snippets (criterion: <= "
                 f"{SNIPPET_SHARE_MAX:g}) -> {verdict[snippets.passed]}; median distance ratio "
                 f"{snippets.distance_ratio:.3f}")
+        if self.membership is not None:
+            audit = self.membership
+            lines += [
+                f"  membership: attack ensemble's max AUC {audit.max_auc:.3f} "
+                f"({audit.strongest_attack}; {audit.confidence:.0%} CI {audit.max_auc_ci[0]:.3f}"
+                f"-{audit.max_auc_ci[1]:.3f}), real release {audit.reference_max_auc:.3f} "
+                f"(criterion: <= {MEMBERSHIP_AUC_MAX:g}) -> "
+                f"{verdict[self.passes()['membership']]}",
+                f"    {audit.n_beyond_nonmembers} of {audit.sizes['n_members']} member snippets "
+                f"above every held-out one ({audit.n_beyond_by_chance:.1f} by chance; real "
+                f"release {audit.reference_n_beyond_nonmembers})"]
         return "\n".join(lines) + ">"

@@ -325,13 +325,15 @@ class RecordingSynthesizer(BaseEstimator):
                        random_state=None):
         """Whether units or spikes of a synthetic recording can be linked to ``recording``.
 
-        Two tests (:mod:`~mne_dualdiv.adapters.recording.privacy`):
+        Three tests (:mod:`~mne_dualdiv.adapters.recording.privacy`):
 
         - **units**: each synthetic unit's template against the real units' (the clusters
           found at fit), beside how similar distinct real units are to one another;
         - **snippets**: synthetic spikes against the real spikes the synthesizer learned from
           (members) and the real spikes it never saw (held out: the spikes of ``recording``
-          after the first ``max_snippets`` of the fit).
+          after the first ``max_snippets`` of the fit);
+        - **membership**: the attack ensemble of the epochs
+          (:func:`~mne_dualdiv.metrics.privacy.membership_audit`) on the same snippets.
 
         Parameters
         ----------
@@ -344,13 +346,13 @@ class RecordingSynthesizer(BaseEstimator):
         max_snippets : int
             Most snippets compared in each set.
         random_state : None | int | numpy.random.Generator
-            Seed of the synthetic recording made and of the snippet subsets.
+            Seed of the synthetic recording made, of the snippet subsets and of the ensemble.
 
         Returns
         -------
         report : PrivacyReport
         """
-        from .privacy import PrivacyReport, snippet_linkage, unit_linkage
+        from .privacy import PrivacyReport, snippet_tests, unit_linkage
 
         self._check_fitted("privacy_report")
         recording = check_recording(recording, like=self)
@@ -377,14 +379,9 @@ class RecordingSynthesizer(BaseEstimator):
         members = self._snippets(recording, peaks[is_member], max_snippets, rng)
         heldout = self._snippets(recording, peaks[~is_member], max_snippets, rng)
         found = self._snippets(synthetic, self._peaks(synthetic, rng), max_snippets, rng)
-        snippets = (snippet_linkage(members, heldout, found)
-                    if len(members) and len(heldout) and len(found) else None)
-        if snippets is None:
-            logger.warning("No snippet test: %d member, %d held-out and %d synthetic snippets "
-                           "(the recording holds no spike beyond those the synthesizer learned "
-                           "from, or the synthetic recording none).", len(members), len(heldout),
-                           len(found))
-        return PrivacyReport(units=units, snippets=snippets, template_source="generated")
+        snippets, membership = snippet_tests(members, heldout, found, random_state=rng)
+        return PrivacyReport(units=units, snippets=snippets, template_source="generated",
+                             membership=membership)
 
     def _snippets(self, recording, peaks, max_snippets, rng):
         """Random snippets of ``recording`` at ``peaks``, cut as the fit cuts them."""
