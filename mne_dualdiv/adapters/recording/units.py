@@ -30,8 +30,8 @@ import numpy as np
 
 from ..._logging import logger
 from .clustering import cluster_features, cluster_units, weighted_pca
-from .spikes import (DETECT_RADIUS_UM, EXCLUDE_S, align_and_taper, band_filter, best_similarity,
-                     collision_share, count_peaks)
+from .spikes import (DETECT_RADIUS_UM, EXCLUDE_S, align_and_taper, band_filter,
+                     best_similarity, collision_share, count_peaks)
 from . import satellites as second_places
 from .satellites import SATELLITE_COLUMNS
 from .trains import COINCIDENCE_S, cluster_firing, join_locked
