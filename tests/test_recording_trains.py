@@ -210,7 +210,7 @@ def test_a_late_dip_joins_its_unit_only_where_the_unit_dips(dips):
 
 
 def test_late_dip_reads_the_units_template_beyond_the_exclusion_within_the_radius():
-    from mne_dualdiv.adapters.recording.units import late_dip
+    from mne_dualdiv.adapters.recording.trains import late_dip
 
     nbefore, n_times = 40, 120
     band = np.zeros((2, 3, n_times))
@@ -219,7 +219,7 @@ def test_late_dip_reads_the_units_template_beyond_the_exclusion_within_the_radiu
     neighbours = np.array([[0, 1, 2], [1, 0, 2], [2, 1, 0]])
     locations = np.array([[0.0, 0.0], [0.0, 20.0], [0.0, 200.0]])
     homes, depths = [0, 1], [200.0, 20.0]
-    args = (band, homes, depths, neighbours, locations, nbefore, 12, 30)
+    args = (band, homes, depths, neighbours, locations, nbefore, FS)
     assert late_dip(*args, 0, 1, 54)
     assert not late_dip(*args, 0, 1, 20)  # within the exclusion: one peak to a detector
     assert not late_dip(band, homes, [200.0, 40.0], *args[3:], 0, 1, 54)  # too shallow

@@ -10,6 +10,8 @@ next interval is a short burst interval instead), from a generator seeded per se
 import numpy as np
 import scipy.sparse.csgraph
 
+from .spikes import DETECT_RADIUS_UM, EXCLUDE_S
+
 #: Intervals shorter than this count as within a burst (s).
 BURST_INTERVAL_S = 0.010
 #: Bounds of the fitted refractory period (s).
@@ -21,6 +23,9 @@ COINCIDENCE_S = 0.0004
 #: 126-peak cluster's peaks came 1.7-2.1 ms after the trough of the largest unit (a late dip at
 #: 13 % of its spikes, beyond the detector's 1 ms exclusion).
 LOCK_WINDOW_S = 0.0025
+#: Least depth of a unit's own template, as a share of a cluster's median depth, where that
+#: cluster's peaks follow the unit's at a lag for them to be its late dip (:func:`late_dip`).
+LATE_DIP_SHARE = 0.5
 #: Share of a cluster's spikes within :data:`COINCIDENCE_S` of another cluster's above which
 #: the two are one unit detected on two places of the probe. On the harder benchmark
 #: (``benchmarks/recording_clusters.py``, seeds 0-2) such pairs shared 0.36-0.99 of their
@@ -77,7 +82,13 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
     real recording; docs/recording.md, 5). Clusters whose spikes coincide (within
     :data:`COINCIDENCE_S`) for more than :data:`LOCKED_SHARE` of either are joined
     (transitively) into the one with the largest median amplitude; a joined cluster's peaks
-    that coincide with a peak already counted are repeats of that spike.
+    that coincide with a peak already counted are repeats of that spike. Given ``dips``, a
+    cluster whose peaks follow another's at one lag up to :data:`LOCK_WINDOW_S`, for more than
+    :data:`LOCKED_SHARE` of them, is joined too where ``dips`` says they are its late dip
+    (:func:`late_dip`); its peaks at that lag are then repeats. On ``si32`` seed 0 such a
+    cluster, 97 % of its 126 peaks 1.83 ms after the largest unit's trough, was drawn as a
+    unit of its own; a lag alone, without the dip, joined 14 of 48 clusters of ``np384``
+    seed 0, mostly distinct units (``docs/recording.md``, section 2, step 3).
 
     Parameters
     ----------
@@ -91,6 +102,9 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
         Each peak's absolute amplitude.
     sampling_frequency : float
         In Hz.
+    dips : None | callable
+        ``dips(unit, follower, lag)``: whether the peaks of ``clusters[follower]``, ``lag``
+        frames after those of ``clusters[unit]``, are its late dip; None: lag 0 only.
 
     Returns
     -------
@@ -134,6 +148,29 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
             firing[peaks[~repeat]] = main
             counted = np.sort(np.concatenate([counted, frames[peaks[~repeat]]]))
     return firing, [u for u in clusters if u in kept], repeat_of
+
+
+def late_dip(band, homes, depths, neighbours, locations, nbefore, sampling_frequency, unit,
+             follower, lag):
+    """Whether cluster ``follower``'s peaks, ``lag`` frames after cluster ``unit``'s, are its
+    late dip.
+
+    A detector sees a unit's late dip as a peak of its own only beyond its exclusion in time
+    (``spikes.EXCLUDE_S`` after the trough), within its radius of the peak channel (further
+    away, a second place at a lag is the satellites' case, :mod:`.satellites`). And the unit's
+    own template (``band``, detection band) must dip there, ``lag`` frames (within
+    :data:`COINCIDENCE_S`) after its trough on the follower's peak channel, by at least
+    :data:`LATE_DIP_SHARE` of the follower's median depth (``depths``): distinct units locked
+    by chance hold no such dip.
+    """
+    rows = np.flatnonzero(neighbours[homes[unit]] == homes[follower])
+    tolerance = int(round(COINCIDENCE_S * sampling_frequency))
+    exclude = int(round(EXCLUDE_S * sampling_frequency))
+    start, stop = nbefore + lag - tolerance, nbefore + lag + tolerance + 1
+    apart = np.linalg.norm(locations[homes[unit]] - locations[homes[follower]])
+    if not len(rows) or stop > band.shape[2] or lag < exclude or apart > DETECT_RADIUS_UM:
+        return False
+    return bool(-band[unit, rows[0], start:stop].min() >= LATE_DIP_SHARE * depths[follower])
 
 
 def refractory_period(frames, labels, clusters, sampling_frequency):

@@ -30,11 +30,11 @@ import numpy as np
 
 from ..._logging import logger
 from .clustering import cluster_features, cluster_units, weighted_pca
-from .spikes import (DETECT_RADIUS_UM, EXCLUDE_S, align_and_taper, band_filter,
-                     best_similarity, collision_share, count_peaks)
+from .spikes import (EXCLUDE_S, align_and_taper, band_filter, best_similarity,
+                     collision_share, count_peaks)
 from . import satellites as second_places
 from .satellites import SATELLITE_COLUMNS
-from .trains import COINCIDENCE_S, cluster_firing, join_locked
+from .trains import cluster_firing, join_locked, late_dip
 
 #: Clusters at least this similar (spike band) are pieces of one unit, not distinct units
 #: (distinct simulated units reached 0.99 at most, over-split halves 0.99-1.0).
@@ -76,9 +76,6 @@ PLACEMENT_SPREAD_UM = 40.0
 #: units all fire at about 15 Hz (sorted: 14.4-16.1 Hz), and a jitter of 0.1 alone set the
 #: synthetic units' rates at a KS distance of 0.47-0.49 from them over 3 seeds (issue 17).
 RATE_JITTER, AMPLITUDE_JITTER, RATE_JITTER_SHARE = 0.1, 0.1, 0.5
-#: Least depth of a unit's own template, as a share of a cluster's median depth, where that
-#: cluster's peaks follow the unit's at a lag for them to be its late dip (``late_dip``).
-LATE_DIP_SHARE = 0.5
 #: Column order of ``UnitModel.cluster_stats``.
 STAT_NAMES = ("rate_hz", "amplitude", "amplitude_cv", "burst_probability", "burst_interval_s")
 
@@ -105,26 +102,6 @@ def _guards(templates):
         return DEFAULT_GUARD, DEFAULT_GUARD
     guard = min(np.quantile(nearest, GUARD_QUANTILE), np.median(nearest) - GUARD_MARGIN)
     return float(guard), float(nearest.max())
-
-
-def late_dip(band, homes, depths, neighbours, locations, nbefore, tolerance, exclude, unit,
-             follower, lag):
-    """Whether cluster ``follower``'s peaks, ``lag`` frames after cluster ``unit``'s, are its
-    late dip.
-
-    A detector sees a unit's late dip as a peak of its own only beyond its exclusion: at least
-    ``exclude`` frames after the trough, within its radius of the peak channel (further away,
-    a second place at a lag is the satellites' case, :mod:`.satellites`). And the unit's own
-    template (``band``, detection band) must dip there, ``lag`` frames (within ``tolerance``)
-    after its trough on the follower's peak channel, by at least :data:`LATE_DIP_SHARE` of the
-    follower's median depth (``depths``): distinct units locked by chance hold no such dip.
-    """
-    rows = np.flatnonzero(neighbours[homes[unit]] == homes[follower])
-    start, stop = nbefore + lag - tolerance, nbefore + lag + tolerance + 1
-    apart = np.linalg.norm(locations[homes[unit]] - locations[homes[follower]])
-    if not len(rows) or stop > band.shape[2] or lag < exclude or apart > DETECT_RADIUS_UM:
-        return False
-    return bool(-band[unit, rows[0], start:stop].min() >= LATE_DIP_SHARE * depths[follower])
 
 
 class UnitModel:
@@ -253,18 +230,17 @@ class UnitModel:
         frames = peaks["sample_index"] + 10**12 * peaks["segment_index"].astype(np.int64)
         amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
         levels = noise_levels[peaks["channel_index"]]
-        every = list(clusters)
-        templates = np.array([snippets[labels == u].mean(axis=0) for u in every], np.float32)
+        ids = list(clusters)
+        templates = np.array([snippets[labels == u].mean(axis=0) for u in ids], np.float32)
         band = band_filter(templates, sampling_frequency)
-        homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in every]
-        depths = [np.median(amplitudes[labels == u]) for u in every]
+        homes = np.array([np.bincount(peaks["channel_index"][labels == u]).argmax() for u in ids])
+        depths = [np.median(amplitudes[labels == u]) for u in ids]
         dips = functools.partial(late_dip, band, homes, depths, neighbours, locations, nbefore,
-                                 int(round(COINCIDENCE_S * sampling_frequency)),
-                                 int(round(EXCLUDE_S * sampling_frequency)))
-        firing, clusters, repeat_of = join_locked(frames, firing, every, amplitudes,
+                                 sampling_frequency)
+        firing, clusters, repeat_of = join_locked(frames, firing, ids, amplitudes,
                                                   sampling_frequency, dips)
-        kept = [every.index(u) for u in clusters]
-        templates, band, homes = templates[kept], band[kept], [homes[i] for i in kept]
+        templates, band, homes = (a[[ids.index(u) for u in clusters]]
+                                  for a in (templates, band, homes))
         responses = None if background is None else [
             functools.partial(background.response, band[i], home, detect_threshold * noise_levels)
             for i, home in enumerate(homes)]
