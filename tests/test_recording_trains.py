@@ -181,3 +181,46 @@ def test_pieces_of_a_unit_at_the_threshold_are_joined_and_loud_look_alikes_are_n
     for near in ([True, False], [False, False], None):  # loud look-alikes stay distinct units
         merged, kept = _merge_duplicates(snippets, labels, [0, 1], fs, rows, 3, near=near)
         assert kept == [0, 1]
+
+
+@pytest.mark.parametrize("dips", [True, False])
+def test_a_late_dip_joins_its_unit_only_where_the_unit_dips(dips):
+    # 13 % of a loud unit's spikes cross again 1.8 ms later (beyond the detector's exclusion):
+    # counted as a unit, they would be drawn as one of their own.
+    rng = np.random.default_rng(3)
+    main = poisson_frames(rng, 15.0, 60.0)
+    late = main[rng.random(len(main)) < 0.13] + int(0.0018 * FS)
+    frames = np.concatenate([main, late])
+    firing = np.repeat([0, 1], [len(main), len(late)])
+    amplitudes = np.repeat([200.0, 20.0], [len(main), len(late)])
+    asked = []
+
+    def dip(unit, follower, lag):
+        asked.append((unit, follower, lag))
+        return dips
+
+    joined, kept, repeat_of = join_locked(frames, firing, [0, 1], amplitudes, FS, dip)
+    assert [(u, f) for u, f, _ in asked] == [(0, 1)]
+    assert abs(asked[0][2] - 0.0018 * FS) <= 1
+    if dips:
+        assert kept == [0] and (joined[firing == 1] == -2).all()
+        assert (repeat_of[firing == 1] == 0).all()
+    else:
+        assert kept == [0, 1] and (joined == firing).all()
+
+
+def test_late_dip_reads_the_units_template_beyond_the_exclusion_within_the_radius():
+    from mne_dualdiv.adapters.recording.trains import late_dip
+
+    nbefore, n_times = 40, 120
+    band = np.zeros((2, 3, n_times))
+    band[0, 0, nbefore] = -200.0  # the unit's trough on its channel (row 0)
+    band[0, 1:, nbefore + 54] = -15.0  # its late dip, 1.8 ms later, 20 and 200 µm away
+    neighbours = np.array([[0, 1, 2], [1, 0, 2], [2, 1, 0]])
+    locations = np.array([[0.0, 0.0], [0.0, 20.0], [0.0, 200.0]])
+    homes, depths = [0, 1], [200.0, 20.0]
+    args = (band, homes, depths, neighbours, locations, nbefore, FS)
+    assert late_dip(*args, 0, 1, 54)
+    assert not late_dip(*args, 0, 1, 20)  # within the exclusion: one peak to a detector
+    assert not late_dip(band, homes, [200.0, 40.0], *args[3:], 0, 1, 54)  # too shallow
+    assert not late_dip(band, [0, 2], depths, *args[3:], 0, 1, 54)  # beyond the radius

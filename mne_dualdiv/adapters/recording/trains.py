@@ -10,12 +10,22 @@ next interval is a short burst interval instead), from a generator seeded per se
 import numpy as np
 import scipy.sparse.csgraph
 
+from .spikes import DETECT_RADIUS_UM, EXCLUDE_S
+
 #: Intervals shorter than this count as within a burst (s).
 BURST_INTERVAL_S = 0.010
 #: Bounds of the fitted refractory period (s).
 REFRACTORY_BOUNDS_S = (0.0008, 0.003)
 #: Peaks this close in time (s) are one spike detected twice when their clusters are locked.
 COINCIDENCE_S = 0.0004
+#: Largest lag (s) at which a cluster's peaks may be another cluster's late dip: a spike lasts
+#: about 2 ms after its trough. On SpikeInterface's ground truth (si32, seed 0) 83 of a
+#: 126-peak cluster's peaks came 1.7-2.1 ms after the trough of the largest unit (a late dip at
+#: 13 % of its spikes, beyond the detector's 1 ms exclusion).
+LOCK_WINDOW_S = 0.0025
+#: Least depth of a unit's own template, as a share of a cluster's median depth, where that
+#: cluster's peaks follow the unit's at a lag for them to be its late dip (:func:`late_dip`).
+LATE_DIP_SHARE = 0.5
 #: Share of a cluster's spikes within :data:`COINCIDENCE_S` of another cluster's above which
 #: the two are one unit detected on two places of the probe. On the harder benchmark
 #: (``benchmarks/recording_clusters.py``, seeds 0-2) such pairs shared 0.36-0.99 of their
@@ -45,7 +55,25 @@ def coincident(frames, others, tolerance):
     return np.abs(others[nearest(others, frames)] - frames) <= tolerance
 
 
-def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
+def locked_lag(frames, others, tolerance, window):
+    """The lag (frames) at which most of ``frames`` follow one of ``others`` (sorted), and the
+    share of ``frames`` within ``tolerance`` of it; ``(0, 0.0)`` when none is within
+    ``window``."""
+    if not len(frames) or not len(others):
+        return 0, 0.0
+    lags = frames - others[nearest(others, frames)]
+    lags = lags[np.abs(lags) <= window]
+    if not len(lags):
+        return 0, 0.0
+    width = 2 * tolerance + 1
+    counts = np.bincount((lags + window) // width)
+    in_mode = lags[(lags + window) // width == counts.argmax()]
+    lag = int(np.round(np.median(in_mode)))
+    return lag, float(np.mean(np.abs(frames - others[nearest(others, frames)] - lag)
+                              <= tolerance))
+
+
+def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=None):
     """Clusters that are one unit detected twice, joined; its repeated peaks dropped.
 
     A unit whose spike peaks beyond the detector's exclusion radius is detected at two (or
@@ -54,7 +82,13 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
     real recording; docs/recording.md, 5). Clusters whose spikes coincide (within
     :data:`COINCIDENCE_S`) for more than :data:`LOCKED_SHARE` of either are joined
     (transitively) into the one with the largest median amplitude; a joined cluster's peaks
-    that coincide with a peak already counted are repeats of that spike.
+    that coincide with a peak already counted are repeats of that spike. Given ``dips``, a
+    cluster whose peaks follow another's at one lag up to :data:`LOCK_WINDOW_S`, for more than
+    :data:`LOCKED_SHARE` of them, is joined too where ``dips`` says they are its late dip
+    (:func:`late_dip`); its peaks at that lag are then repeats. On ``si32`` seed 0 such a
+    cluster, 97 % of its 126 peaks 1.83 ms after the largest unit's trough, was drawn as a
+    unit of its own; a lag alone, without the dip, joined 14 of 48 clusters of ``np384``
+    seed 0, mostly distinct units (``docs/recording.md``, section 2, step 3).
 
     Parameters
     ----------
@@ -68,6 +102,9 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         Each peak's absolute amplitude.
     sampling_frequency : float
         In Hz.
+    dips : None | callable
+        ``dips(unit, follower, lag)``: whether the peaks of ``clusters[follower]``, ``lag``
+        frames after those of ``clusters[unit]``, are its late dip; None: lag 0 only.
 
     Returns
     -------
@@ -80,12 +117,17 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         :mod:`.satellites` learns a unit's second place from).
     """
     tolerance = int(round(COINCIDENCE_S * sampling_frequency))
+    window = int(round(LOCK_WINDOW_S * sampling_frequency))
     trains = [np.sort(frames[firing == u]) for u in clusters]
     locked = np.zeros((len(clusters), len(clusters)), dtype=bool)
     for i, a in enumerate(trains):
         for j, b in enumerate(trains):
-            if i != j and len(a):
-                locked[i, j] = coincident(a, b, tolerance).mean() > LOCKED_SHARE
+            if i == j or not len(a):
+                continue
+            locked[i, j] = coincident(a, b, tolerance).mean() > LOCKED_SHARE
+            if not locked[i, j] and dips is not None:
+                lag, share = locked_lag(a, b, tolerance, window)
+                locked[i, j] = lag > tolerance and share > LOCKED_SHARE and dips(j, i, lag)
     _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
     firing, repeat_of = firing.copy(), np.full(len(firing), -1)
     loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
@@ -98,12 +140,37 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency):
         counted = trains[members[0]]
         for i in members[1:]:
             peaks = np.flatnonzero(firing == clusters[i])
-            repeat = coincident(frames[peaks], counted, tolerance)
+            lag = (0 if dips is None else
+                   locked_lag(frames[peaks], trains[members[0]], tolerance, window)[0])
+            repeat = coincident(frames[peaks] - lag, counted, tolerance)
             firing[peaks[repeat]] = -2
             repeat_of[peaks[repeat]] = main
             firing[peaks[~repeat]] = main
             counted = np.sort(np.concatenate([counted, frames[peaks[~repeat]]]))
     return firing, [u for u in clusters if u in kept], repeat_of
+
+
+def late_dip(band, homes, depths, neighbours, locations, nbefore, sampling_frequency, unit,
+             follower, lag):
+    """Whether cluster ``follower``'s peaks, ``lag`` frames after cluster ``unit``'s, are its
+    late dip.
+
+    A detector sees a unit's late dip as a peak of its own only beyond its exclusion in time
+    (``spikes.EXCLUDE_S`` after the trough), within its radius of the peak channel (further
+    away, a second place at a lag is the satellites' case, :mod:`.satellites`). And the unit's
+    own template (``band``, detection band) must dip there, ``lag`` frames (within
+    :data:`COINCIDENCE_S`) after its trough on the follower's peak channel, by at least
+    :data:`LATE_DIP_SHARE` of the follower's median depth (``depths``): distinct units locked
+    by chance hold no such dip.
+    """
+    rows = np.flatnonzero(neighbours[homes[unit]] == homes[follower])
+    tolerance = int(round(COINCIDENCE_S * sampling_frequency))
+    exclude = int(round(EXCLUDE_S * sampling_frequency))
+    start, stop = nbefore + lag - tolerance, nbefore + lag + tolerance + 1
+    apart = np.linalg.norm(locations[homes[unit]] - locations[homes[follower]])
+    if not len(rows) or stop > band.shape[2] or lag < exclude or apart > DETECT_RADIUS_UM:
+        return False
+    return bool(-band[unit, rows[0], start:stop].min() >= LATE_DIP_SHARE * depths[follower])
 
 
 def refractory_period(frames, labels, clusters, sampling_frequency):

@@ -34,7 +34,7 @@ from .spikes import (EXCLUDE_S, align_and_taper, band_filter, best_similarity,
                      collision_share, count_peaks)
 from . import satellites as second_places
 from .satellites import SATELLITE_COLUMNS
-from .trains import cluster_firing, join_locked
+from .trains import cluster_firing, join_locked, late_dip
 
 #: Clusters at least this similar (spike band) are pieces of one unit, not distinct units
 #: (distinct simulated units reached 0.99 at most, over-split halves 0.99-1.0).
@@ -230,11 +230,17 @@ class UnitModel:
         frames = peaks["sample_index"] + 10**12 * peaks["segment_index"].astype(np.int64)
         amplitudes = np.abs(peaks["amplitude"].astype(np.float64))
         levels = noise_levels[peaks["channel_index"]]
-        firing, clusters, repeat_of = join_locked(frames, firing, clusters, amplitudes,
-                                                  sampling_frequency)
-        templates = np.array([snippets[labels == u].mean(axis=0) for u in clusters], np.float32)
+        ids = list(clusters)
+        templates = np.array([snippets[labels == u].mean(axis=0) for u in ids], np.float32)
         band = band_filter(templates, sampling_frequency)
-        homes = [np.bincount(peaks["channel_index"][labels == u]).argmax() for u in clusters]
+        homes = np.array([np.bincount(peaks["channel_index"][labels == u]).argmax() for u in ids])
+        depths = [np.median(amplitudes[labels == u]) for u in ids]
+        dips = functools.partial(late_dip, band, homes, depths, neighbours, locations, nbefore,
+                                 sampling_frequency)
+        firing, clusters, repeat_of = join_locked(frames, firing, ids, amplitudes,
+                                                  sampling_frequency, dips)
+        templates, band, homes = (a[[ids.index(u) for u in clusters]]
+                                  for a in (templates, band, homes))
         responses = None if background is None else [
             functools.partial(background.response, band[i], home, detect_threshold * noise_levels)
             for i, home in enumerate(homes)]
