@@ -22,30 +22,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recording_fidelity import CASES, make_real  # noqa: E402
-from recording_unit_rates import MATCH_S  # noqa: E402
+from recording_fidelity import CASES  # noqa: E402
+from recording_unit_rates import MATCH_S, fit_watching  # noqa: E402
 
 
 def capture(case, seed):
     """What ``join_locked`` saw in a fit of ``case`` / ``seed``, its result, and the truth."""
-    from mne_dualdiv.adapters.recording import RecordingSynthesizer, units
-
-    real, truth = make_real(case, 60.0, seed)
-    seen = {}
-    original = units.join_locked
-
-    def spy(frames, firing, clusters, amplitudes, fs, dips=None):
-        out = original(frames, firing, clusters, amplitudes, fs, dips)
-        seen.update(frames=frames, firing=firing.copy(), clusters=list(clusters), fs=fs,
-                    dips=dips, kept=out[1])
-        return out
-
-    units.join_locked = spy
-    try:
-        RecordingSynthesizer(fit_duration=45.0, random_state=seed).fit(real)
-    finally:
-        units.join_locked = original
-    return seen, truth
+    (args, _, out), truth = fit_watching(case, seed, "join_locked")
+    frames, firing, clusters, _, fs, dips = args
+    return dict(frames=frames, firing=firing, clusters=list(clusters), fs=fs, dips=dips,
+                kept=out[1]), truth
 
 
 def majority_unit(frames, times, owner, tolerance):

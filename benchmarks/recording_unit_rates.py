@@ -36,28 +36,34 @@ from recording_fidelity import CASES, make_real  # noqa: E402
 MATCH_S = 0.0005
 
 
-def capture(case, seed):
-    """What ``cluster_firing`` saw and gave in a fit of ``case`` / ``seed``, and the truth."""
+def fit_watching(case, seed, name):
+    """Fit a synthesizer on ``case`` / ``seed`` (45 s of 60) and keep the last call of
+    ``units.<name>``: ``((args, kwargs, result), truth)``."""
     from mne_dualdiv.adapters.recording import RecordingSynthesizer, units
 
     real, truth = make_real(case, 60.0, seed)
-    seen = {}
-    original = units.cluster_firing
+    calls, original = [], getattr(units, name)
 
-    def spy(frames, labels, firing, clusters, amplitudes, levels, threshold, fs, duration,
-            responses=None):
-        out = original(frames, labels, firing, clusters, amplitudes, levels, threshold, fs,
-                       duration, responses)
-        seen.update(frames=frames, labels=labels, firing=firing, clusters=list(clusters),
-                    amplitudes=amplitudes, levels=levels, threshold=threshold, fs=fs,
-                    duration=duration, stats=out[0])
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        calls.append((args, kwargs, out))
         return out
 
-    units.cluster_firing = spy
+    setattr(units, name, spy)
     try:
         RecordingSynthesizer(fit_duration=45.0, random_state=seed).fit(real)
     finally:
-        units.cluster_firing = original
+        setattr(units, name, original)
+    return calls[-1], truth
+
+
+def capture(case, seed):
+    """What ``cluster_firing`` saw and gave in a fit of ``case`` / ``seed``, and the truth."""
+    (args, _, out), truth = fit_watching(case, seed, "cluster_firing")
+    names = ("frames", "labels", "firing", "clusters", "amplitudes", "levels", "threshold",
+             "fs", "duration")
+    seen = dict(zip(names, args))
+    seen.update(clusters=list(seen["clusters"]), stats=out[0])
     return seen, truth
 
 
