@@ -120,6 +120,7 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
     window = int(round(LOCK_WINDOW_S * sampling_frequency))
     trains = [np.sort(frames[firing == u]) for u in clusters]
     locked = np.zeros((len(clusters), len(clusters)), dtype=bool)
+    late = {}  # a late dip's index -> its lag after its unit
     for i, a in enumerate(trains):
         for j, b in enumerate(trains):
             if i == j or not len(a):
@@ -128,6 +129,7 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
             if not locked[i, j] and dips is not None:
                 lag, share = locked_lag(a, b, tolerance, window)
                 locked[i, j] = lag > tolerance and share > LOCKED_SHARE and dips(j, i, lag)
+                late.update({i: lag} if locked[i, j] else {})
     _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
     firing, repeat_of = firing.copy(), np.full(len(firing), -1)
     loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
@@ -140,9 +142,7 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
         counted = trains[members[0]]
         for i in members[1:]:
             peaks = np.flatnonzero(firing == clusters[i])
-            lag = (0 if dips is None else
-                   locked_lag(frames[peaks], trains[members[0]], tolerance, window)[0])
-            repeat = coincident(frames[peaks] - lag, counted, tolerance)
+            repeat = coincident(frames[peaks] - late.get(i, 0), counted, tolerance)
             firing[peaks[repeat]] = -2
             repeat_of[peaks[repeat]] = main
             firing[peaks[~repeat]] = main
