@@ -6,7 +6,8 @@ be detected as a peak of its own. For each case and seed this probe fits a synth
 first 45 s of a 60 s ground-truth recording (the benchmark's protocol), draws a synthetic
 recording (seed + 1) and prints, for every real cluster template and every generated unit
 template (spike band), the largest positive and negative value over all rows more than 1 ms
-before the trough, each divided by the trough's depth on the peak channel.
+before the trough, each divided by the trough's depth on the peak channel; and the guard,
+with the spreads of the candidate batches the draw went through.
 
 Usage (from the repository root)::
 
@@ -39,6 +40,24 @@ def early_features(images, nbefore, sampling_frequency):
     return early.max(axis=1) / depth, -early.min(axis=1) / depth
 
 
+def draw_watching_spreads(synthesizer, seed):
+    """The units of a 10 s synthetic recording (``seed``), and the spread of every batch of
+    candidates drawn for them (``units.SPREADS``: wider once the checks refuse many)."""
+    from mne_dualdiv.adapters.recording import units
+
+    spreads, original = [], units.UnitModel.screened_candidates
+
+    def spy(model, n, rng, spread=1.0):
+        spreads.append(spread)
+        return original(model, n, rng, spread)
+
+    units.UnitModel.screened_candidates = spy
+    try:
+        return synthesizer.sample(10.0, random_state=seed).units, spreads
+    finally:
+        units.UnitModel.screened_candidates = original
+
+
 def main():
     from mne_dualdiv.adapters.recording import RecordingSynthesizer
 
@@ -50,9 +69,11 @@ def main():
         for seed in args.seeds:
             real, _ = make_real(case, 60.0, seed)
             synthesizer = RecordingSynthesizer(fit_duration=45.0, random_state=seed).fit(real)
-            units = synthesizer.sample(10.0, random_state=seed + 1).units
+            units, spreads = draw_watching_spreads(synthesizer, seed + 1)
             fs = real.sampling_frequency
-            print(f"== {case} seed {seed} (positive / negative, over the trough's depth)")
+            print(f"== {case} seed {seed}: guard {synthesizer.units_.guard:.3f}, "
+                  f"{len(spreads)} candidate batches, spreads {sorted(set(spreads))} "
+                  "(features: positive / negative, over the trough's depth)")
             for name, images in (("real clusters", synthesizer.units_.real_templates),
                                  ("generated units", units.images)):
                 positive, negative = early_features(images, units.nbefore, fs)
