@@ -129,7 +129,8 @@ def join_locked(frames, firing, clusters, amplitudes, sampling_frequency, dips=N
             if not locked[i, j] and dips is not None:
                 lag, share = locked_lag(a, b, tolerance, window)
                 locked[i, j] = lag > tolerance and share > LOCKED_SHARE and dips(j, i, lag)
-                late.update({i: lag} if locked[i, j] else {})
+                if locked[i, j]:
+                    late[i] = lag
     _, component = scipy.sparse.csgraph.connected_components(locked | locked.T, directed=False)
     firing, repeat_of = firing.copy(), np.full(len(firing), -1)
     loudness = [np.median(amplitudes[firing == u]) if len(t) else 0.0
@@ -259,13 +260,14 @@ def below_threshold(amplitudes, threshold, noise_level, response=None,
 
     mean = float(scipy.optimize.minimize_scalar(
         cost, bounds=(threshold - 5 * noise_level, centre), method="bounded").x)
-    if share(mean) < least_detected:  # raised to where that share is detected
+    detected = share(mean)
+    if detected < least_detected:  # raised to where that share is detected
         low, high = mean, max(centre, threshold + 3 * noise_level)
         for _ in range(20):
             middle = 0.5 * (low + high)
             low, high = (low, middle) if share(middle) >= least_detected else (middle, high)
-        mean = high
-    return mean, max(share(mean), least_detected), True
+        mean, detected = high, share(high)
+    return mean, max(detected, least_detected), True
 
 
 def cluster_firing(frames, labels, firing, units, amplitudes, noise_levels,
