@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _watch import watching  # noqa: E402
 from recording_fidelity import CASES, make_real  # noqa: E402
 
 #: Features this long before the trough (s) are counted: the detector's exclusion.
@@ -45,17 +46,10 @@ def draw_watching_spreads(synthesizer, seed):
     candidates drawn for them (``units.SPREADS``: wider once the checks refuse many)."""
     from mne_dualdiv.adapters.recording import units
 
-    spreads, original = [], units.UnitModel.screened_candidates
-
-    def spy(model, n, rng, spread=1.0):
-        spreads.append(spread)
-        return original(model, n, rng, spread)
-
-    units.UnitModel.screened_candidates = spy
-    try:
-        return synthesizer.sample(10.0, random_state=seed).units, spreads
-    finally:
-        units.UnitModel.screened_candidates = original
+    with watching(units.UnitModel, "screened_candidates") as calls:
+        drawn = synthesizer.sample(10.0, random_state=seed).units
+    return drawn, [args[3] if len(args) > 3 else kwargs.get("spread", 1.0)
+                   for args, kwargs, _ in calls]
 
 
 def main():

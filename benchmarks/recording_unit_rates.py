@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _watch import watching  # noqa: E402
 from recording_fidelity import CASES, make_real  # noqa: E402
 
 #: Peaks within this of a ground-truth spike (s) are that spike's.
@@ -42,18 +43,8 @@ def fit_watching(case, seed, name):
     from mne_dualdiv.adapters.recording import RecordingSynthesizer, units
 
     real, truth = make_real(case, 60.0, seed)
-    calls, original = [], getattr(units, name)
-
-    def spy(*args, **kwargs):
-        out = original(*args, **kwargs)
-        calls.append((args, kwargs, out))
-        return out
-
-    setattr(units, name, spy)
-    try:
+    with watching(units, name) as calls:
         RecordingSynthesizer(fit_duration=45.0, random_state=seed).fit(real)
-    finally:
-        setattr(units, name, original)
     return calls[-1], truth
 
 
